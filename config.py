@@ -1,0 +1,150 @@
+"""Configuration classes. Every setting can be overridden from the environment."""
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+_INSTANCE = Path(os.environ.get("GRANTS_INSTANCE_DIR", BASE_DIR / "instance"))
+DEFAULT_SECRET_KEY = "dev-only-not-secret"  # noqa: S105 - refused in production
+
+
+def _env(name, default=None):
+    return os.environ.get(name, default)
+
+
+def _env_bool(name, default=False):
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_int(name, default):
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def _database_url():
+    url = _env("DATABASE_URL")
+    if not url:
+        return f"sqlite:///{_INSTANCE / 'grants.sqlite'}"
+    # Heroku-style URLs name the driver "postgres"; psycopg 3 is the one installed.
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def _broker_url():
+    return (
+        _env("CELERY_BROKER_URL")
+        or _env("REDIS_URL")
+        or f"sqla+sqlite:///{_INSTANCE / 'celery-broker.sqlite'}"
+    )
+
+
+class Config:
+    SECRET_KEY = _env("SECRET_KEY", DEFAULT_SECRET_KEY)
+    INSTANCE_DIR = str(_INSTANCE)
+    SQLALCHEMY_DATABASE_URI = _database_url()
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    REDIS_URL = _env("REDIS_URL")
+
+    # Sessions and cookies (see shared/RELIABILITY.md).
+    SESSION_COOKIE_NAME = "grants_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)
+    PERMANENT_SESSION_LIFETIME = timedelta(minutes=_env_int("SESSION_IDLE_MINUTES", 30))
+    SESSION_ABSOLUTE_HOURS = _env_int("SESSION_ABSOLUTE_HOURS", 12)
+    REMEMBER_COOKIE_DURATION = timedelta(seconds=0)
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 11 * 1024 * 1024)
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+    PREFERRED_URL_SCHEME = _env("PREFERRED_URL_SCHEME", "http")
+    SERVER_NAME = _env("SERVER_NAME")
+    PUBLIC_BASE_URL = _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+    PROXY_FIX = _env_int("PROXY_FIX", 0)  # number of trusted proxies in front
+
+    # Languages.
+    BABEL_DEFAULT_LOCALE = "nb"
+    BABEL_DEFAULT_TIMEZONE = "Europe/Oslo"
+    LANGUAGES = ("nb", "nn", "en")
+    TIMEZONE = "Europe/Oslo"
+
+    # Uploads.
+    UPLOAD_DIR = _env("UPLOAD_DIR", str(_INSTANCE / "uploads"))
+    UPLOAD_MAX_BYTES = _env_int("UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
+    UPLOAD_MAX_FILES = _env_int("UPLOAD_MAX_FILES", 10)
+
+    # Celery. The embedded default is kombu's SQLAlchemy transport on a local SQLite file.
+    CELERY_BROKER_URL = _broker_url()
+    CELERY_VISIBILITY_TIMEOUT = _env_int("CELERY_VISIBILITY_TIMEOUT", 3600)
+    CELERY_ALWAYS_EAGER = _env_bool("CELERY_ALWAYS_EAGER", False)
+    OUTBOX_DISPATCH_AFTER_COMMIT = _env_bool("OUTBOX_DISPATCH_AFTER_COMMIT", True)
+    OUTBOX_SWEEP_SECONDS = _env_int("OUTBOX_SWEEP_SECONDS", 60)
+    OUTBOX_STALE_SECONDS = _env_int("OUTBOX_STALE_SECONDS", 120)
+    OUTBOX_LEASE_SECONDS = _env_int("OUTBOX_LEASE_SECONDS", 120)
+    OUTBOX_MAX_ATTEMPTS = _env_int("OUTBOX_MAX_ATTEMPTS", 6)
+    OUTBOX_BACKOFF_SECONDS = _env_int("OUTBOX_BACKOFF_SECONDS", 30)
+
+    # Mail. No MAIL_SERVER means messages are kept in the database and as .eml files in instance/mail/.
+    MAIL_SERVER = _env("MAIL_SERVER")
+    MAIL_PORT = _env_int("MAIL_PORT", 25)
+    MAIL_USE_TLS = _env_bool("MAIL_USE_TLS", False)  # STARTTLS
+    MAIL_USE_SSL = _env_bool("MAIL_USE_SSL", False)
+    MAIL_USERNAME = _env("MAIL_USERNAME")
+    MAIL_PASSWORD = _env("MAIL_PASSWORD")
+    MAIL_TIMEOUT = _env_int("MAIL_TIMEOUT", 30)
+    MAIL_DEFAULT_SENDER = _env("MAIL_DEFAULT_SENDER", "IMDi tilskudd <tilskudd@imdi.example>")
+    MAIL_DIR = _env("MAIL_DIR", str(_INSTANCE / "mail"))
+    CONTACT_EMAIL = _env("CONTACT_EMAIL", "tilskudd@imdi.example")
+
+    # Login throttling (Flask-Limiter). Redis in production, memory otherwise.
+    RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", _env("REDIS_URL", "memory://"))
+    RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
+    RATELIMIT_HEADERS_ENABLED = False
+    LOGIN_LIMIT = _env("LOGIN_LIMIT", "10 per minute;50 per hour")
+
+    TESTING = False
+    DEBUG = False
+
+
+class DevelopmentConfig(Config):
+    DEBUG = _env_bool("FLASK_DEBUG", False)
+
+
+class TestingConfig(Config):
+    TESTING = True
+    SECRET_KEY = _env("SECRET_KEY", "testing-secret")
+    SQLALCHEMY_DATABASE_URI = _env("TEST_DATABASE_URL", "sqlite://")
+    WTF_CSRF_ENABLED = _env_bool("WTF_CSRF_ENABLED", False)
+    CELERY_ALWAYS_EAGER = _env_bool("CELERY_ALWAYS_EAGER", False)
+    OUTBOX_DISPATCH_AFTER_COMMIT = _env_bool("OUTBOX_DISPATCH_AFTER_COMMIT", False)
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", False)
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", True)
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    SESSION_COOKIE_NAME = _env("SESSION_COOKIE_NAME", "__Host-grants_session")
+    PREFERRED_URL_SCHEME = _env("PREFERRED_URL_SCHEME", "https")
+
+    @classmethod
+    def check(cls, config):
+        """Refuse to run production on settings that are only safe on a laptop."""
+        if not config.get("SECRET_KEY") or config["SECRET_KEY"] in {DEFAULT_SECRET_KEY, "testing-secret"}:
+            raise RuntimeError("SECRET_KEY must be set to a long random value in production")
+        if len(config["SECRET_KEY"]) < 32:
+            raise RuntimeError("SECRET_KEY must be at least 32 characters in production")
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}

@@ -1,0 +1,89 @@
+"""The grants application: create_app builds it; nothing happens at import time."""
+
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from config import CONFIGS, ProductionConfig
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config=None, **overrides):
+    """Build the Flask app.
+
+    ``config`` is a name from config.CONFIGS (default: $GRANTS_CONFIG or "development") or a config class;
+    ``overrides`` are set on top.
+    """
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        instance_path=os.environ.get("GRANTS_INSTANCE_DIR", str(ROOT / "instance")),
+        instance_relative_config=False,
+    )
+    if config is None:
+        config = os.environ.get("GRANTS_CONFIG", "development")
+    config_class = CONFIGS[config] if isinstance(config, str) else config
+    app.config.from_object(config_class)
+    app.config.update(overrides)
+    if config_class is ProductionConfig or issubclass(config_class, ProductionConfig):
+        ProductionConfig.check(app.config)
+
+    if app.config.get("PROXY_FIX"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = int(app.config["PROXY_FIX"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+
+    from grants import i18n, security
+    from grants.celery import celery_init_app
+    from grants.extensions import csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    i18n.init_app(app)
+    security.init_app(app)
+    login_manager.init_app(app)
+    celery_init_app(app)
+
+    _import_models()
+    _register_blueprints(app)
+
+    from grants.errors import register_error_handlers
+
+    register_error_handlers(app)
+
+    from grants import templating
+
+    templating.init_app(app)
+
+    from grants.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _import_models():
+    """Import every model module so that relationships and Alembic see all tables."""
+    from grants.accounts import models as _accounts  # noqa: F401
+    from grants.applications import models as _applications  # noqa: F401
+    from grants.core import audit as _audit  # noqa: F401
+    from grants.notify import models as _notify  # noqa: F401
+    from grants.rounds import models as _rounds  # noqa: F401
+
+
+def _register_blueprints(app):
+    from grants.accounts.views import bp as accounts_bp
+    from grants.applications.views import bp as applications_bp
+    from grants.notify.views import bp as notify_bp
+    from grants.public.views import bp as public_bp
+    from grants.rounds.views import bp as rounds_bp
+
+    app.register_blueprint(public_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(rounds_bp)
+    app.register_blueprint(applications_bp)
+    app.register_blueprint(notify_bp)

@@ -1,0 +1,107 @@
+"""Attachments: the type read from the content, size and count limits, stored outside the static files."""
+
+import hashlib
+import io
+import re
+import uuid
+import zipfile
+from pathlib import Path
+
+from flask import current_app
+
+from grants.applications import permissions
+from grants.applications.models import Attachment
+from grants.core import audit
+from grants.errors import NotPermitted, ValidationFailed
+from grants.extensions import db
+
+TYPES = {
+    "pdf": "application/pdf",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "odt": "application/vnd.oasis.opendocument.text",
+}
+
+
+def sniff(content: bytes):
+    """The kind of document ``content`` is ("pdf", "docx", "xlsx", "odt"), or None."""
+    if content.startswith(b"%PDF-"):
+        return "pdf"
+    if not content.startswith(b"PK\x03\x04"):
+        return None
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            names = set(archive.namelist())
+            if "mimetype" in names:
+                mimetype = archive.read("mimetype").decode("ascii", "replace").strip()
+                return "odt" if mimetype == TYPES["odt"] else None
+            if "[Content_Types].xml" in names:
+                if "word/document.xml" in names:
+                    return "docx"
+                if "xl/workbook.xml" in names:
+                    return "xlsx"
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError):
+        return None
+    return None
+
+
+def clean_filename(name):
+    """A file name safe to show and to offer for download: no folders, no control characters."""
+    name = (name or "").replace("\\", "/").split("/")[-1]
+    name = re.sub(r"[\x00-\x1f\x7f\"<>|:*?]", "", name).strip(" .")
+    return name[:200] or "vedlegg"
+
+
+def check_upload(application, filename, content):
+    """The document type of an upload, or ValidationFailed with the reason."""
+    config = current_app.config
+    if len(content) == 0:
+        raise ValidationFailed("empty_file", field="file")
+    if len(content) > config["UPLOAD_MAX_BYTES"]:
+        raise ValidationFailed("too_large", field="file")
+    if len(application.attachments) >= config["UPLOAD_MAX_FILES"]:
+        raise ValidationFailed("too_many", field="file")
+    kind = sniff(content)
+    if kind is None:
+        raise ValidationFailed("wrong_type", field="file")
+    extension = Path(clean_filename(filename)).suffix.lower().lstrip(".")
+    if extension != kind:
+        raise ValidationFailed("name_mismatch", field="file", kind=kind)
+    return kind
+
+
+def store(content):
+    folder = Path(current_app.config["UPLOAD_DIR"])
+    folder.mkdir(parents=True, exist_ok=True)
+    stored_name = uuid.uuid4().hex
+    (folder / stored_name).write_bytes(content)
+    return stored_name
+
+
+def path_of(attachment):
+    return Path(current_app.config["UPLOAD_DIR"]) / attachment.stored_name
+
+
+def add_attachment(application, user, filename, content, purpose="general"):
+    if not permissions.can_edit(application, user):
+        raise NotPermitted("not_permitted")
+    kind = check_upload(application, filename, content)
+    attachment = Attachment(
+        application=application, purpose=purpose, original_name=clean_filename(filename),
+        stored_name=store(content), content_type=TYPES[kind], size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(), uploaded_by_id=user.id,
+    )
+    db.session.add(attachment)
+    db.session.flush()
+    audit.record(user, application, "add_attachment", name=attachment.original_name, size=attachment.size)
+    return attachment
+
+
+def remove_attachment(attachment, user):
+    application = attachment.application
+    if not permissions.can_edit(application, user):
+        raise NotPermitted("not_permitted")
+    audit.record(user, application, "remove_attachment", name=attachment.original_name)
+    application.attachments.remove(attachment)
+    db.session.flush()
+    path_of(attachment).unlink(missing_ok=True)

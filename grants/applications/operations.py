@@ -1,0 +1,229 @@
+"""Use cases of the applicant's side. They flush, never commit; the caller commits once."""
+
+from sqlalchemy import update
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.datastructures import MultiDict
+
+from grants.applications import permissions, workflow
+from grants.applications.models import Application, ApplicationActivity, ApplicationPartner, CostLine
+from grants.applications.workflow import Action, State
+from grants.core import audit
+from grants.core.timeutil import now_utc
+from grants.errors import DeadlinePassed, InvalidTransition, NotPermitted, StaleData, ValidationFailed
+from grants.extensions import db
+from grants.notify.outbox import queue_notice
+from grants.rounds.models import Round
+
+META = "_meta"
+
+
+def start_application(round_, user):
+    """A new draft for the user's kommune in an open round."""
+    if not permissions.can_start_application(round_, user):
+        raise NotPermitted("cannot_start")
+    application = Application(
+        round_id=round_.id, round=round_, municipality_id=user.municipality_id, created_by_id=user.id,
+        last_changed_by_id=user.id, state=State.draft, answers={}, title="",
+    )
+    db.session.add(application)
+    db.session.flush()
+    audit.record(user, application, "create", to_state=State.draft)
+    return application
+
+
+def section_answers(application, section):
+    """What was last saved in a section, as form data (a MultiDict), or None if never saved."""
+    stored = (application.answers or {}).get(section)
+    if stored is None:
+        return None
+    return MultiDict([(k, v) for k, values in stored.items() for v in values])
+
+
+def section_meta(application, section):
+    return ((application.answers or {}).get(META) or {}).get(section)
+
+
+def conflicting_save(application, section, base_version):
+    """If someone saved this section after ``base_version``, who and when; else None."""
+    meta = section_meta(application, section)
+    if meta and base_version is not None and meta["version"] > base_version:
+        return meta
+    return None
+
+
+def save_section(application, user, section, formdata, *, base_version, form=None):
+    """Keep everything typed in ``section``, valid or not; refresh the typed columns from what is valid.
+
+    ``formdata`` is a MultiDict of the posted fields. ``base_version`` is the application version the user
+    started from; if another user saved the same section since, StaleData is raised and nothing is written.
+    """
+    if not permissions.can_edit(application, user):
+        if application.state != State.draft:
+            raise InvalidTransition("not_editable")
+        if application.round.deadline_passed():
+            raise DeadlinePassed("deadline_passed")
+        raise NotPermitted("not_permitted")
+    other = conflicting_save(application, section, base_version)
+    if other is not None:
+        raise StaleData("conflict", meta=other)
+    answers = dict(application.answers or {})
+    answers[section] = {key: formdata.getlist(key) for key in formdata.keys() if key not in ("csrf_token", "version")}
+    meta = dict(answers.get(META) or {})
+    meta[section] = {"version": application.version + 1, "by": user.name, "by_id": user.id,
+                     "at": now_utc().isoformat()}
+    answers[META] = meta
+    application.answers = answers
+    application.last_changed_by_id = user.id
+    application.updated_at = now_utc()
+    if form is not None:
+        _copy_typed(application, section, form)
+    try:
+        db.session.flush()
+    except StaleDataError as exc:
+        raise StaleData("conflict") from exc
+    return application
+
+
+def _copy_typed(application, section, form):
+    """Copy the valid parts of a section into the columns that lists, tallies and checks read."""
+    valid = not form.errors
+    if section == "project":
+        if not form.title.errors and form.title.data:
+            application.title = form.title.data.strip()[:200]
+        if not form.participants.errors:
+            application.participants = form.participants.data
+        if not form.activity_types.errors:
+            wanted = set(form.activity_types.data or [])
+            application.activities = [a for a in application.activities if a.activity in wanted] + [
+                ApplicationActivity(activity=a) for a in sorted(wanted - set(application.activity_types))
+            ]
+    elif section == "applicant" and not form.partners.errors:
+        wanted = {m.id for m in getattr(form, "partner_municipalities", [])}
+        application.partners = [p for p in application.partners if p.municipality_id in wanted] + [
+            ApplicationPartner(municipality_id=mid)
+            for mid in sorted(wanted - {p.municipality_id for p in application.partners})
+        ]
+    elif section == "budget":
+        lines = [e.form for e in form.cost_lines.entries]
+        if all(not (f.category.errors or f.description.errors or f.amount.errors) for f in lines):
+            application.cost_lines = [
+                CostLine(position=i, category=f.category.data, description=f.description.data.strip(),
+                         amount=f.amount.amount)
+                for i, f in enumerate(lines)
+            ]
+            application.total_cost = sum(f.amount.amount for f in lines)
+        for name in ("amount_applied", "own_contribution", "other_funding"):
+            field = getattr(form, name)
+            if not field.errors:
+                setattr(application, name, field.amount)
+    elif section == "history" and valid:
+        application.continues_application_id = int(form.continues.data) if form.continues.data else None
+
+
+def next_reference(round_):
+    """The next reference number of a round (2025-0007), unique even when many submit at once."""
+    number = db.session.execute(
+        update(Round)
+        .where(Round.id == round_.id)
+        .values(last_reference=Round.last_reference + 1)
+        .returning(Round.last_reference)
+        .execution_options(synchronize_session=False)
+    ).scalar_one()
+    return f"{round_.year}-{number:04d}"
+
+
+def _claim_for_submission(application, key):
+    """Move the draft to submitted with a conditional update: of two concurrent submits, one wins."""
+    result = db.session.execute(
+        update(Application)
+        .where(Application.id == application.id, Application.state == State.draft)
+        .values(state=State.submitted, submission_key=key, version=Application.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def submit_application(application, user, *, submission_key, snapshot, problems, at=None):
+    """Submit a complete draft while the round is open. Idempotent for the same ``submission_key``.
+
+    ``problems`` is the list of completeness problems found by the caller (the form layer); ``snapshot`` is the
+    application as it reads now, kept unchangeable with the submission.
+    """
+    at = at or now_utc()
+    if application.state != State.draft:
+        if application.submission_key == submission_key:
+            return application  # the same request again: already done
+        raise InvalidTransition("already_submitted")
+    if not permissions.is_lead_staff(application, user):
+        raise NotPermitted("not_permitted")
+    if not application.round.is_open(at):
+        raise DeadlinePassed("deadline_passed")
+    if problems:
+        raise ValidationFailed("incomplete", problems=problems)
+    if workflow.target(Action.submit, application.state, workflow.MUNICIPAL) is None:
+        raise InvalidTransition("not_allowed")
+    if not _claim_for_submission(application, submission_key):
+        db.session.refresh(application)
+        if application.submission_key == submission_key:
+            return application
+        raise InvalidTransition("already_submitted")
+    reference = next_reference(application.round)
+    db.session.refresh(application)
+    application.reference = reference
+    application.received_at = at
+    application.submitted_by_id = user.id
+    application.channel = "portal"
+    application.snapshot = snapshot
+    application.last_changed_by_id = user.id
+    db.session.flush()
+    audit.record(user, application, Action.submit, from_state=State.draft, to_state=State.submitted,
+                 reference=reference)
+    queue_receipts(application, user)
+    return application
+
+
+def queue_receipts(application, submitter):
+    """Receipt notices to the submitter and to the contact person, once each."""
+    contact = (application.answers.get("applicant") or {})
+    contact_email = (contact.get("contact_email") or [""])[0].strip().lower()
+    contact_name = (contact.get("contact_name") or [""])[0]
+    context = {
+        "reference": application.reference,
+        "title": application.title,
+        "round_title_nb": application.round.title_nb,
+        "round_title_nn": application.round.title_nn,
+        "round_title_en": application.round.title_en,
+        "municipality_name": application.municipality.name,
+        "received_at": application.received_at.isoformat(),
+        "application_id": application.id,
+    }
+    queue_notice("receipt", to=submitter.email, user=submitter, language=submitter.language, context=context,
+                 key=f"receipt:{application.id}:{submitter.email}")
+    if contact_email and contact_email != submitter.email.lower():
+        queue_notice("receipt", to=contact_email, name=contact_name, language=submitter.language, context=context,
+                     key=f"receipt:{application.id}:{contact_email}")
+
+
+def withdraw_application(application, user, reason):
+    """The kommune withdraws its application before a decision, with a reason."""
+    if not permissions.can_withdraw(application, user):
+        if application.state not in (State.submitted, State.in_review):
+            raise InvalidTransition("not_withdrawable")
+        raise NotPermitted("not_permitted")
+    if not (reason or "").strip():
+        raise ValidationFailed("reason_required", field="reason")
+    source = application.state
+    application.state = workflow.target(Action.withdraw, source, workflow.MUNICIPAL)
+    application.withdrawn_at = now_utc()
+    application.withdraw_reason = reason.strip()
+    application.last_changed_by_id = user.id
+    db.session.flush()
+    audit.record(user, application, Action.withdraw, from_state=source, to_state=application.state,
+                 reason=reason.strip())
+    queue_notice(
+        "withdrawn", to=user.email, user=user, language=user.language,
+        key=f"withdrawn:{application.id}",
+        context={"reference": application.reference, "title": application.title,
+                 "municipality_name": application.municipality.name, "reason": reason.strip()},
+    )
+    return application

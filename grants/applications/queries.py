@@ -1,0 +1,74 @@
+"""Read side of applications."""
+
+import re
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
+
+from grants.accounts.models import Municipality
+from grants.applications.models import Application, ApplicationPartner
+from grants.applications.workflow import State
+from grants.extensions import db
+from grants.rounds.models import Round
+
+
+def for_municipality(municipality_id):
+    """Applications where the kommune leads or takes part, newest change first. Two statements."""
+    partner_of = select(ApplicationPartner.application_id).where(ApplicationPartner.municipality_id == municipality_id)
+    return db.session.scalars(
+        select(Application)
+        .where(or_(Application.municipality_id == municipality_id, Application.id.in_(partner_of)))
+        .options(selectinload(Application.partners))
+        .order_by(Application.updated_at.desc())
+    ).all()
+
+
+def application_for_view(application_id):
+    return db.session.scalar(
+        select(Application)
+        .where(Application.id == application_id)
+        .options(
+            selectinload(Application.partners),
+            selectinload(Application.cost_lines),
+            selectinload(Application.activities),
+            selectinload(Application.attachments),
+        )
+    )
+
+
+def resolve_municipalities(text):
+    """Municipalities named in ``text`` (names or numbers, comma separated): (found, unknown)."""
+    tokens = [t.strip() for t in re.split(r"[,;\n]", text or "") if t.strip()]
+    if not tokens:
+        return [], []
+    everyone = db.session.scalars(select(Municipality)).all()
+    by_number = {m.number: m for m in everyone}
+    by_name = {}
+    for m in everyone:
+        for name in filter(None, (m.name, m.sami_name)):
+            by_name.setdefault(name.casefold(), []).append(m)
+    found, unknown = [], []
+    for token in tokens:
+        match = by_number.get(token.zfill(4)) if token.isdigit() else None
+        if match is None:
+            candidates = by_name.get(token.casefold(), [])
+            match = candidates[0] if len(candidates) == 1 else None
+        if match is None:
+            unknown.append(token)
+        elif match not in found:
+            found.append(match)
+    return found, unknown
+
+
+def grants_to_continue(municipality_id, before_round):
+    """Earlier granted applications of this kommune, which a new one can continue."""
+    return db.session.scalars(
+        select(Application)
+        .join(Round, Application.round_id == Round.id)
+        .where(
+            Application.municipality_id == municipality_id,
+            Application.state.in_([State.granted, State.reported, State.closed]),
+            Round.deadline_at < before_round.deadline_at,
+        )
+        .order_by(Round.deadline_at.desc())
+    ).all()

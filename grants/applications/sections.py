@@ -1,0 +1,117 @@
+"""The form layer of an application: build each section's form from what was saved, and check completeness."""
+
+from flask_babel import gettext as _
+from wtforms.validators import ValidationError
+
+from grants.applications.forms import SECTION_FORMS, SECTION_TITLES
+from grants.applications.operations import section_answers
+from grants.applications.queries import grants_to_continue, resolve_municipalities
+from grants.core.money import format_kroner
+
+
+def build_form(application, section, formdata=None, *, csrf=True):
+    """The section's form, filled from ``formdata`` (a POST) or from what was saved."""
+    form_class = SECTION_FORMS[section]
+    data = formdata if formdata is not None else section_answers(application, section)
+    kwargs = {}
+    if section in ("project", "budget"):
+        kwargs["round"] = application.round
+    meta = {} if csrf else {"csrf": False}
+    if data is None:
+        form = form_class(formdata=None, meta=meta, **kwargs)
+        if section == "budget" and not form.cost_lines.entries:
+            form.cost_lines.append_entry()
+    else:
+        form = form_class(formdata=data, meta=meta, **kwargs)
+    form.version.data = str(application.version)
+    if section == "history":
+        form.continues.choices = [("", _("No, this is a new project"))] + [
+            (str(a.id), f"{a.round.year}: {a.title} ({a.reference})")
+            for a in grants_to_continue(application.municipality_id, application.round)
+        ]
+    return form
+
+
+def validate_section(application, section, form):
+    """Run the section's validators and the checks that need the database. True when valid."""
+    valid = form.validate()
+    if section == "applicant":
+        found, unknown = resolve_municipalities(form.partners.data)
+        form.partner_municipalities = [m for m in found if m.id != application.municipality_id]
+        if unknown:
+            form.partners.errors = [*form.partners.errors,
+                                    _("Unknown municipality: %(names)s.", names=", ".join(unknown))]
+            valid = False
+        if any(m.id == application.municipality_id for m in found):
+            form.partners.errors = [*form.partners.errors,
+                                    _("Your own municipality is the lead applicant, not a partner.")]
+            valid = False
+    return valid
+
+
+def section_status(application, section):
+    """"empty", "complete" or "incomplete", and the form with its errors."""
+    if section_answers(application, section) is None:
+        return "empty", None
+    form = build_form(application, section, csrf=False)
+    return ("complete" if validate_section(application, section, form) else "incomplete"), form
+
+
+def completeness(application):
+    """Every section's status and, for incomplete ones, the errors: [(section, title, status, errors)]."""
+    result = []
+    for section, title in SECTION_TITLES.items():
+        status, form = section_status(application, section)
+        errors = []
+        if form is not None:
+            from grants.templating import form_errors
+
+            errors = form_errors(form)
+        result.append((section, str(title), status, errors))
+    return result
+
+
+def problems(application):
+    """Human-readable reasons the application cannot be submitted yet (empty when complete)."""
+    found = []
+    for _section, title, status, errors in completeness(application):
+        if status == "empty":
+            found.append(_("%(section)s: not filled in.", section=title))
+        for error in errors:
+            found.append(f"{title}: {error['label']}: {error['message']}")
+    return found
+
+
+def snapshot(application):
+    """The application as it reads at submission: every section's answers and the computed totals."""
+    data = {k: v for k, v in (application.answers or {}).items() if not k.startswith("_")}
+    return {
+        "answers": data,
+        "municipality": {"number": application.municipality.number, "name": application.municipality.name},
+        "partners": [{"number": p.municipality.number, "name": p.municipality.name} for p in application.partners],
+        "title": application.title,
+        "amount_applied": application.amount_applied,
+        "own_contribution": application.own_contribution,
+        "other_funding": application.other_funding,
+        "total_cost": application.total_cost,
+        "participants": application.participants,
+        "activities": application.activity_types,
+        "cost_lines": [
+            {"category": c.category, "description": c.description, "amount": c.amount}
+            for c in application.cost_lines
+        ],
+        "attachments": [
+            {"name": a.original_name, "size": a.size, "sha256": a.sha256, "purpose": a.purpose}
+            for a in application.attachments
+        ],
+    }
+
+
+def budget_totals(form):
+    """(total cost, applied + own + other) for showing beside the budget."""
+    total = form.total_cost()
+    funding = sum((getattr(form, n).amount or 0) for n in ("amount_applied", "own_contribution", "other_funding"))
+    return format_kroner(total), format_kroner(funding), total == funding
+
+
+__all__ = ["ValidationError", "build_form", "validate_section", "completeness", "problems", "snapshot"]

@@ -1,0 +1,256 @@
+"""The applicant's pages: dashboard, sections, attachments, check and submit, receipt, withdrawal."""
+
+import secrets
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from grants.applications import attachments as files
+from grants.applications import operations as ops
+from grants.applications import permissions, queries, sections
+from grants.applications.documents import application_pdf
+from grants.applications.forms import SECTION_FORMS, SECTION_TITLES, AttachmentForm, SubmitForm, WithdrawForm
+from grants.applications.models import Attachment
+from grants.applications.workflow import State
+from grants.errors import DeadlinePassed, StaleData, ValidationFailed
+from grants.extensions import db
+from grants.rounds.models import Round
+from grants.rounds.queries import open_rounds
+
+bp = Blueprint("applications", __name__, url_prefix="/soknader")
+
+
+def upload_message(key):
+    return {
+        "empty_file": _("The file is empty."),
+        "too_large": _("The file is larger than 10 MB."),
+        "too_many": _("An application can have at most 10 attachments."),
+        "wrong_type": _("The file must be a PDF, DOCX, ODT or XLSX document."),
+        "name_mismatch": _("The file's content does not match its name. Upload a PDF, DOCX, ODT or XLSX document "
+                           "with the right ending."),
+    }[key]
+
+
+def _load(application_id, *, edit=False):
+    application = queries.application_for_view(application_id)
+    if application is None:
+        abort(404)
+    user = current_user._get_current_object()
+    if not permissions.can_view(application, user):
+        abort(404 if user.role == "municipal" else 403)
+    if edit and not permissions.can_edit(application, user):
+        if application.state == State.draft and application.round.deadline_passed():
+            raise DeadlinePassed(_("The deadline has passed. The draft can be read but no longer changed."))
+        abort(403)
+    return application
+
+
+@bp.before_request
+@login_required
+def _logged_in():
+    return None
+
+
+def saved_rows(form):
+    """(label, value) of each filled field of a form, to show the saved version beside a conflict."""
+    rows = []
+    for f in form:
+        if f.type in ("HiddenField", "CSRFTokenField", "FieldList"):
+            continue
+        value = f.data
+        if isinstance(value, list):
+            labels = dict((str(k), str(v)) for k, v in (f.choices or []))
+            value = ", ".join(labels.get(v, v) for v in value)
+        rows.append((f.label.text, "" if value is None else str(value)))
+    return rows
+
+
+@bp.context_processor
+def _helpers():
+    def section_form(application, section):
+        if ops.section_answers(application, section) is None:
+            return None
+        return sections.build_form(application, section, csrf=False)
+
+    return {"budget_totals": sections.budget_totals, "saved_rows": saved_rows, "section_form": section_form}
+
+
+@bp.route("/")
+def dashboard():
+    if current_user.role != "municipal":
+        abort(403)
+    applications = queries.for_municipality(current_user.municipality_id)
+    return render_template("applications/dashboard.html", applications=applications, rounds=open_rounds())
+
+
+@bp.route("/ny", methods=["POST"])
+def start():
+    round_ = db.get_or_404(Round, request.form.get("round_id", type=int))
+    if not permissions.can_start_application(round_, current_user):
+        abort(403)
+    application = ops.start_application(round_, current_user)
+    db.session.commit()
+    return redirect(url_for("applications.overview", application_id=application.id))
+
+
+@bp.route("/<int:application_id>")
+def overview(application_id):
+    application = _load(application_id)
+    return render_template(
+        "applications/overview.html", application=application, status=sections.completeness(application),
+        can_edit=permissions.can_edit(application, current_user),
+        can_withdraw=permissions.can_withdraw(application, current_user),
+        is_partner=permissions.is_partner_staff(application, current_user),
+    )
+
+
+@bp.route("/<int:application_id>/del/<any(" + ",".join(SECTION_FORMS) + "):section>", methods=["GET", "POST"])
+def section(application_id, section):
+    application = _load(application_id, edit=True)
+    conflict = None
+    if request.method == "POST":
+        form = sections.build_form(application, section, request.form)
+        if section == "budget" and "add_line" in request.form:
+            form.cost_lines.append_entry()
+        elif section == "budget" and "remove_line" in request.form and len(form.cost_lines.entries) > 1:
+            form.cost_lines.pop_entry()
+        valid = sections.validate_section(application, section, form)
+        base = request.form.get("version", type=int)
+        try:
+            ops.save_section(application, current_user, section, request.form, base_version=base, form=form)
+            db.session.commit()
+        except StaleData as error:
+            db.session.rollback()
+            conflict = error.detail.get("meta") or {}
+            application = queries.application_for_view(application_id)
+            saved = sections.build_form(application, section)
+            form.version.data = str(application.version)
+            return render_template("applications/section.html", application=application, section=section,
+                                   title=SECTION_TITLES[section], form=form, conflict=conflict,
+                                   saved=saved), 409
+        if valid and "add_line" not in request.form and "remove_line" not in request.form:
+            flash(_("%(section)s is saved.", section=SECTION_TITLES[section]), "success")
+            return redirect(url_for("applications.overview", application_id=application.id))
+        if not valid:
+            flash(_("Saved. Some fields need attention before you can submit."), "warning")
+        form.version.data = str(application.version)
+        status = 422 if not valid else 200
+        return render_template("applications/section.html", application=application, section=section,
+                               title=SECTION_TITLES[section], form=form, conflict=None, saved=None), status
+    form = sections.build_form(application, section)
+    if ops.section_answers(application, section) is not None:
+        sections.validate_section(application, section, form)
+    return render_template("applications/section.html", application=application, section=section,
+                           title=SECTION_TITLES[section], form=form, conflict=None, saved=None)
+
+
+@bp.route("/<int:application_id>/vedlegg", methods=["GET", "POST"])
+def attachments(application_id):
+    application = _load(application_id)
+    can_edit = permissions.can_edit(application, current_user)
+    form = AttachmentForm()
+    status = 200
+    if request.method == "POST":
+        if not can_edit:
+            abort(403)
+        if form.validate_on_submit():
+            upload = form.file.data
+            try:
+                files.add_attachment(application, current_user, upload.filename, upload.read(), form.purpose.data)
+                db.session.commit()
+                flash(_("The file %(name)s is uploaded.", name=files.clean_filename(upload.filename)), "success")
+                return redirect(url_for("applications.attachments", application_id=application.id))
+            except ValidationFailed as error:
+                db.session.rollback()
+                form.file.errors = [*form.file.errors, upload_message(error.message)]
+        status = 422
+    return render_template("applications/attachments.html", application=application, form=form,
+                           can_edit=can_edit), status
+
+
+@bp.route("/<int:application_id>/vedlegg/<int:attachment_id>")
+def download(application_id, attachment_id):
+    application = _load(application_id)
+    attachment = db.session.get(Attachment, attachment_id)
+    if attachment is None or attachment.application_id != application.id:
+        abort(404)
+    if not permissions.can_download_attachment(application, current_user):
+        abort(403)
+    return send_file(files.path_of(attachment), mimetype=attachment.content_type, as_attachment=True,
+                     download_name=attachment.original_name, max_age=0)
+
+
+@bp.route("/<int:application_id>/vedlegg/<int:attachment_id>/slett", methods=["POST"])
+def remove(application_id, attachment_id):
+    application = _load(application_id, edit=True)
+    attachment = db.session.get(Attachment, attachment_id)
+    if attachment is None or attachment.application_id != application.id:
+        abort(404)
+    files.remove_attachment(attachment, current_user)
+    db.session.commit()
+    flash(_("The file %(name)s is removed.", name=attachment.original_name), "success")
+    return redirect(url_for("applications.attachments", application_id=application.id))
+
+
+@bp.route("/<int:application_id>/kontroll")
+def check(application_id):
+    application = _load(application_id)
+    if application.state != State.draft:
+        return redirect(url_for("applications.receipt", application_id=application.id))
+    form = SubmitForm(submission_key=secrets.token_urlsafe(24))
+    status = sections.completeness(application)
+    complete = all(s == "complete" for _section, _title, s, _errors in status)
+    return render_template("applications/check.html", application=application, status=status, form=form,
+                           complete=complete, can_submit=permissions.can_submit(application, current_user))
+
+
+@bp.route("/<int:application_id>/send", methods=["POST"])
+def submit(application_id):
+    application = _load(application_id)
+    form = SubmitForm()
+    if not form.validate_on_submit():
+        abort(400)
+    problems = sections.problems(application) if application.state == State.draft else []
+    try:
+        ops.submit_application(application, current_user, submission_key=form.submission_key.data,
+                               snapshot=sections.snapshot(application), problems=problems)
+    except ValidationFailed:
+        db.session.rollback()
+        flash(_("The application is not complete. See what is missing below."), "error")
+        return redirect(url_for("applications.check", application_id=application_id))
+    db.session.commit()
+    return redirect(url_for("applications.receipt", application_id=application_id))
+
+
+@bp.route("/<int:application_id>/kvittering")
+def receipt(application_id):
+    application = _load(application_id)
+    if application.reference is None:
+        return redirect(url_for("applications.overview", application_id=application.id))
+    return render_template("applications/receipt.html", application=application)
+
+
+@bp.route("/<int:application_id>/soknad.pdf")
+def pdf(application_id):
+    application = _load(application_id)
+    from io import BytesIO
+
+    name = f"soknad-{application.reference or application.id}.pdf"
+    return send_file(BytesIO(application_pdf(application)), mimetype="application/pdf", as_attachment=True,
+                     download_name=name, max_age=0)
+
+
+@bp.route("/<int:application_id>/trekk", methods=["GET", "POST"])
+def withdraw(application_id):
+    application = _load(application_id)
+    if not permissions.can_withdraw(application, current_user):
+        abort(403)
+    form = WithdrawForm()
+    if form.validate_on_submit():
+        ops.withdraw_application(application, current_user, form.reason.data)
+        db.session.commit()
+        flash(_("The application is withdrawn."), "success")
+        return redirect(url_for("applications.overview", application_id=application.id))
+    return render_template("applications/withdraw.html", application=application, form=form), \
+        422 if form.errors else 200

@@ -1,0 +1,94 @@
+"""The life of an application, as data: states, actions, who may take them, and where they lead.
+
+Everything else asks this table; nothing else decides whether a transition is allowed.
+"""
+
+import enum
+from dataclasses import dataclass
+
+
+class State(enum.StrEnum):
+    draft = "draft"
+    submitted = "submitted"
+    in_review = "in_review"
+    granted = "granted"
+    rejected = "rejected"      # avslått
+    dismissed = "dismissed"    # avvist
+    withdrawn = "withdrawn"    # trukket
+    reported = "reported"
+    closed = "closed"
+
+
+class Action(enum.StrEnum):
+    submit = "submit"
+    withdraw = "withdraw"
+    register_received = "register_received"
+    accept_for_review = "accept_for_review"
+    dismiss = "dismiss"
+    grant = "grant"
+    reject = "reject"
+    reverse = "reverse"
+    report = "report"
+    approve_report = "approve_report"
+
+
+MUNICIPAL = "municipal"
+CASEWORKER = "caseworker"
+APPROVER = "approver"
+
+
+@dataclass(frozen=True)
+class Transition:
+    action: Action
+    source: State
+    target: State
+    actors: frozenset
+
+
+def _t(action, source, target, *actors):
+    return Transition(action, source, target, frozenset(actors))
+
+
+TRANSITIONS = (
+    _t(Action.submit, State.draft, State.submitted, MUNICIPAL),
+    _t(Action.register_received, State.draft, State.submitted, CASEWORKER),
+    _t(Action.withdraw, State.submitted, State.withdrawn, MUNICIPAL),
+    _t(Action.withdraw, State.in_review, State.withdrawn, MUNICIPAL),
+    _t(Action.dismiss, State.submitted, State.dismissed, CASEWORKER),
+    _t(Action.dismiss, State.in_review, State.dismissed, CASEWORKER),
+    _t(Action.accept_for_review, State.submitted, State.in_review, CASEWORKER),
+    _t(Action.grant, State.in_review, State.granted, APPROVER),
+    _t(Action.reject, State.in_review, State.rejected, APPROVER),
+    # A decision reversed on appeal is a new decision.
+    _t(Action.grant, State.rejected, State.granted, APPROVER),
+    _t(Action.grant, State.dismissed, State.granted, APPROVER),
+    _t(Action.report, State.granted, State.reported, MUNICIPAL),
+    _t(Action.approve_report, State.reported, State.closed, CASEWORKER),
+)
+
+_BY_KEY = {(t.action, t.source): t for t in TRANSITIONS}
+
+# States in which an application counts as received (submitted in time or registered).
+RECEIVED_STATES = frozenset(
+    {State.submitted, State.in_review, State.granted, State.rejected, State.dismissed, State.reported, State.closed}
+)
+DECIDED_STATES = frozenset({State.granted, State.rejected, State.dismissed, State.reported, State.closed})
+EDITABLE_STATES = frozenset({State.draft})
+
+
+def transition(action, source):
+    """The transition for ``action`` from ``source``, or None if the table has none."""
+    return _BY_KEY.get((Action(action), State(source)))
+
+
+def allowed_actions(source, actor_kind):
+    """Actions an actor of this kind may take from ``source``."""
+    return [t.action for t in TRANSITIONS if t.source == State(source) and actor_kind in t.actors]
+
+
+def target(action, source, actor_kind):
+    """The state ``action`` leads to, or None if it is not allowed for this actor from this state."""
+    t = transition(action, source)
+    if t is None or actor_kind not in t.actors:
+        return None
+    return t.target

@@ -1,0 +1,81 @@
+"""Form fields shared by the domain packages: whole kroner, Oslo times."""
+
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from wtforms import StringField
+from wtforms.validators import ValidationError
+
+from grants.core.money import format_kroner, parse_kroner
+from grants.core.timeutil import OSLO, to_oslo
+
+
+class KronerField(StringField):
+    """An amount in whole kroner. Keeps what was typed when it is not a valid amount."""
+
+    def __init__(self, label=None, validators=None, minimum=None, maximum=None, **kwargs):
+        kwargs.setdefault("render_kw", {})
+        kwargs["render_kw"].setdefault("inputmode", "numeric")
+        kwargs["render_kw"].setdefault("autocomplete", "off")
+        super().__init__(label, validators, **kwargs)
+        self.minimum = minimum
+        self.maximum = maximum
+        self.amount = None
+
+    def process_data(self, value):
+        self.data = value
+        self.amount = value if isinstance(value, int) else None
+
+    def process_formdata(self, valuelist):
+        self.raw_data = valuelist
+        self.data = valuelist[0] if valuelist else ""
+        try:
+            self.amount = parse_kroner(self.data) if self.data and self.data.strip() else None
+        except ValueError:
+            self.amount = None
+
+    def _value(self):
+        if isinstance(self.data, int):
+            return format_kroner(self.data, with_unit=False)
+        return self.data or ""
+
+    def pre_validate(self, form):
+        if self.data in (None, "") or (isinstance(self.data, str) and not self.data.strip()):
+            return
+        if self.amount is None:
+            raise ValidationError(_l("Enter the amount in whole kroner, for example 150000."))
+        if self.minimum is not None and self.amount < self.minimum:
+            raise ValidationError(_l("The amount must be more than zero.") if self.minimum == 1
+                                  else _l("The amount is too small."))
+        maximum = self.maximum() if callable(self.maximum) else self.maximum
+        if maximum is not None and self.amount > maximum:
+            raise ValidationError(_l("The amount cannot be more than %(max)s.", max=format_kroner(maximum)))
+
+
+class OsloDateTimeField(StringField):
+    """A date and time typed in Oslo time (input type datetime-local), stored in UTC."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs.setdefault("render_kw", {})
+        kwargs["render_kw"]["type"] = "datetime-local"
+        super().__init__(label, validators, **kwargs)
+        self.moment = None
+
+    def process_data(self, value):
+        self.moment = value
+        self.data = to_oslo(value).strftime("%Y-%m-%dT%H:%M") if isinstance(value, datetime) else value
+
+    def process_formdata(self, valuelist):
+        self.raw_data = valuelist
+        self.data = valuelist[0] if valuelist else ""
+        self.moment = None
+        for fmt in ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"):
+            try:
+                self.moment = datetime.strptime(self.data.strip(), fmt).replace(tzinfo=OSLO)
+                break
+            except (ValueError, AttributeError):
+                continue
+
+    def pre_validate(self, form):
+        if self.data and self.moment is None:
+            raise ValidationError(_l("Enter a date and time, for example 24.01.2025 09:00."))

@@ -1,0 +1,49 @@
+"""Time: stored in UTC, shown in Europe/Oslo. A deadline date means 23:59:59 Oslo time that day."""
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+OSLO = ZoneInfo("Europe/Oslo")
+
+
+def now_utc():
+    return datetime.now(UTC)
+
+
+def deadline_utc(day: date) -> datetime:
+    """The last second of ``day`` in Oslo, as a UTC datetime."""
+    return datetime.combine(day, time(23, 59, 59), tzinfo=OSLO).astimezone(UTC)
+
+
+def start_of_day_utc(day: date) -> datetime:
+    """Midnight at the start of ``day`` in Oslo, as a UTC datetime."""
+    return datetime.combine(day, time(0, 0), tzinfo=OSLO).astimezone(UTC)
+
+
+def to_oslo(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(OSLO)
+
+
+def oslo_date(moment: datetime) -> date:
+    return to_oslo(moment).date()
+
+
+def days_before(deadline_day: date, moment: datetime) -> int:
+    """Whole calendar days in Oslo from ``moment`` to the deadline day (0 on the day itself)."""
+    return (deadline_day - oslo_date(moment)).days
+
+
+def format_oslo(moment, with_time=True):
+    """A date (and time) in Oslo for screens and letters: 19.02.2025 kl. 23:59."""
+    if moment is None:
+        return ""
+    if isinstance(moment, datetime):
+        local = to_oslo(moment)
+        return local.strftime("%d.%m.%Y kl. %H:%M") if with_time else local.strftime("%d.%m.%Y")
+    return moment.strftime("%d.%m.%Y")
+
+
+def add_days(moment: datetime, days: int) -> datetime:
+    return moment + timedelta(days=days)

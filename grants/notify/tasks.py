@@ -1,0 +1,35 @@
+"""Celery tasks: thin wrappers that take ids and call one function."""
+
+from celery import shared_task
+
+from grants.extensions import db
+
+
+@shared_task(name="grants.notify.tasks.send_notice", ignore_result=True)
+def send_notice(notice_id):
+    from grants.notify.delivery import deliver
+
+    deliver(notice_id)
+
+
+@shared_task(name="grants.notify.tasks.sweep_outbox", ignore_result=True)
+def sweep_outbox():
+    """Hand every notice that is due and not in a worker's hands to the broker again."""
+    from grants.notify.delivery import due_for_dispatch, mark_dispatched
+    from grants.notify.outbox import dispatch
+
+    ids = due_for_dispatch()
+    handed = dispatch(ids)
+    mark_dispatched(ids[:handed])
+    db.session.commit()
+    return handed
+
+
+@shared_task(name="grants.notify.tasks.schedule_notices", ignore_result=True)
+def schedule_notices():
+    """Write the announcements and reminders that are due today (each once, by its natural key)."""
+    from grants.notify.schedule import schedule_due_notices
+
+    created = schedule_due_notices()
+    db.session.commit()
+    return created

@@ -1,0 +1,142 @@
+"""Template globals and filters: language, navigation, form errors, money and Oslo time."""
+
+from dataclasses import dataclass
+
+from flask import current_app, has_request_context, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from grants.core.money import format_kroner
+from grants.core.timeutil import to_oslo
+from grants.i18n import LANGUAGE_NAMES, current_language
+
+
+@dataclass
+class NavItem:
+    label: str
+    url: str
+    active: bool
+
+
+def nav_items():
+    """The header navigation for the current user."""
+    items = [(_("Grant rounds"), "public.index")]
+    if current_user.is_authenticated:
+        if current_user.role == "municipal":
+            items.append((_("My applications"), "applications.dashboard"))
+            if current_user.is_municipality_admin:
+                items.append((_("Colleagues"), "accounts.colleagues"))
+        else:
+            if current_user.has_role("admin"):
+                items.append((_("Rounds"), "rounds.admin_list"))
+                items.append((_("Users"), "accounts.approvals"))
+                items.append((_("Outbox"), "notify.outbox"))
+    path = request.path if request else ""
+    result = []
+    for label, endpoint in items:
+        url = url_for(endpoint)
+        active = path == url or (url != "/" and path.startswith(url))
+        result.append(NavItem(label, url, active))
+    return result
+
+
+def form_errors(form):
+    """Every error of a form, flattened over nested fields: [{id, label, message}]."""
+    errors = []
+
+    def walk(field):
+        if field.type in ("FormField",):
+            for sub in field.form:
+                walk(sub)
+            return
+        if field.type == "FieldList":
+            for entry in field.entries:
+                walk(entry)
+            return
+        for message in field.errors if isinstance(field.errors, list | tuple) else []:
+            if not isinstance(message, dict | list):  # lazy strings are not str
+                errors.append({"id": field.id, "label": field.label.text, "message": str(message)})
+
+    if form is None:
+        return errors
+    for field in form:
+        walk(field)
+    for message in getattr(form, "form_errors", []) or []:
+        errors.append({"id": "main", "label": "", "message": str(message)})
+    return errors
+
+
+def oslo_datetime(moment, with_time=True):
+    """A UTC time shown in Oslo, worded for the page's language."""
+    if moment is None:
+        return ""
+    if not hasattr(moment, "hour"):
+        return moment.strftime("%d.%m.%Y")
+    local = to_oslo(moment)
+    if not with_time:
+        return local.strftime("%d.%m.%Y")
+    at = {"nb": "kl.", "nn": "kl.", "en": "at"}[current_language()]
+    return f"{local.strftime('%d.%m.%Y')} {at} {local.strftime('%H:%M')}"
+
+
+def public_url(endpoint, **values):
+    """An absolute address on the public site, usable outside a request (e-mails sent by workers)."""
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    if has_request_context():
+        return base + url_for(endpoint, **values)
+    with current_app.test_request_context(base_url=base):
+        return base + url_for(endpoint, **values)
+
+
+def oslo_iso(text):
+    """An ISO-8601 time or date (as kept in notice contexts) shown in Oslo."""
+    from datetime import date, datetime
+
+    if not text:
+        return ""
+    if len(text) == 10:
+        return date.fromisoformat(text).strftime("%d.%m.%Y")
+    return oslo_datetime(datetime.fromisoformat(text))
+
+
+def oslo_date(value):
+    return oslo_datetime(value, with_time=False)
+
+
+def role_names():
+    return {"municipal": _("Municipal staff"), "reviewer": _("Reviewer"), "caseworker": _("Caseworker"),
+            "approver": _("Approver"), "admin": _("Administrator")}
+
+
+def status_names():
+    return {"pending": _("Waiting for approval"), "active": _("Active"), "rejected": _("Not approved"),
+            "disabled": _("Disabled")}
+
+
+def state_names():
+    """Application states as the applicant reads them. Decisions show only once released."""
+    return {
+        "draft": _("Draft"), "submitted": _("Submitted"), "in_review": _("Under consideration"),
+        "granted": _("Granted"), "rejected": _("Rejected"), "dismissed": _("Dismissed"),
+        "withdrawn": _("Withdrawn"), "reported": _("Reported"), "closed": _("Closed"),
+    }
+
+
+def init_app(app):
+    app.jinja_env.globals.update(
+        nav_items=nav_items,
+        form_errors=form_errors,
+        html_lang=current_language,
+        current_language=current_language,
+        language_names=LANGUAGE_NAMES,
+        public_url=public_url,
+        role_names=role_names,
+        status_names=status_names,
+        state_names=state_names,
+    )
+    app.jinja_env.filters.update(kroner=format_kroner, oslo=oslo_datetime, oslo_date=oslo_date, oslo_iso=oslo_iso)
+    app.jinja_env.add_extension("jinja2.ext.do")
+
+    @app.template_filter("localised")
+    def localised(obj, field):
+        return obj.localised(field, current_language())

@@ -1,0 +1,209 @@
+"""Fixtures: an app per database backend (SQLite always, PostgreSQL when DATABASE_URL is set), built by the
+migrations; a client with a login helper; a counter of SQL statements; factories."""
+
+import os
+import secrets
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask import g
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+
+from grants import create_app
+from grants.extensions import db
+
+KEEP_TABLES = {"alembic_version", "counties", "municipalities"}
+POSTGRES_URL = os.environ.get("DATABASE_URL")
+
+
+def _backends():
+    backends = ["sqlite"]
+    if POSTGRES_URL:
+        backends.append("postgresql")
+    return backends
+
+
+def _pg_url(url):
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+@contextmanager
+def fresh_postgres_database(base_url):
+    """A new, empty PostgreSQL database for this test session, dropped at the end."""
+    url = sa.make_url(_pg_url(base_url))
+    name = f"grants_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"
+            ), {"n": name})
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+REQUIRE_SERVICES = os.environ.get("GRANTS_REQUIRE_SERVICES") == "true"
+
+
+def need_service(name):
+    """Skip a test whose service is missing on a developer's machine; fail in CI, where it must be there."""
+    message = f"{name} is not configured (set DATABASE_URL / REDIS_URL)"
+    if REQUIRE_SERVICES:
+        pytest.fail("CI requires " + message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    if not POSTGRES_URL:
+        need_service("PostgreSQL")
+    return POSTGRES_URL
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        need_service("Redis")
+    return url
+
+
+@pytest.fixture(scope="session", params=_backends())
+def database_url(request, tmp_path_factory):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
+    else:
+        with fresh_postgres_database(POSTGRES_URL) as url:
+            yield url
+
+
+@pytest.fixture(scope="session")
+def instance_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("instance")
+
+
+def make_app(database_url, instance_dir, **overrides):
+    settings = dict(
+        SQLALCHEMY_DATABASE_URI=database_url,
+        UPLOAD_DIR=str(Path(instance_dir) / "uploads"),
+        MAIL_DIR=str(Path(instance_dir) / "mail"),
+        CELERY_BROKER_URL=f"sqla+sqlite:///{Path(instance_dir) / 'broker.sqlite'}",
+        SECRET_KEY=secrets.token_urlsafe(32),
+    )
+    if database_url.startswith("sqlite"):
+        settings["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}}
+    settings.update(overrides)
+    return create_app("testing", **settings)
+
+
+@pytest.fixture(scope="session")
+def _migrated(database_url, instance_dir):
+    app = make_app(database_url, instance_dir)
+    with app.app_context():
+        upgrade()
+        from grants.accounts.register import import_municipalities
+
+        import_municipalities()
+        db.session.commit()
+    return True
+
+
+def _clean(app):
+    with app.app_context():
+        tables = [t for t in reversed(db.metadata.sorted_tables) if t.name not in KEEP_TABLES]
+        if db.engine.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            db.session.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                db.session.execute(table.delete())
+        db.session.commit()
+        db.session.remove()
+
+
+class FreshRequestClient(FlaskClient):
+    """The tests keep one app context open; a real request starts with an empty ``g`` and a fresh session.
+
+    Before each request, forget what the previous one cached (Flask-Login's user in ``g``) and expire the
+    session's objects so that every request reads the database as a new one would.
+    """
+
+    def open(self, *args, **kwargs):
+        for name in list(g):
+            g.pop(name, None)
+        db.session.expire_all()
+        return super().open(*args, **kwargs)
+
+
+@pytest.fixture
+def app(database_url, instance_dir, _migrated):
+    app = make_app(database_url, instance_dir)
+    app.test_client_class = FreshRequestClient
+    _clean(app)
+    with app.app_context():
+        yield app
+        db.session.remove()
+
+
+@pytest.fixture
+def backend(app):
+    return db.engine.dialect.name
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+class SQLCounter:
+    def __init__(self):
+        self.statements = []
+
+    def __call__(self, conn, cursor, statement, parameters, context, executemany):
+        self.statements.append(statement)
+
+    @property
+    def count(self):
+        return len(self.statements)
+
+
+@pytest.fixture
+def count_queries(app):
+    """Use as ``with count_queries() as counter: ...``; counter.count is the number of SQL statements."""
+
+    @contextmanager
+    def counting():
+        counter = SQLCounter()
+        sa.event.listen(db.engine, "before_cursor_execute", counter)
+        try:
+            yield counter
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", counter)
+
+    return counting
+
+
+def login(client, user, password="correct horse battery"):
+    response = client.post("/konto/logg-inn", data={"email": user.email, "password": password})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return response
+
+
+@pytest.fixture
+def login_as(client):
+    def _login(user, password="correct horse battery"):
+        return login(client, user, password)
+
+    return _login

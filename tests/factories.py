@@ -1,0 +1,117 @@
+"""factory_boy factories with traits per state. Objects go into the Flask-SQLAlchemy session."""
+
+from datetime import date, datetime, timedelta
+
+import factory
+from sqlalchemy import select
+
+from grants.accounts.models import Municipality, Role, User, UserStatus
+from grants.applications.models import Application
+from grants.applications.workflow import State
+from grants.core.timeutil import OSLO, deadline_utc, now_utc, oslo_date
+from grants.extensions import db
+from grants.rounds.models import Round, Scheme
+
+PASSWORD = "correct horse battery"  # noqa: S105
+
+
+def municipality(number):
+    return db.session.scalar(select(Municipality).where(Municipality.number == number))
+
+
+class Base(factory.alchemy.SQLAlchemyModelFactory):
+    class Meta:
+        abstract = True
+        sqlalchemy_session_factory = lambda: db.session  # noqa: E731
+        sqlalchemy_session_persistence = "flush"
+
+
+class UserFactory(Base):
+    class Meta:
+        model = User
+
+    email = factory.Sequence(lambda n: f"user{n}@example.no")
+    name = factory.Sequence(lambda n: f"Person {n}")
+    role = Role.caseworker
+    status = UserStatus.active
+    language = "nb"
+    password_hash = factory.LazyFunction(lambda: _hash())
+
+    class Params:
+        municipal = factory.Trait(
+            role=Role.municipal,
+            municipality_id=factory.LazyFunction(lambda: municipality("0301").id),
+        )
+        pending = factory.Trait(status=UserStatus.pending)
+
+
+_HASH = {}
+
+
+def _hash():
+    if "h" not in _HASH:
+        u = User()
+        u.set_password(PASSWORD)
+        _HASH["h"] = u.password_hash
+    return _HASH["h"]
+
+
+def municipal_user(number="0301", **kwargs):
+    return UserFactory(role=Role.municipal, municipality_id=municipality(number).id, **kwargs)
+
+
+class SchemeFactory(Base):
+    class Meta:
+        model = Scheme
+
+    slug = factory.Sequence(lambda n: f"scheme-{n}")
+    title_nb = "Tilskudd mot rasisme og diskriminering"
+    title_nn = "Tilskot mot rasisme og diskriminering"
+    title_en = "Grant against racism and discrimination"
+
+
+class RoundFactory(Base):
+    """A round open now, with its deadline three weeks ahead (Oslo dates)."""
+
+    class Meta:
+        model = Round
+
+    scheme = factory.SubFactory(SchemeFactory)
+    slug = factory.Sequence(lambda n: f"round-{n}")
+    year = 2025
+    area_number = 5
+    title_nb = "Mangfold og mot rasisme 2025"
+    title_nn = "Mangfald og mot rasisme 2025"
+    title_en = "Diversity and against racism 2025"
+    text_nb = "Tekst"
+    text_nn = "Tekst"
+    text_en = "Text"
+    budget = 10_000_000
+    opens_at = factory.LazyFunction(lambda: now_utc() - timedelta(days=5))
+    deadline_date = factory.LazyFunction(lambda: oslo_date(now_utc()) + timedelta(days=21))
+    deadline_at = factory.LazyAttribute(lambda o: deadline_utc(o.deadline_date))
+    min_participants = 10
+    own_contribution_required = True
+
+    class Params:
+        closed = factory.Trait(
+            opens_at=factory.LazyFunction(lambda: now_utc() - timedelta(days=60)),
+            deadline_date=factory.LazyFunction(lambda: oslo_date(now_utc()) - timedelta(days=2)),
+        )
+        real_2025 = factory.Trait(
+            year=2025,
+            opens_at=datetime(2025, 1, 24, 9, tzinfo=OSLO),
+            deadline_date=date(2025, 2, 19),
+        )
+
+
+class ApplicationFactory(Base):
+    class Meta:
+        model = Application
+
+    round = factory.SubFactory(RoundFactory)
+    round_id = factory.SelfAttribute("round.id")
+    municipality_id = factory.LazyFunction(lambda: municipality("0301").id)
+    state = State.draft
+    title = factory.Sequence(lambda n: f"Prosjekt {n}")
+    answers = factory.LazyFunction(dict)

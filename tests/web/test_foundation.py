@@ -1,0 +1,217 @@
+"""Public pages, login and sessions, registration and approval, profile, rounds administration."""
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from grants.accounts.models import Role, User, UserStatus
+from grants.core.timeutil import deadline_utc
+from grants.extensions import db
+from grants.notify.models import Notice
+from grants.rounds.models import Round
+from tests.factories import PASSWORD, RoundFactory, UserFactory, municipal_user, municipality
+
+
+def test_front_page_lists_open_round_with_oslo_deadline(client, app):
+    round_ = RoundFactory(deadline_date=date(2099, 2, 19), title_nb="Åpen runde")
+    db.session.commit()
+    page = client.get("/").get_data(as_text=True)
+    assert "Åpen runde" in page or "pen runde" in page
+    assert "19.02.2099 kl. 23:59" in page
+    detail = client.get(f"/utlysninger/{round_.id}")
+    assert detail.status_code == 200
+
+
+@pytest.mark.parametrize("lang, word", [("nb", 'lang="nb"'), ("nn", 'lang="nn"'), ("en", 'lang="en"')])
+def test_language_switch_sets_page_language(client, lang, word):
+    response = client.post("/sprak", data={"lang": lang, "next": "/"})
+    assert response.status_code == 302
+    assert word in client.get("/").get_data(as_text=True)
+
+
+def test_language_switch_refuses_open_redirect(client):
+    response = client.post("/sprak", data={"lang": "en", "next": "https://evil.example/"})
+    assert response.headers["Location"] == "/"
+
+
+def test_login_and_logout(client):
+    user = UserFactory(role=Role.admin)
+    db.session.commit()
+    response = client.post("/konto/logg-inn", data={"email": user.email.upper(), "password": PASSWORD})
+    assert response.status_code == 302
+    assert client.get("/admin/utlysninger/").status_code == 200
+    client.post("/konto/logg-ut")
+    assert client.get("/admin/utlysninger/").status_code == 302
+
+
+def test_wrong_password_shows_error_and_no_session(client):
+    user = UserFactory()
+    db.session.commit()
+    response = client.post("/konto/logg-inn", data={"email": user.email, "password": "wrong password!"})
+    assert response.status_code == 200
+    assert "error-summary" in response.get_data(as_text=True)
+
+
+def test_cookie_copied_before_logout_is_refused_after(app, client):
+    user = UserFactory(role=Role.admin)
+    db.session.commit()
+    client.post("/konto/logg-inn", data={"email": user.email, "password": PASSWORD})
+    stolen = client.get_cookie("grants_session").value
+    client.post("/konto/logg-ut")
+    thief = app.test_client()
+    thief.set_cookie("grants_session", stolen)
+    assert thief.get("/admin/utlysninger/").status_code == 302  # sent to login
+
+
+def test_password_change_ends_other_sessions(app, client):
+    user = UserFactory(role=Role.admin)
+    db.session.commit()
+    other = app.test_client()
+    for c in (client, other):
+        c.post("/konto/logg-inn", data={"email": user.email, "password": PASSWORD})
+    response = client.post("/konto/passord", data={"current_password": PASSWORD, "password": "a brand new sentence",
+                                                   "confirm": "a brand new sentence"})
+    assert response.status_code == 302
+    assert client.get("/admin/utlysninger/").status_code == 200
+    assert other.get("/admin/utlysninger/").status_code == 302
+
+
+def test_session_id_changes_at_login(client):
+    user = UserFactory(role=Role.admin)
+    db.session.commit()
+    client.get("/")
+    before = client.get_cookie("grants_session")
+    client.post("/konto/logg-inn", data={"email": user.email, "password": PASSWORD})
+    after = client.get_cookie("grants_session")
+    assert after is not None and (before is None or before.value != after.value)
+
+
+def test_first_user_of_a_kommune_is_approved_by_imdi_and_becomes_its_administrator(client, login_as):
+    admin = UserFactory(role=Role.admin)
+    db.session.commit()
+    response = client.post("/konto/registrer", data={
+        "name": "Kari Nordmann", "email": "kari@bergen.kommune.no", "municipality": "4601", "language": "nn",
+        "password": "en lang og god setning", "confirm": "en lang og god setning",
+    })
+    assert response.status_code == 200
+    kari = db.session.scalar(select(User).where(User.email == "kari@bergen.kommune.no"))
+    assert kari.status == UserStatus.pending and kari.municipality.number == "4601"
+    # pending users cannot log in
+    assert client.post("/konto/logg-inn", data={"email": kari.email, "password": "en lang og god setning"}
+                       ).status_code == 200
+    kinds = set(db.session.scalars(select(Notice.kind)))
+    assert {"confirm_email", "user_pending"} <= kinds
+    login_as(admin)
+    assert client.post(f"/konto/brukere/{kari.id}/godkjenn").status_code == 302
+    db.session.refresh(kari)
+    assert kari.status == UserStatus.active and kari.is_municipality_admin
+
+
+def test_later_colleague_is_approved_by_the_kommunes_administrator_not_by_another_kommune(app, client, login_as):
+    leader = municipal_user("4601", is_municipality_admin=True)
+    outsider = municipal_user("0301", is_municipality_admin=True)
+    colleague = municipal_user("4601", status=UserStatus.pending)
+    db.session.commit()
+    login_as(outsider)
+    assert client.post(f"/konto/brukere/{colleague.id}/godkjenn").status_code == 403
+    client.post("/konto/logg-ut")
+    login_as(leader)
+    assert client.get("/konto/kolleger").status_code == 200
+    assert client.post(f"/konto/brukere/{colleague.id}/godkjenn").status_code == 302
+    db.session.refresh(colleague)
+    assert colleague.status == UserStatus.active and not colleague.is_municipality_admin
+
+
+def test_registration_errors_are_shown_and_input_kept(client):
+    response = client.post("/konto/registrer", data={
+        "name": "Ola", "email": "not-an-address", "municipality": "9999", "language": "nb",
+        "password": "short", "confirm": "different",
+    })
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert 'id="error-summary"' in page and 'href="#email"' in page
+    assert 'value="not-an-address"' in page
+
+
+def test_profile_changes_name_and_language(client, login_as):
+    user = municipal_user("0301")
+    db.session.commit()
+    login_as(user)
+    response = client.post("/konto/profil", data={"name": "Nytt Navn", "language": "en", "job_title": "Rådgiver"})
+    assert response.status_code == 302
+    db.session.refresh(user)
+    assert user.name == "Nytt Navn" and user.language == "en"
+    assert 'lang="en"' in client.get("/konto/profil").get_data(as_text=True)
+
+
+def test_admin_creates_round_with_oslo_deadline(client, login_as):
+    admin = UserFactory(role=Role.admin)
+    RoundFactory()  # gives a scheme
+    db.session.commit()
+    login_as(admin)
+    form = client.get("/admin/utlysninger/ny")
+    assert form.status_code == 200
+    data = {
+        "slug": "ny-runde", "year": "2027", "area_number": "5", "title_nb": "Runde", "title_nn": "Runde",
+        "title_en": "Round", "text_nb": "Tekst", "text_nn": "Tekst", "text_en": "Text", "budget": "10 000 000",
+        "opens_at": "2027-01-24T09:00", "deadline_date": "2027-02-19", "min_participants": "10",
+        "own_contribution_required": "y", "reminder_days": "14,7,1",
+    }
+    criteria = [("purpose", 3), ("capacity", 2)]
+    for i, (code, weight) in enumerate(criteria):
+        data.update({f"criteria-{i}-code": code, f"criteria-{i}-title_nb": code, f"criteria-{i}-title_nn": code,
+                     f"criteria-{i}-title_en": code, f"criteria-{i}-weight": str(weight),
+                     f"criteria-{i}-scale_min": "1", f"criteria-{i}-scale_max": "6"})
+    response = client.post("/admin/utlysninger/ny", data=data)
+    assert response.status_code == 302, response.get_data(as_text=True)[:3000]
+    round_ = db.session.scalar(select(Round).where(Round.slug == "ny-runde"))
+    assert round_.budget == 10_000_000
+    assert round_.deadline_at == deadline_utc(date(2027, 2, 19))
+    assert [c.code for c in round_.criteria] == ["purpose", "capacity"]
+
+
+def test_round_form_errors_point_at_fields(client, login_as):
+    admin = UserFactory(role=Role.admin)
+    RoundFactory()
+    db.session.commit()
+    login_as(admin)
+    response = client.post("/admin/utlysninger/ny", data={"slug": "X!", "budget": "ti millioner",
+                                                           "criteria-0-code": "a"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert 'href="#budget"' in page and 'href="#slug"' in page
+
+
+def test_municipal_staff_cannot_reach_administration(client, login_as):
+    user = municipal_user("0301")
+    db.session.commit()
+    login_as(user)
+    for url in ("/admin/utlysninger/", "/admin/utlysninger/ny", "/konto/brukere", "/admin/utsendinger/"):
+        assert client.get(url).status_code == 403
+
+
+def test_error_pages(client):
+    assert client.get("/finnes-ikke").status_code == 404
+    assert "<h1" in client.get("/finnes-ikke").get_data(as_text=True)
+
+
+def test_security_headers(client):
+    response = client.get("/")
+    csp = response.headers["Content-Security-Policy"]
+    for directive in ("object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'", "default-src 'self'"):
+        assert directive in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"]
+
+
+def test_authenticated_pages_are_not_cached(client, login_as):
+    user = UserFactory(role=Role.admin)
+    db.session.commit()
+    login_as(user)
+    assert client.get("/admin/utlysninger/").headers["Cache-Control"] == "no-store"
+
+
+def test_known_municipality_rows_are_loaded(app):
+    assert municipality("1580").name == "Haram"
+    assert municipality("0301").county.name == "Oslo"

@@ -1,0 +1,66 @@
+"""`make run`: the web app, a Celery worker and beat together; prints the address and the demo logins.
+
+Ctrl-C stops all three.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def main():
+    instance = Path(os.environ.get("GRANTS_INSTANCE_DIR", ROOT / "instance"))
+    instance.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, FLASK_APP="wsgi", PYTHONUNBUFFERED="1")
+    host, port = os.environ.get("HOST", "127.0.0.1"), os.environ.get("PORT", "5000")
+    commands = {
+        "web": [str(BIN / "flask"), "run", "--host", host, "--port", port, "--no-reload"],
+        "worker": [str(BIN / "celery"), "-A", "make_celery", "worker", "--loglevel", "INFO",
+                   "-Q", "default,mail,heavy", "--concurrency", "2"],
+        "beat": [str(BIN / "celery"), "-A", "make_celery", "beat", "--loglevel", "INFO",
+                 "--schedule", str(instance / "celerybeat-schedule")],
+    }
+    processes = {name: subprocess.Popen(cmd, cwd=ROOT, env=env) for name, cmd in commands.items()}
+
+    from grants import create_app
+    from grants.demo import DEMO_PASSWORD, demo_logins
+
+    app = create_app()
+    with app.app_context():
+        logins = demo_logins()
+    time.sleep(2)
+    print(f"\n  grants is running at http://{host}:{port}/  (Ctrl-C stops the web app, worker and beat)\n")
+    print(f"  Demo logins (password for all: {DEMO_PASSWORD}):")
+    for email, role, where in logins:
+        print(f"    {email:32} {role:11} {where}")
+    print("  Without SMTP settings, e-mails are kept on the Outbox page (admin) and in instance/mail/.\n")
+
+    def stop(*_args):
+        for process in processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in processes.values():
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        sys.exit(0)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    while True:
+        for name, process in processes.items():
+            if process.poll() is not None:
+                print(f"{name} stopped with code {process.returncode}; stopping the rest")
+                stop()
+        time.sleep(1)
+
+
+if __name__ == "__main__":
+    main()
