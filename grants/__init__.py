@@ -51,6 +51,11 @@ def create_app(config=None, **overrides):
 
     _import_models()
     _register_blueprints(app)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        from grants.db import configure_sqlite
+
+        with app.app_context():
+            configure_sqlite(db.engine)
 
     from grants.errors import register_error_handlers
 

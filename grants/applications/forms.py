@@ -93,9 +93,6 @@ class SectionForm(FlaskForm):
 
     version = HiddenField()
 
-    class Meta:
-        csrf = True
-
 
 class ApplicantForm(SectionForm):
     partners = StringField(

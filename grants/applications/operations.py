@@ -133,11 +133,14 @@ def next_reference(round_):
 
 
 def _claim_for_submission(application, key):
-    """Move the draft to submitted with a conditional update: of two concurrent submits, one wins."""
+    """Take the draft for this submission with a conditional update, which also locks its row until commit.
+
+    Of two concurrent submits, the second waits for the first and then finds the application submitted.
+    """
     result = db.session.execute(
         update(Application)
         .where(Application.id == application.id, Application.state == State.draft)
-        .values(state=State.submitted, submission_key=key, version=Application.version + 1)
+        .values(submission_key=key, version=Application.version + 1)
         .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1
@@ -169,6 +172,7 @@ def submit_application(application, user, *, submission_key, snapshot, problems,
         raise InvalidTransition("already_submitted")
     reference = next_reference(application.round)
     db.session.refresh(application)
+    application.state = State.submitted
     application.reference = reference
     application.received_at = at
     application.submitted_by_id = user.id
