@@ -115,3 +115,19 @@ class ApplicationFactory(Base):
     state = State.draft
     title = factory.Sequence(lambda n: f"Prosjekt {n}")
     answers = factory.LazyFunction(dict)
+
+
+_refs = {"n": 0}
+
+
+def submitted_application(round_, number="0301", amount_applied=400_000, **kwargs):
+    """An application as it stands after a real submission: reference, time received, snapshot."""
+    _refs["n"] += 1
+    values = dict(
+        round=round_, municipality_id=municipality(number).id, state=State.submitted,
+        reference=f"{round_.year}-{_refs['n']:04d}", received_at=round_.opens_at + timedelta(days=1),
+        amount_applied=amount_applied, own_contribution=100_000, participants=20, snapshot={"answers": {}},
+        answers={"budget": {"no_running_costs": ["y"]}},
+    )
+    values.update(kwargs)
+    return ApplicationFactory(**values)

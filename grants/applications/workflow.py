@@ -54,14 +54,16 @@ TRANSITIONS = (
     _t(Action.register_received, State.draft, State.submitted, CASEWORKER),
     _t(Action.withdraw, State.submitted, State.withdrawn, MUNICIPAL),
     _t(Action.withdraw, State.in_review, State.withdrawn, MUNICIPAL),
-    _t(Action.dismiss, State.submitted, State.dismissed, CASEWORKER),
-    _t(Action.dismiss, State.in_review, State.dismissed, CASEWORKER),
+    # Decisions take effect when an approver releases them (four eyes): grant, reject and dismiss alike.
+    _t(Action.dismiss, State.submitted, State.dismissed, APPROVER),
+    _t(Action.dismiss, State.in_review, State.dismissed, APPROVER),
     _t(Action.accept_for_review, State.submitted, State.in_review, CASEWORKER),
     _t(Action.grant, State.in_review, State.granted, APPROVER),
     _t(Action.reject, State.in_review, State.rejected, APPROVER),
     # A decision reversed on appeal is a new decision.
     _t(Action.grant, State.rejected, State.granted, APPROVER),
     _t(Action.grant, State.dismissed, State.granted, APPROVER),
+    _t(Action.reject, State.dismissed, State.rejected, APPROVER),
     _t(Action.report, State.granted, State.reported, MUNICIPAL),
     _t(Action.approve_report, State.reported, State.closed, CASEWORKER),
 )

@@ -19,7 +19,7 @@ def test_withdrawal_only_before_a_decision():
 
 
 def test_dismissed_is_not_rejected():
-    assert workflow.target(Action.dismiss, State.submitted, workflow.CASEWORKER) == State.dismissed
+    assert workflow.target(Action.dismiss, State.submitted, workflow.APPROVER) == State.dismissed
     assert workflow.target(Action.reject, State.in_review, workflow.APPROVER) == State.rejected
     assert State.dismissed != State.rejected
 

@@ -1,0 +1,489 @@
+"""Decision letters (vedtaksbrev) in the kommune's written standard: one source of text, two renderings.
+
+``letter_parts(decision)`` builds the letter as a list of blocks; the HTML templates (templates/letters/) and the
+PDF (grants.core.pdf.Document) both draw exactly those blocks, so the two can't drift apart.
+
+The letter texts are legal text and are written out here in bokmål, nynorsk and English rather than run through
+gettext: a translation catalogue that falls back to another language must never produce a letter in the wrong
+written standard (språklova). What a letter contains follows Økonomiregelverket 6.3.4 (grant letters) and
+forvaltningsloven §§ 24-25 (reasons), 27 (notice) and 29 (appeal).
+"""
+
+from dataclasses import dataclass, field
+
+from flask import render_template
+from flask_babel import force_locale
+
+from grants.core.money import format_kroner
+from grants.core.pdf import Document
+from grants.core.timeutil import format_oslo, now_utc
+from grants.extensions import db
+from grants.notify.attachments import LOADERS
+from grants.review.models import Decision, Outcome
+
+LANGUAGES = ("nb", "nn", "en")
+
+
+def letter_language_for(municipality, chosen=None):
+    """The language of a letter to ``municipality`` (språklova: the written standard the kommune has chosen).
+
+    A nynorsk kommune gets nynorsk and a bokmål kommune bokmål; for a neutral kommune the caseworker chooses
+    (``chosen`` "nb" or "nn", bokmål when nothing is chosen). ``chosen == "en"`` asks explicitly for an English
+    letter and is honoured for any kommune.
+    """
+    if chosen == "en":
+        return "en"
+    standard = str(getattr(municipality, "written_standard", "") or "")
+    if standard == "nynorsk":
+        return "nn"
+    if standard == "bokmal":
+        return "nb"
+    return chosen if chosen in ("nb", "nn") else "nb"
+
+
+# --- the texts ---------------------------------------------------------------------------------------------
+
+TEXTS = {
+    "nb": {
+        "sender": "Integrerings- og mangfoldsdirektoratet (IMDi)",
+        "title": {
+            Outcome.granted: "Vedtak om tilskudd (tilskuddsbrev)",
+            Outcome.rejected: "Vedtak om avslag på søknad om tilskudd",
+            Outcome.dismissed: "Vedtak om avvisning av søknad om tilskudd",
+        },
+        "to": "Til",
+        "municipality": "{name} kommune",
+        "date": "Dato",
+        "our_reference": "Vår referanse",
+        "application": "Søknad",
+        "scheme": "Tilskuddsordning",
+        "round": "Utlysning",
+        "partners": "Samarbeidskommuner",
+        "amount": "Tilskuddsbeløp",
+        "decision_heading": "Vedtak",
+        "decision": {
+            Outcome.granted: "IMDi har innvilget søknaden om tilskudd til prosjektet «{title}» med {amount}.",
+            Outcome.rejected: "IMDi har avslått søknaden om tilskudd til prosjektet «{title}».",
+            Outcome.dismissed: "IMDi har avvist søknaden om tilskudd til prosjektet «{title}». "
+                               "Søknaden er derfor ikke vurdert på innholdet.",
+        },
+        "purpose_heading": "Formål",
+        "purpose_intro": "Tilskuddet skal bare brukes til dette formålet, slik det er beskrevet i søknaden og "
+                         "i dette brevet:",
+        "purpose_default": "Prosjektet «{title}», slik det er beskrevet i søknaden.",
+        "payment_heading": "Utbetaling",
+        "payment": "Tilskuddet på {amount} blir utbetalt til kommunen etter at vedtaket er sendt ut. "
+                   "Utbetalingen blir merket med vår referanse {reference}.",
+        "conditions_heading": "Vilkår",
+        "conditions_general": "Tilskuddet skal brukes i samsvar med formålet og vilkårene i dette brevet. "
+                              "Midler som ikke er brukt når prosjektet er avsluttet, skal betales tilbake til "
+                              "IMDi. Kommunen skal straks gi IMDi beskjed om vesentlige endringer i prosjektet "
+                              "eller i forutsetningene for tilskuddet.",
+        "conditions_more": "Vilkår for dette tilskuddet:",
+        "special_heading": "Særskilte vilkår",
+        "breach_heading": "Brudd på vilkårene",
+        "breach": "Dersom tilskuddet ikke blir brukt i samsvar med formålet og vilkårene i dette brevet, eller "
+                  "dersom kommunen har gitt uriktige eller ufullstendige opplysninger, kan IMDi stanse videre "
+                  "utbetalinger og kreve hele eller deler av tilskuddet betalt tilbake.",
+        "reporting_heading": "Rapportering",
+        "reporting": "Kommunen skal innen {deadline} sende IMDi en rapport om hva tilskuddet er brukt til og hva "
+                     "prosjektet har oppnådd, med regnskap for prosjektet. Rapporten sendes i tilskuddsportalen.",
+        "reporting_no_deadline": "Kommunen skal sende IMDi en rapport om hva tilskuddet er brukt til og hva "
+                                 "prosjektet har oppnådd, med regnskap for prosjektet. IMDi gir beskjed om "
+                                 "fristen for rapporten. Rapporten sendes i tilskuddsportalen.",
+        "reporting_deadline": "Frist for rapport",
+        "control_heading": "Kontroll",
+        "control": "IMDi og Riksrevisjonen har rett til å kontrollere at tilskuddet blir brukt etter "
+                   "forutsetningene, jf. bevilgningsreglementet § 10 andre ledd. Kommunen skal på forespørsel "
+                   "legge fram regnskap og annen dokumentasjon for bruken av tilskuddet.",
+        "reasons_heading": "Begrunnelse",
+        "reasons": {
+            "rules": "Reglene vedtaket bygger på",
+            "facts": "De faktiske forholdene vedtaket bygger på",
+            "considerations": "Hovedhensynene som har vært avgjørende",
+        },
+        "appeal_heading": "Klagerett og innsyn",
+        "appeal": [
+            "Dere kan klage på vedtaket. Klagefristen er tre uker fra den dagen dere mottok dette brevet, "
+            "jf. forvaltningsloven § 29.",
+            "Klagen sendes til IMDi. Dersom IMDi ikke endrer vedtaket, sender vi klagen til Arbeids- og "
+            "inkluderingsdepartementet, som avgjør klagen. Klagen skal nevne vedtaket det klages over og den "
+            "endringen dere ønsker, og den bør begrunnes.",
+            "Dere har rett til å se dokumentene i saken, jf. forvaltningsloven §§ 18 og 19.",
+        ],
+        "final_heading": "Om vedtaket",
+        "final": "Vedtaket er endelig innenfor denne tilskuddsordningen.",
+        "closing": "Med hilsen",
+        "approved_by": "Godkjent av",
+        "caseworker": "Saksbehandler",
+        "electronic": "Brevet er godkjent elektronisk og har derfor ingen håndskrevet signatur.",
+        "footer": "IMDi, vår referanse {reference}",
+    },
+    "nn": {
+        "sender": "Integrerings- og mangfaldsdirektoratet (IMDi)",
+        "title": {
+            Outcome.granted: "Vedtak om tilskot (tilskotsbrev)",
+            Outcome.rejected: "Vedtak om avslag på søknad om tilskot",
+            Outcome.dismissed: "Vedtak om avvising av søknad om tilskot",
+        },
+        "to": "Til",
+        "municipality": "{name} kommune",
+        "date": "Dato",
+        "our_reference": "Vår referanse",
+        "application": "Søknad",
+        "scheme": "Tilskotsordning",
+        "round": "Utlysing",
+        "partners": "Samarbeidskommunar",
+        "amount": "Tilskotsbeløp",
+        "decision_heading": "Vedtak",
+        "decision": {
+            Outcome.granted: "IMDi har innvilga søknaden om tilskot til prosjektet «{title}» med {amount}.",
+            Outcome.rejected: "IMDi har avslått søknaden om tilskot til prosjektet «{title}».",
+            Outcome.dismissed: "IMDi har avvist søknaden om tilskot til prosjektet «{title}». "
+                               "Søknaden er difor ikkje vurdert på innhaldet.",
+        },
+        "purpose_heading": "Føremål",
+        "purpose_intro": "Tilskotet skal berre brukast til dette føremålet, slik det er skildra i søknaden og "
+                         "i dette brevet:",
+        "purpose_default": "Prosjektet «{title}», slik det er skildra i søknaden.",
+        "payment_heading": "Utbetaling",
+        "payment": "Tilskotet på {amount} blir utbetalt til kommunen etter at vedtaket er sendt ut. "
+                   "Utbetalinga blir merkt med vår referanse {reference}.",
+        "conditions_heading": "Vilkår",
+        "conditions_general": "Tilskotet skal brukast i samsvar med føremålet og vilkåra i dette brevet. "
+                              "Midlar som ikkje er brukte når prosjektet er avslutta, skal betalast tilbake til "
+                              "IMDi. Kommunen skal straks melde frå til IMDi om vesentlege endringar i "
+                              "prosjektet eller i føresetnadene for tilskotet.",
+        "conditions_more": "Vilkår for dette tilskotet:",
+        "special_heading": "Særskilde vilkår",
+        "breach_heading": "Brot på vilkåra",
+        "breach": "Dersom tilskotet ikkje blir brukt i samsvar med føremålet og vilkåra i dette brevet, eller "
+                  "dersom kommunen har gitt urette eller ufullstendige opplysningar, kan IMDi stanse vidare "
+                  "utbetalingar og krevje heile eller delar av tilskotet betalt tilbake.",
+        "reporting_heading": "Rapportering",
+        "reporting": "Kommunen skal innan {deadline} sende IMDi ein rapport om kva tilskotet er brukt til og kva "
+                     "prosjektet har oppnådd, med rekneskap for prosjektet. Rapporten skal sendast i "
+                     "tilskotsportalen.",
+        "reporting_no_deadline": "Kommunen skal sende IMDi ein rapport om kva tilskotet er brukt til og kva "
+                                 "prosjektet har oppnådd, med rekneskap for prosjektet. IMDi gir melding om "
+                                 "fristen for rapporten. Rapporten skal sendast i tilskotsportalen.",
+        "reporting_deadline": "Frist for rapport",
+        "control_heading": "Kontroll",
+        "control": "IMDi og Riksrevisjonen har rett til å kontrollere at tilskotet blir brukt etter "
+                   "føresetnadene, jf. løyvingsreglementet (bevilgningsreglementet) § 10 andre ledd. Kommunen "
+                   "skal på førespurnad leggje fram rekneskap og anna dokumentasjon for bruken av tilskotet.",
+        "reasons_heading": "Grunngiving",
+        "reasons": {
+            "rules": "Reglane vedtaket byggjer på",
+            "facts": "Dei faktiske forholda vedtaket byggjer på",
+            "considerations": "Hovudomsyna som har vore avgjerande",
+        },
+        "appeal_heading": "Klagerett og innsyn",
+        "appeal": [
+            "De kan klage på vedtaket. Klagefristen er tre veker frå den dagen de fekk dette brevet, "
+            "jf. forvaltningslova § 29.",
+            "Klagen skal sendast til IMDi. Dersom IMDi ikkje endrar vedtaket, sender vi klagen til Arbeids- og "
+            "inkluderingsdepartementet, som avgjer klagen. Klagen skal nemne vedtaket det blir klaga over og den "
+            "endringa de ønskjer, og han bør vere grunngitt.",
+            "De har rett til å sjå dokumenta i saka, jf. forvaltningslova §§ 18 og 19.",
+        ],
+        "final_heading": "Om vedtaket",
+        "final": "Vedtaket er endeleg innanfor denne tilskotsordninga.",
+        "closing": "Med helsing",
+        "approved_by": "Godkjend av",
+        "caseworker": "Sakshandsamar",
+        "electronic": "Brevet er godkjend elektronisk og har difor inga handskriven underskrift.",
+        "footer": "IMDi, vår referanse {reference}",
+    },
+    "en": {
+        "sender": "The Directorate of Integration and Diversity (IMDi)",
+        "title": {
+            Outcome.granted: "Decision on a grant (grant letter)",
+            Outcome.rejected: "Decision to reject an application for a grant",
+            Outcome.dismissed: "Decision to dismiss an application for a grant",
+        },
+        "to": "To",
+        "municipality": "{name} municipality",
+        "date": "Date",
+        "our_reference": "Our reference",
+        "application": "Application",
+        "scheme": "Grant scheme",
+        "round": "Call for applications",
+        "partners": "Partner municipalities",
+        "amount": "Amount granted",
+        "decision_heading": "Decision",
+        "decision": {
+            Outcome.granted: "IMDi has granted {amount} to the project \"{title}\".",
+            Outcome.rejected: "IMDi has rejected the application for a grant to the project \"{title}\".",
+            Outcome.dismissed: "IMDi has dismissed the application for a grant to the project \"{title}\". "
+                               "The application has therefore not been assessed on its merits.",
+        },
+        "purpose_heading": "Purpose",
+        "purpose_intro": "The grant shall only be used for this purpose, as described in the application and in "
+                         "this letter:",
+        "purpose_default": "The project \"{title}\", as described in the application.",
+        "payment_heading": "Payment",
+        "payment": "The grant of {amount} is paid to the municipality after the decision has been sent. "
+                   "The payment is marked with our reference {reference}.",
+        "conditions_heading": "Conditions",
+        "conditions_general": "The grant shall be used in accordance with the purpose and the conditions in this "
+                              "letter. Funds not used when the project has ended shall be repaid to IMDi. The "
+                              "municipality shall tell IMDi at once of significant changes to the project or to "
+                              "the premises of the grant.",
+        "conditions_more": "Conditions of this grant:",
+        "special_heading": "Special conditions",
+        "breach_heading": "Breach of the conditions",
+        "breach": "If the grant is not used in accordance with the purpose and the conditions in this letter, or "
+                  "if the municipality has given incorrect or incomplete information, IMDi may stop further "
+                  "payments and claim all or part of the grant repaid.",
+        "reporting_heading": "Reporting",
+        "reporting": "By {deadline} the municipality shall send IMDi a report on what the grant was used for and "
+                     "what the project achieved, with the project's accounts. The report is sent in the grant "
+                     "portal.",
+        "reporting_no_deadline": "The municipality shall send IMDi a report on what the grant was used for and "
+                                 "what the project achieved, with the project's accounts. IMDi will tell you "
+                                 "the deadline for the report. The report is sent in the grant portal.",
+        "reporting_deadline": "Report due",
+        "control_heading": "Control",
+        "control": "IMDi and the Office of the Auditor General of Norway (Riksrevisjonen) have the right to check "
+                   "that the grant is used as intended, cf. section 10 second paragraph of the Appropriation "
+                   "Regulations (bevilgningsreglementet). On request, the municipality shall present accounts and "
+                   "other documentation of how the grant was used.",
+        "reasons_heading": "Reasons",
+        "reasons": {
+            "rules": "The rules the decision is based on",
+            "facts": "The facts the decision is based on",
+            "considerations": "The main considerations that were decisive",
+        },
+        "appeal_heading": "Right to appeal and to see the documents",
+        "appeal": [
+            "You may appeal against the decision. The time limit for an appeal is three weeks from the day you "
+            "received this letter, cf. section 29 of the Public Administration Act (forvaltningsloven).",
+            "The appeal is sent to IMDi. If IMDi does not reverse the decision, we send the appeal to the "
+            "Ministry of Labour and Social Inclusion (Arbeids- og inkluderingsdepartementet), which decides it. "
+            "The appeal shall state the decision appealed against and the change you want, and should give "
+            "the reasons.",
+            "You have the right to see the documents of the case, cf. sections 18 and 19 of the Public "
+            "Administration Act.",
+        ],
+        "final_heading": "About the decision",
+        "final": "The decision is final within this grant scheme.",
+        "closing": "Kind regards",
+        "approved_by": "Approved by",
+        "caseworker": "Caseworker",
+        "electronic": "This letter is approved electronically and therefore has no handwritten signature.",
+        "footer": "IMDi, our reference {reference}",
+    },
+}
+
+REASON_KEYS = ("rules", "facts", "considerations")
+
+
+# --- one structure ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Block:
+    """One piece of a letter.
+
+    kind: "title", "sender", "rows" (label/value pairs in ``rows``), "heading", "subheading", "paragraph"
+    (``text``, which may hold several lines: user text keeps its line breaks) or "closing" (the people who sign,
+    as (role, name) in ``rows``).
+    """
+
+    kind: str
+    text: str = ""
+    rows: tuple = field(default_factory=tuple)
+
+    @property
+    def lines(self):
+        return self.text.splitlines() or [""]
+
+
+def _clean(text):
+    return (text or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+def _letter_date(decision):
+    return format_oslo(decision.released_at or decision.approved_at or now_utc(), with_time=False)
+
+
+def _municipality_name(municipality, t):
+    if municipality is None:
+        return ""
+    name = t["municipality"].format(name=municipality.name)
+    return f"{name} ({municipality.sami_name})" if municipality.sami_name else name
+
+
+def _reporting_deadline(decision):
+    deadline = decision.reporting_deadline
+    if deadline is None and decision.application is not None and decision.application.round is not None:
+        deadline = decision.application.round.reporting_deadline
+    return deadline
+
+
+def language_of(decision):
+    return decision.letter_language if decision.letter_language in LANGUAGES else "nb"
+
+
+def letter_title(decision):
+    return TEXTS[language_of(decision)]["title"][Outcome(decision.outcome)]
+
+
+def letter_parts(decision):
+    """The letter as blocks, in the decision's letter language. Both renderings draw these and nothing else."""
+    lang = language_of(decision)
+    t = TEXTS[lang]
+    outcome = Outcome(decision.outcome)
+    application = decision.application
+    round_ = application.round
+    reference = application.reference or ""
+    title = _clean(application.title)
+    amount = format_kroner(decision.amount) if decision.amount is not None else ""
+
+    head = [
+        (t["to"], _municipality_name(application.municipality, t)),
+        (t["date"], _letter_date(decision)),
+        (t["our_reference"], reference),
+        (t["application"], title),
+    ]
+    if round_ is not None:
+        if round_.scheme is not None:
+            head.append((t["scheme"], round_.scheme.localised("title", lang)))
+        head.append((t["round"], round_.localised("title", lang)))
+    partners = [_municipality_name(p.municipality, t) for p in application.partners if p.municipality]
+    if partners:
+        head.append((t["partners"], ", ".join(partners)))
+    if outcome == Outcome.granted:
+        head.append((t["amount"], amount))
+
+    parts = [Block("title", t["title"][outcome]),
+             Block("sender", t["sender"]),
+             Block("rows", rows=tuple((label, value) for label, value in head if value)),
+             Block("heading", t["decision_heading"]),
+             Block("paragraph", t["decision"][outcome].format(title=title, amount=amount))]
+
+    if outcome == Outcome.granted:
+        deadline = _reporting_deadline(decision)
+        purpose = _clean(decision.purpose) or t["purpose_default"].format(title=title)
+        parts += [
+            Block("heading", t["purpose_heading"]),
+            Block("paragraph", t["purpose_intro"]),
+            Block("paragraph", purpose),
+            Block("heading", t["payment_heading"]),
+            Block("paragraph", t["payment"].format(amount=amount, reference=reference)),
+            Block("heading", t["conditions_heading"]),
+            Block("paragraph", t["conditions_general"]),
+        ]
+        if _clean(decision.conditions):
+            parts += [Block("paragraph", t["conditions_more"]), Block("paragraph", _clean(decision.conditions))]
+        if _clean(decision.special_conditions):
+            parts += [Block("subheading", t["special_heading"]),
+                      Block("paragraph", _clean(decision.special_conditions))]
+        parts += [
+            Block("heading", t["breach_heading"]),
+            Block("paragraph", t["breach"]),
+            Block("heading", t["reporting_heading"]),
+        ]
+        if deadline is not None:
+            parts += [Block("paragraph", t["reporting"].format(deadline=format_oslo(deadline))),
+                      Block("rows", rows=((t["reporting_deadline"], format_oslo(deadline)),))]
+        else:
+            parts.append(Block("paragraph", t["reporting_no_deadline"]))
+        parts += [Block("heading", t["control_heading"]), Block("paragraph", t["control"])]
+    else:
+        reasons = decision.reasons or {}
+        given = [(key, _clean(str(reasons.get(key) or ""))) for key in REASON_KEYS]
+        given = [(key, text) for key, text in given if text]
+        if given:
+            parts.append(Block("heading", t["reasons_heading"]))
+            for key, text in given:
+                parts += [Block("subheading", t["reasons"][key]), Block("paragraph", text)]
+
+    if round_ is not None and round_.appeals_allowed:
+        parts.append(Block("heading", t["appeal_heading"]))
+        parts += [Block("paragraph", text) for text in t["appeal"]]
+    else:
+        parts += [Block("heading", t["final_heading"]), Block("paragraph", t["final"])]
+
+    signers = []
+    if decision.approved_by is not None:
+        signers.append((t["approved_by"], decision.approved_by.name))
+    if decision.proposed_by is not None:
+        signers.append((t["caseworker"], decision.proposed_by.name))
+    parts += [
+        Block("paragraph", t["closing"]),
+        Block("sender", t["sender"]),
+        Block("closing", rows=tuple(signers)),
+        Block("paragraph", t["electronic"]),
+    ]
+    return parts
+
+
+# --- two renderings --------------------------------------------------------------------------------------------
+
+def render_letter_html(decision):
+    """The letter as an HTML fragment (an <article lang="…">), everything from data escaped by the template."""
+    lang = language_of(decision)
+    outcome = Outcome(decision.outcome)
+    with force_locale(lang):
+        return render_template(
+            f"letters/{outcome.value}.html",
+            lang=lang,
+            title=letter_title(decision),
+            sender=TEXTS[lang]["sender"],
+            parts=letter_parts(decision),
+            decision=decision,
+        )
+
+
+def render_letter_pdf(decision):
+    """The same letter as PDF bytes."""
+    lang = language_of(decision)
+    t = TEXTS[lang]
+    reference = decision.application.reference or ""
+    doc = Document(letter_title(decision), footer_text=t["footer"].format(reference=reference))
+    doc.set_lang(lang)
+    doc.set_author(t["sender"])
+    doc.set_subject(f"{letter_title(decision)} {reference}".strip())
+    doc.set_keywords(reference)
+    for block in letter_parts(decision):
+        if block.kind == "title":
+            continue  # the Document draws its title itself
+        if block.kind in ("rows", "closing"):
+            for label, value in block.rows:
+                doc.row(label, value)
+            if block.kind == "rows":
+                doc.ln(2)
+        elif block.kind == "heading":
+            doc.heading(block.text, size=12)
+        elif block.kind == "subheading":
+            doc.heading(block.text, size=10.5)
+        else:
+            doc.paragraph(block.text)
+    return doc.render()
+
+
+def store_letter(decision):
+    """Keep both renderings with the decision (the release operation calls this and flushes)."""
+    decision.letter_html = render_letter_html(decision)
+    decision.letter_pdf = render_letter_pdf(decision)
+    return decision
+
+
+# --- the outbox attaches the PDF to the decision e-mail --------------------------------------------------------
+
+def attachment_filename(decision):
+    reference = decision.application.reference or str(decision.id)
+    return f"vedtak-{reference}.pdf"
+
+
+def load_decision_letter(ref):
+    """(filename, mimetype, bytes) of the decision letter named by ``ref["decision_id"]``."""
+    decision = db.session.get(Decision, int(ref["decision_id"]))
+    if decision is None:
+        raise LookupError(f"no decision {ref.get('decision_id')!r}")
+    pdf = decision.letter_pdf or render_letter_pdf(decision)
+    return attachment_filename(decision), "application/pdf", bytes(pdf)
+
+
+LOADERS["decision_letter"] = load_decision_letter

@@ -1,0 +1,94 @@
+"""Who may do what on IMDi's side. Impartiality is checked everywhere: a declared conflict closes every door."""
+
+from sqlalchemy import select
+
+from grants.accounts.models import Role
+from grants.applications.workflow import State
+from grants.extensions import db
+from grants.review.models import Assignment, AssignmentState, DecisionState, Declaration
+
+
+def has_declared_conflict(application, user):
+    return db.session.scalar(
+        select(Declaration.id).where(Declaration.application_id == application.id, Declaration.user_id == user.id,
+                                     Declaration.conflict.is_(True)).limit(1)
+    ) is not None
+
+
+def assignment_of(application, user):
+    return db.session.scalar(
+        select(Assignment).where(Assignment.application_id == application.id, Assignment.reviewer_id == user.id)
+    )
+
+
+def is_caseworker(user):
+    return user.is_authenticated and user.has_role(Role.caseworker)
+
+
+def is_approver(user):
+    return user.is_authenticated and user.has_role(Role.approver)
+
+
+def can_work_on_round(user):
+    return user.is_authenticated and user.role in (Role.caseworker, Role.approver, Role.admin)
+
+
+def can_view_case(application, user):
+    if not user.is_authenticated or application.state == State.draft:
+        return False
+    if user.role in (Role.caseworker, Role.approver, Role.admin):
+        return True
+    if user.role == Role.reviewer:
+        assignment = assignment_of(application, user)
+        return assignment is not None and assignment.state != AssignmentState.removed
+    return False
+
+
+def can_register_received(user):
+    return is_caseworker(user)
+
+
+def can_formal_check(application, user):
+    return (is_caseworker(user) and application.state == State.submitted
+            and not has_declared_conflict(application, user))
+
+
+def can_assign(application, user):
+    return is_caseworker(user) and application.state == State.in_review
+
+
+def can_declare(application, user):
+    assignment = assignment_of(application, user)
+    return assignment is not None and assignment.state == AssignmentState.assigned
+
+
+def can_score(application, user):
+    assignment = assignment_of(application, user)
+    return (
+        assignment is not None
+        and assignment.state == AssignmentState.active
+        and application.state == State.in_review
+        and not has_declared_conflict(application, user)
+    )
+
+
+def can_propose(application, user):
+    return (is_caseworker(user) and application.state in (State.submitted, State.in_review)
+            and not has_declared_conflict(application, user))
+
+
+def can_approve(decision, user):
+    return (
+        is_approver(user)
+        and decision.state == DecisionState.proposed
+        and decision.proposed_by_id != user.id
+        and not has_declared_conflict(decision.application, user)
+    )
+
+
+def can_release(user):
+    return is_approver(user)
+
+
+def can_handle_appeal(application, user):
+    return is_caseworker(user) and not has_declared_conflict(application, user)
