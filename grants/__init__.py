@@ -52,7 +52,10 @@ def create_app(config=None, **overrides):
     _import_models()
     _register_blueprints(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        from grants.db import configure_sqlite
+        from grants.db import configure_sqlite, ensure_sqlite_folder
+
+        ensure_sqlite_folder(app.config["SQLALCHEMY_DATABASE_URI"])
+        ensure_sqlite_folder(app.config["CELERY_BROKER_URL"])
 
         with app.app_context():
             configure_sqlite(db.engine)

@@ -73,3 +73,16 @@ def configure_sqlite(engine):
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def ensure_sqlite_folder(url):
+    """The embedded default keeps its SQLite files in instance/: make the folder if it is not there."""
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+
+    if "sqlite" not in url.split(":", 1)[0]:
+        return
+    database = make_url(url.replace("sqla+", "", 1)).database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
