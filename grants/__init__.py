@@ -80,6 +80,8 @@ def _import_models():
     from grants.applications import models as _applications  # noqa: F401
     from grants.core import audit as _audit  # noqa: F401
     from grants.notify import models as _notify  # noqa: F401
+    from grants.outcomes import models as _outcomes  # noqa: F401
+    from grants.review import letters as _letters  # noqa: F401 - registers the decision letter attachment
     from grants.review import models as _review  # noqa: F401
     from grants.rounds import models as _rounds  # noqa: F401
 

@@ -1,0 +1,103 @@
+"""A small page cache for the public summary pages, shared through Redis when there is one.
+
+Entries are keyed by a per-round generation number; publishing or unpublishing raises the generation, so
+every web process drops its copy at once.
+"""
+
+import threading
+
+from flask import current_app
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+_local = {}
+_lock = threading.Lock()
+TTL = 3600
+
+
+def _redis():
+    url = current_app.config.get("REDIS_URL")
+    if not url:
+        return None
+    client = current_app.extensions.get("grants_redis")
+    if client is None:
+        import redis
+
+        client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+        current_app.extensions["grants_redis"] = client
+    return client
+
+
+def _generation(round_id):
+    client = _redis()
+    if client is None:
+        return _local.get(("gen", round_id), 0)
+    try:
+        return int(client.get(f"grants:summary-gen:{round_id}") or 0)
+    except Exception:  # Redis down: no cache, never an error page
+        return None
+
+
+def get(round_id, key):
+    generation = _generation(round_id)
+    if generation is None:
+        return None
+    full = f"grants:summary:{round_id}:{generation}:{key}"
+    client = _redis()
+    if client is None:
+        return _local.get(full)
+    try:
+        value = client.get(full)
+    except Exception:
+        return None
+    return value.decode() if value is not None else None
+
+
+def put(round_id, key, value):
+    generation = _generation(round_id)
+    if generation is None:
+        return
+    full = f"grants:summary:{round_id}:{generation}:{key}"
+    client = _redis()
+    if client is None:
+        with _lock:
+            _local[full] = value
+        return
+    try:
+        client.set(full, value.encode(), ex=TTL)
+    except Exception:
+        return
+
+
+def invalidate_round(round_id):
+    client = _redis()
+    if client is None:
+        with _lock:
+            for k in [k for k in _local if isinstance(k, str) and k.startswith(f"grants:summary:{round_id}:")]:
+                del _local[k]
+            _local[("gen", round_id)] = _local.get(("gen", round_id), 0) + 1
+        return
+    try:
+        client.incr(f"grants:summary-gen:{round_id}")
+    except Exception:
+        current_app.logger.warning("could not drop the summary cache of round %s", round_id)
+
+
+_PENDING = "summary_cache_rounds"
+
+
+def invalidate_after_commit(session, round_id):
+    """Drop the round's pages once the transaction that changed them has committed (not before: a request in
+    between would cache the old content under the new generation)."""
+    session.info.setdefault(_PENDING, set()).add(round_id)
+
+
+@event.listens_for(Session, "after_commit")
+def _invalidate_committed(session):
+    for round_id in session.info.pop(_PENDING, ()):
+        invalidate_round(round_id)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget(session):
+    session.info.pop(_PENDING, None)
