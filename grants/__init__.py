@@ -91,6 +91,7 @@ def _register_blueprints(app):
     from grants.applications.views import bp as applications_bp
     from grants.notify.views import bp as notify_bp
     from grants.public.views import bp as public_bp
+    from grants.review.views import bp as review_bp
     from grants.rounds.views import bp as rounds_bp
 
     app.register_blueprint(public_bp)
@@ -98,3 +99,9 @@ def _register_blueprints(app):
     app.register_blueprint(rounds_bp)
     app.register_blueprint(applications_bp)
     app.register_blueprint(notify_bp)
+    app.register_blueprint(review_bp)
+    from grants.api.views import bp as api_bp
+    from grants.outcomes.views import bp as outcomes_bp
+
+    app.register_blueprint(outcomes_bp)
+    app.register_blueprint(api_bp)

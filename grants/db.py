@@ -15,8 +15,10 @@ NAMING_CONVENTION = {
 
 
 def utcnow():
-    """The current time, timezone-aware in UTC."""
-    return datetime.now(UTC)
+    """The current time, timezone-aware in UTC (the application's clock, see core.timeutil.now_utc)."""
+    from grants.core.timeutil import now_utc
+
+    return now_utc()
 
 
 class UTCDateTime(TypeDecorator):

@@ -138,9 +138,13 @@ def seed_demo(today=None):
     municipal = ensure_municipal_staff()
     made_rounds = ensure_rounds(today)
     db.session.flush()
+    from grants.demo_history import replay_history
+
+    scheme = rounds.get_or_create_scheme(SCHEME_SLUG, **SCHEME_TEXT)
+    history = replay_history(scheme.id)
     return (
         f"municipalities {created_m} new; staff {len(staff)} new; municipal users {len(municipal)} new; "
-        f"rounds {len(made_rounds)} new"
+        f"rounds {len(made_rounds)} new; {history}"
     )
 
 

@@ -1,6 +1,6 @@
 """Languages: bokmål (default), nynorsk and English through Flask-Babel."""
 
-from flask import session
+from flask import has_request_context, session
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -10,6 +10,8 @@ LANGUAGE_NAMES = {"nb": "Bokmål", "nn": "Nynorsk", "en": "English"}
 
 
 def select_locale():
+    if not has_request_context():
+        return "nb"  # CLI commands and workers: messages choose their own language with force_locale
     if current_user and current_user.is_authenticated:
         return current_user.language
     lang = session.get("lang")

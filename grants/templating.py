@@ -27,6 +27,10 @@ def nav_items():
             if current_user.is_municipality_admin:
                 items.append((_("Colleagues"), "accounts.colleagues"))
         else:
+            if current_user.role in ("caseworker", "approver", "admin"):
+                items.append((_("Case handling"), "review.rounds"))
+            if current_user.role == "reviewer":
+                items.append((_("My reviews"), "review.my_assignments"))
             if current_user.has_role("admin"):
                 items.append((_("Rounds"), "rounds.admin_list"))
                 items.append((_("Users"), "accounts.approvals"))
@@ -122,6 +126,12 @@ def state_names():
     }
 
 
+def activity_names():
+    from grants.applications.forms import ACTIVITY_CHOICES
+
+    return {value: str(label) for value, label in ACTIVITY_CHOICES}
+
+
 def init_app(app):
     app.jinja_env.globals.update(
         nav_items=nav_items,
@@ -133,6 +143,7 @@ def init_app(app):
         role_names=role_names,
         status_names=status_names,
         state_names=state_names,
+        activity_names=activity_names,
     )
     app.jinja_env.filters.update(kroner=format_kroner, oslo=oslo_datetime, oslo_date=oslo_date, oslo_iso=oslo_iso)
     app.jinja_env.add_extension("jinja2.ext.do")

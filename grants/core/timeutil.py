@@ -1,13 +1,27 @@
 """Time: stored in UTC, shown in Europe/Oslo. A deadline date means 23:59:59 Oslo time that day."""
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 OSLO = ZoneInfo("Europe/Oslo")
+_frozen = ContextVar("grants_frozen_now", default=None)
 
 
 def now_utc():
-    return datetime.now(UTC)
+    """The current time in UTC, or the moment set by ``at_moment`` (replaying history in the demo data)."""
+    return _frozen.get() or datetime.now(UTC)
+
+
+@contextmanager
+def at_moment(moment):
+    """Run the real operations as if it were ``moment``: every rule about time sees that moment."""
+    token = _frozen.set(moment.astimezone(UTC))
+    try:
+        yield
+    finally:
+        _frozen.reset(token)
 
 
 def deadline_utc(day: date) -> datetime:

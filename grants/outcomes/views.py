@@ -1,0 +1,161 @@
+"""Tallies for IMDi's roles; the public allocation summaries with their charts and downloads."""
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from markupsafe import Markup
+from sqlalchemy import select
+
+from grants.errors import DomainError
+from grants.extensions import db
+from grants.i18n import current_language
+from grants.outcomes import cache, charts, exports, publishing, tallies
+from grants.outcomes.models import AllocationSummary
+from grants.review.permissions import can_work_on_round
+from grants.rounds.models import Round, Scheme
+
+bp = Blueprint("outcomes", __name__)
+
+
+def outcome_labels():
+    return {"granted": _("Granted"), "rejected": _("Rejected"), "dismissed": _("Dismissed"),
+            "withdrawn": _("Withdrawn"), "received": _("Received")}
+
+
+def counts_in_words(counts):
+    return _("%(received)s applications: %(granted)s granted, %(rejected)s rejected, %(dismissed)s dismissed",
+             **counts)
+
+
+@bp.route("/saksbehandling/runder/<int:round_id>/tall")
+@login_required
+def round_tallies(round_id):
+    if not can_work_on_round(current_user):
+        abort(403)
+    round_ = db.get_or_404(Round, round_id)
+    summaries = db.session.scalars(select(AllocationSummary).where(AllocationSummary.round_id == round_id)
+                                   .order_by(AllocationSummary.version)).all()
+    return render_template("outcomes/tallies.html", round=round_, tally=tallies.for_round(round_id),
+                           summaries=summaries, form=FlaskForm(), labels=outcome_labels())
+
+
+@bp.route("/saksbehandling/runder/<int:round_id>/publiser", methods=["POST"])
+@login_required
+def publish(round_id):
+    round_ = db.get_or_404(Round, round_id)
+    if not publishing.can_publish(current_user):
+        abort(403)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    try:
+        summary = publishing.publish(round_, current_user, request.form.get("note"))
+    except DomainError as error:
+        db.session.rollback()
+        flash({"decisions_not_released": _("Every application must be decided and released first."),
+               "note_required": _("A correction needs a note that says what was corrected.")}.get(
+                   error.message, error.message), "error")
+        return redirect(url_for("outcomes.round_tallies", round_id=round_id))
+    db.session.commit()
+    flash(_("Version %(v)s of the summary is published.", v=summary.version), "success")
+    return redirect(url_for("outcomes.summary", round_id=round_id))
+
+
+@bp.route("/saksbehandling/sammendrag/<int:summary_id>/avpubliser", methods=["POST"])
+@login_required
+def unpublish(summary_id):
+    summary = db.get_or_404(AllocationSummary, summary_id)
+    if not publishing.can_publish(current_user):
+        abort(403)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    try:
+        publishing.unpublish(summary, current_user, request.form.get("reason"))
+    except DomainError:
+        db.session.rollback()
+        flash(_("Give a reason for unpublishing."), "error")
+        return redirect(url_for("outcomes.round_tallies", round_id=summary.round_id))
+    db.session.commit()
+    flash(_("The summary is unpublished."), "success")
+    return redirect(url_for("outcomes.round_tallies", round_id=summary.round_id))
+
+
+def _versions(round_id):
+    return db.session.scalars(select(AllocationSummary).where(AllocationSummary.round_id == round_id)
+                              .order_by(AllocationSummary.version.desc())).all()
+
+
+def _render_body(round_id, version=None):
+    """(title, HTML of the page's main content). The header and footer are per user and not cached."""
+    versions = _versions(round_id)
+    if version is None:
+        summary = next((s for s in versions if s.unpublished_at is None), None)
+    else:
+        summary = next((s for s in versions if s.version == version), None)
+    if summary is None:
+        abort(404)
+    data = summary.data
+    labels = outcome_labels()
+    title = data["round"].get(f"title_{current_language()}") or data["round"]["title_nb"]
+    body = render_template(
+        "outcomes/_summary_body.html", summary=summary, data=data, versions=versions, title=title,
+        words=counts_in_words(data["counts"]), labels=labels,
+        county_chart=charts.amounts_by_county(data, _("Amounts granted by county")),
+        outcome_chart=charts.outcomes(data, labels, _("Outcomes of the applications")),
+    )
+    return title, body
+
+
+def _page(title, body):
+    return render_template("outcomes/summary.html", title=title, body=Markup(body))  # noqa: S704 - our template
+
+
+@bp.route("/tildelinger/<int:round_id>")
+def summary(round_id):
+    """The latest published summary. Cached per language; publishing drops the cache."""
+    key = f"body:{current_language()}"
+    cached = cache.get(round_id, key)
+    if cached is None:
+        title, body = _render_body(round_id)
+        cache.put(round_id, key, f"{title}\x00{body}")
+    else:
+        title, body = cached.split("\x00", 1)
+    return _page(title, body)
+
+
+@bp.route("/tildelinger/<int:round_id>/v/<int:version>")
+def summary_version(round_id, version):
+    return _page(*_render_body(round_id, version))
+
+
+FORMATS = {
+    "csv": ("text/csv; charset=utf-8", lambda s: exports.to_csv(s.data)),
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", lambda s: exports.to_xlsx(s.data)),
+    "json": ("application/json", exports.to_json),
+    "360giving.json": ("application/json",
+                       lambda s: exports.to_360giving(s, current_app.config["PUBLIC_BASE_URL"].rstrip("/"))),
+}
+
+
+@bp.route("/tildelinger/<int:round_id>/v/<int:version>/tildelinger.<any(csv,xlsx,json,'360giving.json'):fmt>")
+def download(round_id, version, fmt):
+    summary = db.session.scalar(select(AllocationSummary).where(AllocationSummary.round_id == round_id,
+                                                                AllocationSummary.version == version))
+    if summary is None:
+        abort(404)
+    mimetype, render = FORMATS[fmt]
+    body = render(summary)
+    name = f"tildelinger-{summary.data['round']['year']}-v{version}.{fmt}"
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.route("/ordningen/<slug>")
+def scheme(slug):
+    """The scheme's rounds side by side: applications, outcomes, amounts (published rounds only)."""
+    scheme_ = db.session.scalar(select(Scheme).where(Scheme.slug == slug)) or abort(404)
+    latest = {}
+    for s in db.session.scalars(select(AllocationSummary).where(AllocationSummary.unpublished_at.is_(None))
+                                .order_by(AllocationSummary.version)):
+        latest[s.round_id] = s
+    rows = [latest[r.id] for r in scheme_.rounds if r.id in latest]
+    return render_template("outcomes/scheme.html", scheme=scheme_, rows=rows, labels=outcome_labels())

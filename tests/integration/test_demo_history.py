@@ -1,0 +1,76 @@
+"""`flask grants seed-demo` replays 2024 and 2025 through the real operations; the 2025 summary reads
+19 / 11 / 6 / 2 and can be downloaded in every format."""
+
+import json
+
+import pytest
+from sqlalchemy import func, select
+
+from grants.applications.models import Application
+from grants.core.audit import AuditEntry
+from grants.demo import seed_demo
+from grants.extensions import db
+from grants.outcomes import tallies
+from grants.rounds.models import Round
+
+
+@pytest.fixture
+def seeded(app):
+    report = seed_demo()
+    db.session.commit()
+    return report
+
+
+def _round(slug):
+    return db.session.scalar(select(Round).where(Round.slug == slug))
+
+
+def test_2025_reads_19_11_6_2_and_about_ten_million(seeded):
+    tally = tallies.for_round(_round("2025").id)
+    assert (tally.received, tally.granted, tally.rejected, tally.dismissed, tally.withdrawn) == (19, 11, 6, 2, 0)
+    assert 9_500_000 <= tally.amount_granted <= 10_000_000
+    assert tally.continuation == 9
+
+
+def test_2024_has_twelve_grants(seeded):
+    tally = tallies.for_round(_round("2024").id)
+    assert tally.granted == 12 and tally.amount_granted <= 10_000_000
+
+
+def test_history_went_through_the_real_operations(seeded):
+    actions = dict(db.session.execute(select(AuditEntry.action, func.count()).group_by(AuditEntry.action)).all())
+    for action in ("register", "approve", "submit", "accept_for_review", "assign", "declare", "submit_review",
+                   "propose", "release", "publish", "register_received"):
+        assert actions.get(action), action
+    late = db.session.scalar(select(Application).where(Application.channel == "email"))
+    assert late.state == "dismissed" and late.received_at > late.round.deadline_at
+
+
+def test_seed_demo_is_idempotent(seeded):
+    before = db.session.scalar(select(func.count()).select_from(Application))
+    seed_demo()
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).select_from(Application)) == before
+
+
+def test_public_summary_api_and_downloads(seeded, client):
+    round_id = _round("2025").id
+    page = client.get(f"/tildelinger/{round_id}").get_data(as_text=True)
+    assert "19 søknader: 11 innvilget, 6 avslått, 2 avvist" in page
+    client.post("/sprak", data={"lang": "en"})
+    assert "19 applications: 11 granted, 6 rejected, 2 dismissed" in client.get(f"/tildelinger/{round_id}").get_data(
+        as_text=True)
+    rounds = client.get("/api/v1/rounds").get_json()["rounds"]
+    assert {r["year"] for r in rounds} == {2024, 2025}
+    summary = client.get(f"/api/v1/rounds/{round_id}/summary").get_json()
+    assert summary["counts"] == {"received": 19, "granted": 11, "rejected": 6, "dismissed": 2, "withdrawn": 0}
+    assert len(summary["grants"]) == 11 and sum(g["amount"] for g in summary["grants"]) == summary["amounts"][
+        "granted"]
+    for fmt in ("csv", "xlsx", "json", "360giving.json"):
+        response = client.get(summary["downloads"][fmt].replace("http://localhost", ""))
+        assert response.status_code == 200 and response.data, fmt
+        assert response.headers["Content-Disposition"].startswith("attachment")
+    giving = json.loads(client.get(summary["downloads"]["360giving.json"].replace("http://localhost", "")).data)
+    assert len(giving["grants"]) == 11 and all(g["currency"] == "NOK" for g in giving["grants"])
+    assert client.get("/api/v1/openapi.json").get_json()["openapi"].startswith("3.")
+    assert "2024" in client.get("/ordningen/tuki-rasisme-diskriminering").get_data(as_text=True)
