@@ -61,7 +61,7 @@ def ensure_applicant(number, admin):
     user = accounts.find_user_by_email(email)
     if user is None:
         user = accounts.register_municipal_user(
-            email=email, name=f"Kontakt {municipality.name}", password="demo-tilskudd-2025",
+            email=email, name=f"Kontakt {municipality.name}", password="demo-tilskudd-2025",  # noqa: S106 - demo data
             municipality=municipality, language="nn" if municipality.written_standard == "nynorsk" else "nb")
         accounts.confirm_email(accounts.queue_confirmation(user))
         accounts.approve_user(user, admin)

@@ -1,6 +1,6 @@
 """Domain errors, and the handlers that turn them and HTTP errors into pages."""
 
-from flask import flash, jsonify, render_template, request
+from flask import flash, g, jsonify, render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
@@ -57,7 +57,7 @@ def render_error(status, message=None):
 
 
 def register_error_handlers(app):
-    from grants.extensions import db
+    from grants.extensions import db, login_manager
 
     @app.errorhandler(DomainError)
     def domain_error(error):
@@ -74,9 +74,51 @@ def register_error_handlers(app):
 
     @app.errorhandler(Exception)
     def unexpected_error(error):
-        app.logger.exception("unhandled error on %s %s", request.method, request.path)
-        db.session.rollback()
+        if database_unavailable(error):
+            # PostgreSQL restarting or out of reach: the transaction was rolled back, nothing was saved. 503 says
+            # "try again shortly"; the pool (pool_pre_ping) reconnects by itself once the server is back.
+            app.logger.warning("database unavailable on %s %s: %s", request.method, request.path,
+                               str(error).splitlines()[0])
+            # Nothing below (the language, the page, the response headers) may ask the database who is logged in.
+            g._login_user = login_manager.anonymous_user()
+            status, headers = 503, {"Retry-After": "5", "Cache-Control": "no-store"}
+        else:
+            app.logger.exception("unhandled error on %s %s", request.method, request.path)
+            status, headers = 500, {}
         try:
-            return render_error(500)
+            db.session.rollback()
+        except Exception:  # noqa: S110 - a dead connection cannot roll back; the pool discards it
+            pass
+        try:
+            body, status = render_error(status)
         except Exception:  # the template itself failed: answer in plain text
-            return "Internal Server Error", 500
+            body = "Service Unavailable" if status == 503 else "Internal Server Error"
+        return body, status, headers
+
+
+    @app.teardown_appcontext
+    def end_session_even_if_the_database_is_gone(_exc):
+        """Runs before Flask-SQLAlchemy's own teardown. Ending the session rolls back; if PostgreSQL cut the
+        connection meanwhile, that raises after the page was made, and gunicorn would answer its own 500 instead
+        of the page. The connection is invalidated by then and the pool drops it, so the error can go."""
+        try:
+            db.session.remove()
+        except Exception as error:
+            if not database_unavailable(error):
+                raise
+            app.logger.warning("database connection lost at the end of a request: %s", str(error).splitlines()[0])
+            db.session.registry.clear()
+
+
+def database_unavailable(error):
+    """True for a failure to reach the database (refused, restarting, connection cut), not for a bad query."""
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    if not isinstance(error, OperationalError):
+        return False
+    text = str(error.orig or error).lower()
+    return any(sign in text for sign in (
+        "connection", "starting up", "shutting down", "terminating", "server closed", "could not connect",
+        "the database system is", "ssl syscall", "eof detected"))

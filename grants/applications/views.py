@@ -13,7 +13,7 @@ from grants.applications.documents import application_pdf
 from grants.applications.forms import SECTION_FORMS, SECTION_TITLES, AttachmentForm, SubmitForm, WithdrawForm
 from grants.applications.models import Attachment
 from grants.applications.workflow import State
-from grants.errors import DeadlinePassed, StaleData, ValidationFailed
+from grants.errors import DeadlinePassed, DomainError, StaleData, ValidationFailed
 from grants.extensions import db
 from grants.rounds.models import Round
 from grants.rounds.queries import open_rounds
@@ -254,3 +254,58 @@ def withdraw(application_id):
         return redirect(url_for("applications.overview", application_id=application.id))
     return render_template("applications/withdraw.html", application=application, form=form), \
         422 if form.errors else 200
+
+
+def appeal_message(key):
+    return {
+        "appeals_not_allowed": _("Decisions in this round cannot be appealed."),
+        "not_released": _("The decision has not been sent yet."),
+        "appeal_too_late": _("The deadline for appealing has passed."),
+        "text_required": _("Write what you appeal and why."),
+    }.get(key, _("This cannot be done."))
+
+
+@bp.route("/<int:application_id>/vedtak", methods=["GET", "POST"])
+def decision(application_id):
+    """The decision as the kommune reads it: only once released; before that, "Under consideration"."""
+    from grants.review import operations as review_ops
+    from grants.review import permissions as review_permissions
+    from grants.review import queries as review_queries
+    from grants.review.forms import AppealForm
+
+    application = _load(application_id)
+    released = review_queries.released_decision(application.id)
+    can_appeal = released is not None and review_permissions.can_appeal(released, current_user)
+    form = AppealForm()
+    if request.method == "POST":
+        if not can_appeal:
+            abort(403)
+        try:
+            if form.validate_on_submit():
+                review_ops.lodge_appeal(released, current_user, form.text.data)
+                db.session.commit()
+                flash(_("Your appeal is received. IMDi will consider it."), "success")
+                return redirect(url_for("applications.decision", application_id=application.id))
+        except DomainError as error:
+            db.session.rollback()
+            form.text.errors = [*form.text.errors, appeal_message(error.message)]
+    return render_template(
+        "applications/decision.html", application=application, decision=released, form=form, can_appeal=can_appeal,
+        appeals=review_queries.appeals_for(application.id) if released is not None else [],
+        appeal_deadline=review_ops.appeal_deadline(released) if released is not None else None,
+    ), 422 if request.method == "POST" else 200
+
+
+@bp.route("/<int:application_id>/vedtak/<int:decision_id>.pdf")
+def decision_pdf(application_id, decision_id):
+    from io import BytesIO
+
+    from grants.review import letters
+    from grants.review.models import Decision
+
+    application = _load(application_id)
+    released = db.session.get(Decision, decision_id)
+    if released is None or released.application_id != application.id or released.released_at is None:
+        abort(404)
+    return send_file(BytesIO(released.letter_pdf or letters.render_letter_pdf(released)), mimetype="application/pdf",
+                     as_attachment=True, download_name=letters.attachment_filename(released), max_age=0)

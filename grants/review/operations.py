@@ -88,11 +88,20 @@ def formal_check(application, actor, *, checks, accept, reason_code=None, reason
     _require(permissions.can_formal_check(application, actor))
     if not accept and reason_code is None:
         raise ValidationFailed("reason_required", field="reason_code")
-    check = FormalCheck(application_id=application.id, checked_by_id=actor.id, accepted=accept,
-                        reason_code=None if accept else DismissalReason(reason_code),
-                        reason_text=(reason_text or "").strip() or None, **checks)
-    db.session.add(check)
+    # A check may be done again (the approver sent a proposed dismissal back): one row per application.
+    check = db.session.scalar(select(FormalCheck).where(FormalCheck.application_id == application.id))
+    if check is None:
+        check = FormalCheck(application_id=application.id)
+        db.session.add(check)
+    check.checked_by_id, check.checked_at, check.accepted = actor.id, now_utc(), accept
+    check.reason_code = None if accept else DismissalReason(reason_code)
+    check.reason_text = (reason_text or "").strip() or None
+    for name, value in checks.items():
+        setattr(check, name, bool(value))
     if accept:
+        for proposal in db.session.scalars(select(Decision).where(
+                Decision.application_id == application.id, Decision.state == DecisionState.proposed)):
+            proposal.state = DecisionState.withdrawn  # a dismissal proposed by an earlier check
         target = workflow.target(Action.accept_for_review, application.state, workflow.CASEWORKER)
         if target is None:
             raise InvalidTransition("not_allowed")
@@ -150,6 +159,18 @@ def assign(application, reviewer, actor):
     db.session.add(assignment)
     db.session.flush()
     audit.record(actor, application, "assign", reviewer_id=reviewer.id, reviewer=reviewer.name)
+    return assignment
+
+
+def remove_assignment(assignment, actor):
+    """A caseworker takes a reviewer off an application. Declarations and reviews already made are kept."""
+    application = db.session.get(Application, assignment.application_id)
+    _require(permissions.can_assign(application, actor))
+    if assignment.state != AssignmentState.removed:
+        assignment.state = AssignmentState.removed
+        db.session.flush()
+        audit.record(actor, application, "unassign", reviewer_id=assignment.reviewer_id,
+                     reviewer=assignment.reviewer.name)
     return assignment
 
 

@@ -92,3 +92,21 @@ def can_release(user):
 
 def can_handle_appeal(application, user):
     return is_caseworker(user) and not has_declared_conflict(application, user)
+
+
+def can_appeal(decision, user, at=None):
+    """The lead kommune's staff, within three weeks of a released decision, where the round allows appeals, and
+    only once per decision."""
+    from grants.applications.permissions import is_lead_staff
+    from grants.core.timeutil import now_utc
+    from grants.review.models import Appeal
+    from grants.review.operations import appeal_deadline
+
+    application = decision.application
+    return (
+        is_lead_staff(application, user)
+        and application.round.appeals_allowed
+        and decision.state == DecisionState.released
+        and (at or now_utc()) <= appeal_deadline(decision)
+        and db.session.scalar(select(Appeal.id).where(Appeal.decision_id == decision.id).limit(1)) is None
+    )

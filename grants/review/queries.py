@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from grants.accounts.models import Municipality
 from grants.applications.models import Application, ApplicationActivity
@@ -142,6 +142,7 @@ def reviews_for(application_id):
 def my_assignments(user):
     return db.session.execute(
         select(Assignment, Review)
+        .options(joinedload(Assignment.application))
         .outerjoin(Review, and_(Review.application_id == Assignment.application_id,
                                 Review.reviewer_id == Assignment.reviewer_id))
         .where(Assignment.reviewer_id == user.id, Assignment.state != AssignmentState.removed)
@@ -151,8 +152,9 @@ def my_assignments(user):
 
 def proposals(round_id):
     return db.session.scalars(
-        select(Decision).where(Decision.round_id == round_id,
-                               or_(Decision.state == DecisionState.proposed, Decision.state == DecisionState.approved))
+        select(Decision).options(joinedload(Decision.proposed_by), joinedload(Decision.approved_by))
+        .where(Decision.round_id == round_id,
+               or_(Decision.state == DecisionState.proposed, Decision.state == DecisionState.approved))
         .order_by(Decision.id)
     ).all()
 
@@ -160,3 +162,87 @@ def proposals(round_id):
 def received_count(round_id):
     return db.session.scalar(select(func.count()).where(Application.round_id == round_id,
                                                          Application.state.in_(RECEIVED_STATES)))
+
+
+# --- pages of IMDi's side and the kommune's decision page ------------------------------------------------------
+
+def rounds_with_counts():
+    """Every round, newest deadline first, with its applications counted by state: 2 statements."""
+    from grants.rounds.models import Round
+
+    rounds = db.session.scalars(select(Round).order_by(Round.deadline_at.desc())).all()
+    counts = {}
+    for round_id, state, count in db.session.execute(
+        select(Application.round_id, Application.state, func.count())
+        .where(Application.state != State.draft).group_by(Application.round_id, Application.state)
+    ):
+        counts.setdefault(round_id, {})[str(state)] = count
+    return [(r, counts.get(r.id, {})) for r in rounds]
+
+
+def counties():
+    from grants.accounts.models import County
+
+    return db.session.scalars(select(County).order_by(County.number)).all()
+
+
+def assignments_for(application_id):
+    """Every assignment of an application, removed ones too, with the reviewer."""
+    return db.session.scalars(
+        select(Assignment).where(Assignment.application_id == application_id).order_by(Assignment.id)
+    ).all()
+
+
+def declarations_for(application_id):
+    from grants.review.models import Declaration
+
+    return db.session.scalars(
+        select(Declaration).where(Declaration.application_id == application_id).order_by(Declaration.id)
+    ).all()
+
+
+def round_pool(round_id):
+    """The round's reviewers with their open assignments: [(user, count)]."""
+    from grants.review.models import RoundReviewer
+
+    load = dict(db.session.execute(
+        select(Assignment.reviewer_id, func.count())
+        .join(Application, Application.id == Assignment.application_id)
+        .where(Application.round_id == round_id, Assignment.state != AssignmentState.removed)
+        .group_by(Assignment.reviewer_id)
+    ).all())
+    pool = db.session.scalars(select(RoundReviewer).where(RoundReviewer.round_id == round_id)
+                              .order_by(RoundReviewer.id)).all()
+    return [(rr.user, load.get(rr.user_id, 0)) for rr in pool]
+
+
+def imdi_people():
+    """Active IMDi users who can be put in a round's reviewer pool."""
+    from grants.accounts.models import Role, User, UserStatus
+
+    return db.session.scalars(
+        select(User).where(User.role.in_([Role.reviewer, Role.caseworker, Role.approver, Role.admin]),
+                           User.status == UserStatus.active).order_by(User.name)
+    ).all()
+
+
+def formal_check_of(application_id):
+    from grants.review.models import FormalCheck
+
+    return db.session.scalar(select(FormalCheck).where(FormalCheck.application_id == application_id))
+
+
+def appeals_for(application_id):
+    from grants.review.models import Appeal
+
+    return db.session.scalars(select(Appeal).where(Appeal.application_id == application_id)
+                              .order_by(Appeal.id)).all()
+
+
+def released_decision(application_id):
+    """The decision in force that the kommune has been sent, or None: never a proposed or approved one."""
+    return db.session.scalar(
+        select(Decision).where(Decision.application_id == application_id,
+                               Decision.state == DecisionState.released)
+        .order_by(Decision.id.desc()).limit(1)
+    )

@@ -3,7 +3,6 @@
 
 import json
 
-import pytest
 from sqlalchemy import func, select
 
 from grants.applications.models import Application
@@ -14,30 +13,34 @@ from grants.outcomes import tallies
 from grants.rounds.models import Round
 
 
-@pytest.fixture
-def seeded(app):
-    report = seed_demo()
-    db.session.commit()
-    return report
-
-
 def _round(slug):
     return db.session.scalar(select(Round).where(Round.slug == slug))
 
 
-def test_2025_reads_19_11_6_2_and_about_ten_million(seeded):
+def test_seed_demo_replays_history_that_reads_right_everywhere(app, client):
+    """One seeding (it replays two whole rounds), then every check of the issue on it."""
+    seed_demo()
+    db.session.commit()
+    check_2025_reads_19_11_6_2_and_about_ten_million()
+    check_2024_has_twelve_grants()
+    check_history_went_through_the_real_operations()
+    check_public_summary_api_and_downloads(client)
+    check_seed_demo_is_idempotent()
+
+
+def check_2025_reads_19_11_6_2_and_about_ten_million():
     tally = tallies.for_round(_round("2025").id)
     assert (tally.received, tally.granted, tally.rejected, tally.dismissed, tally.withdrawn) == (19, 11, 6, 2, 0)
     assert 9_500_000 <= tally.amount_granted <= 10_000_000
     assert tally.continuation == 9
 
 
-def test_2024_has_twelve_grants(seeded):
+def check_2024_has_twelve_grants():
     tally = tallies.for_round(_round("2024").id)
     assert tally.granted == 12 and tally.amount_granted <= 10_000_000
 
 
-def test_history_went_through_the_real_operations(seeded):
+def check_history_went_through_the_real_operations():
     actions = dict(db.session.execute(select(AuditEntry.action, func.count()).group_by(AuditEntry.action)).all())
     for action in ("register", "approve", "submit", "accept_for_review", "assign", "declare", "submit_review",
                    "propose", "release", "publish", "register_received"):
@@ -46,14 +49,14 @@ def test_history_went_through_the_real_operations(seeded):
     assert late.state == "dismissed" and late.received_at > late.round.deadline_at
 
 
-def test_seed_demo_is_idempotent(seeded):
+def check_seed_demo_is_idempotent():
     before = db.session.scalar(select(func.count()).select_from(Application))
     seed_demo()
     db.session.commit()
     assert db.session.scalar(select(func.count()).select_from(Application)) == before
 
 
-def test_public_summary_api_and_downloads(seeded, client):
+def check_public_summary_api_and_downloads(client):
     round_id = _round("2025").id
     page = client.get(f"/tildelinger/{round_id}").get_data(as_text=True)
     assert "19 søknader: 11 innvilget, 6 avslått, 2 avvist" in page
