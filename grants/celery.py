@@ -1,6 +1,9 @@
 """Celery bound to the Flask app: every task runs inside an app context."""
 
+import os
+
 from celery import Celery, Task
+from celery.signals import worker_process_init, worker_process_shutdown
 from kombu import Queue
 
 
@@ -8,8 +11,11 @@ def celery_settings(config):
     """Celery's settings from the Flask config. Chosen so that a Redis broker loses nothing."""
     broker = config["CELERY_BROKER_URL"]
     visibility = config["CELERY_VISIBILITY_TIMEOUT"]
+    # A key prefix keeps apart several apps (or test runs) that share one Redis database.
+    prefix = config.get("CELERY_KEY_PREFIX") or os.environ.get("CELERY_KEY_PREFIX")
     return {
         "broker_url": broker,
+        "imports": ("grants.notify.tasks",),
         "task_ignore_result": True,
         "result_backend": None,
         # Acknowledge after the task ran, and give the message back if the worker process dies.
@@ -19,7 +25,8 @@ def celery_settings(config):
         "worker_prefetch_multiplier": 1,
         # Redis hands an unacknowledged message to another worker after this many seconds; it must be longer
         # than any countdown we use (the longest retry backoff), or tasks run twice.
-        "broker_transport_options": transport_options(broker, visibility),
+        "broker_transport_options": transport_options(broker, visibility, prefix),
+        "result_backend_transport_options": {"visibility_timeout": visibility},
         "visibility_timeout": visibility,
         "broker_connection_retry_on_startup": True,
         "broker_connection_max_retries": 3,
@@ -38,11 +45,20 @@ def celery_settings(config):
     }
 
 
-def transport_options(broker, visibility):
-    """Redis needs the visibility timeout; the SQLAlchemy transport passes its options to create_engine."""
+def transport_options(broker, visibility, prefix=None):
+    """Redis needs the visibility timeout; the SQLAlchemy transport passes its options to create_engine.
+
+    ``max_retries`` 1 with no wait: a hand-over to a broker that is down fails in milliseconds instead of
+    holding a web request for seconds (the outbox sweeper sends it later). The worker's own reconnecting is
+    governed by broker_connection_* and is not affected.
+    """
     if broker.startswith(("redis://", "rediss://")):
-        return {"visibility_timeout": visibility, "socket_connect_timeout": 2, "socket_timeout": 5}
-    return {"polling_interval": 0.5}
+        options = {"visibility_timeout": visibility, "socket_connect_timeout": 2, "socket_timeout": 5,
+                   "max_retries": 1, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
+        if prefix:
+            options["global_keyprefix"] = prefix
+        return options
+    return {}  # kombu hands these to create_engine; the SQLite broker needs none
 
 
 def beat_schedule(config):
@@ -62,5 +78,26 @@ def celery_init_app(app):
     celery_app = Celery(app.name, task_cls=FlaskTask)
     celery_app.config_from_object(celery_settings(app.config))
     celery_app.set_default()
+    celery_app.flask_app = app
     app.extensions["celery"] = celery_app
     return celery_app
+
+
+@worker_process_init.connect(weak=False, dispatch_uid="grants.celery.fresh_connections")
+def _fresh_connections(**_kwargs):
+    """A prefork child must not use the database connections it inherited from its parent."""
+    from celery import current_app as current_celery
+
+    from grants.extensions import db
+
+    flask_app = getattr(current_celery, "flask_app", None)
+    if flask_app is not None:
+        with flask_app.app_context():
+            db.engine.dispose(close=False)
+
+
+@worker_process_shutdown.connect(weak=False, dispatch_uid="grants.celery.close_smtp")
+def _close_smtp(**_kwargs):
+    from grants.notify.mailer import close_connection
+
+    close_connection()

@@ -46,6 +46,9 @@ def queue_notice(kind, *, to, language="nb", context=None, key=None, user=None, 
         "attempts": 0,
         "created_at": now_utc(),
         "next_attempt_at": now_utc(),
+        # Handed to the broker when this transaction commits; if that fails, the sweeper finds the row once
+        # OUTBOX_STALE_SECONDS have passed. Without after-commit dispatch the next sweep takes it at once.
+        "dispatched_at": now_utc() if current_app.config.get("OUTBOX_DISPATCH_AFTER_COMMIT") else None,
     }
     notice_id = _insert_ignoring_duplicates(values)
     if notice_id is not None:
@@ -58,18 +61,43 @@ def notice_exists(key):
 
 
 def dispatch(notice_ids):
-    """Hand notice ids to Celery. A broker that is down loses nothing: the sweeper sends them later."""
-    from grants.notify.tasks import send_notice
+    """Hand notice ids to this app's Celery broker, over one connection. Returns how many were handed over.
 
+    A broker that is down loses nothing: the first failure stops the hand-over and the sweeper sends the rest
+    later. Never called inside a transaction that has not committed (the worker would not find the rows).
+    """
+    notice_ids = list(notice_ids)
+    if not notice_ids:
+        return 0
+    from grants.notify import tasks as _registers_the_tasks  # noqa: F401
+
+    celery = current_app.extensions["celery"]
+    task = celery.tasks["grants.notify.tasks.send_notice"]
     sent = 0
-    for notice_id in notice_ids:
-        try:
-            send_notice.apply_async((notice_id,), retry=False)
-            sent += 1
-        except Exception as exc:  # broker unreachable: leave it to the sweeper
-            log.warning("could not hand notice %s to the broker: %s", notice_id, exc)
-            break
+    try:
+        with celery.producer_or_acquire() as producer:
+            for notice_id in notice_ids:
+                task.apply_async((notice_id,), retry=False, producer=producer)
+                sent += 1
+    except Exception as exc:  # broker unreachable: leave it to the sweeper
+        log.warning("could not hand notices to the broker (%s of %s handed over): %s", sent, len(notice_ids), exc)
     return sent
+
+
+def broker_backlog():
+    """How many messages wait in the queue that notices go to (0 if it doesn't exist, None if unknown)."""
+    from grants.notify import tasks as _registers_the_tasks  # noqa: F401
+
+    celery = current_app.extensions["celery"]
+    queue = celery.amqp.router.route({}, "grants.notify.tasks.send_notice")["queue"].name
+    try:
+        with celery.connection_for_read() as connection:
+            # Not passive: kombu's Redis transport can't tell that a queue exists under a global key prefix. The
+            # workers declare the same queue anyway.
+            return connection.default_channel.queue_declare(queue=queue, durable=True, auto_delete=False).message_count
+    except Exception as exc:  # the broker is down: the dispatch will find out too
+        log.warning("could not ask the broker about its queue %s: %s", queue, exc)
+        return None
 
 
 @event.listens_for(Session, "after_commit")

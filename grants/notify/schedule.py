@@ -1,18 +1,27 @@
-"""Notices on a calendar: round announcements and deadline reminders, found by scanning the database.
+"""Notices on a calendar: round announcements, deadline and reporting reminders, found by scanning the database.
 
 Nothing here puts a future task in the broker; beat runs ``schedule_due_notices`` every few minutes and each
-notice's natural key makes a second run add nothing.
+notice's natural key makes a second run add nothing. Days are Oslo calendar days: a reminder "7 days before" is
+written on that day, by the first run of the job that day.
 """
+
+from collections import defaultdict
+from datetime import timedelta
 
 from sqlalchemy import select
 
 from grants.accounts.models import Role, User, UserStatus
 from grants.applications.models import Application
 from grants.applications.workflow import State
-from grants.core.timeutil import days_before, now_utc
+from grants.core.timeutil import days_before, now_utc, oslo_date
 from grants.extensions import db
 from grants.notify.outbox import queue_notice
 from grants.rounds.models import Round
+
+# Reporting reminders: this many days before a granted application's reporting deadline, and then an overdue
+# notice on the day after it.
+REPORT_REMINDER_DAYS = (30, 7)
+REPORT_OVERDUE_DAYS_AFTER = 1
 
 
 def _round_context(round_):
@@ -27,6 +36,31 @@ def active_municipal_users():
     return db.session.scalars(
         select(User).where(User.role == Role.municipal, User.status == UserStatus.active).order_by(User.id)
     ).all()
+
+
+def _staff_by_municipality(municipality_ids):
+    """Active staff of each kommune, its administrators first: one query for all of them."""
+    staff = defaultdict(list)
+    if municipality_ids:
+        users = db.session.scalars(
+            select(User)
+            .where(User.municipality_id.in_(set(municipality_ids)), User.status == UserStatus.active)
+            .order_by(User.is_municipality_admin.desc(), User.id)
+        ).all()
+        for user in users:
+            staff[user.municipality_id].append(user)
+    return staff
+
+
+def _recipient(application, staff, *preferred_ids):
+    """Who in the kommune hears about ``application``: the first of ``preferred_ids`` who is still active staff
+    of that kommune, else its administrator, else its first active user. None if nobody is left."""
+    people = staff.get(application.municipality_id, [])
+    by_id = {user.id: user for user in people}
+    for user_id in preferred_ids:
+        if user_id in by_id:
+            return by_id[user_id]
+    return people[0] if people else None
 
 
 def announce_open_rounds(at):
@@ -44,7 +78,8 @@ def announce_open_rounds(at):
 
 
 def deadline_reminders(at):
-    """Reminders N days before the deadline (Oslo calendar days) to kommuner with an unsubmitted draft."""
+    """A reminder N days before the deadline (the round's reminder days) to each kommune with an unsubmitted
+    draft: one per kommune, to the person who started its first draft (or the kommune's administrator)."""
     created = 0
     rounds = db.session.scalars(select(Round).where(Round.opens_at <= at, Round.deadline_at >= at)).all()
     for round_ in rounds:
@@ -55,29 +90,61 @@ def deadline_reminders(at):
             select(Application).where(Application.round_id == round_.id, Application.state == State.draft)
             .order_by(Application.id)
         ).all()
-        seen = set()
+        first_draft = {}
         for application in drafts:
-            if application.municipality_id in seen:
+            first_draft.setdefault(application.municipality_id, application)
+        staff = _staff_by_municipality(first_draft)
+        for municipality_id, application in first_draft.items():
+            user = _recipient(application, staff, application.created_by_id, application.last_changed_by_id)
+            if user is None:
                 continue
-            seen.add(application.municipality_id)
-            staff = db.session.scalars(
-                select(User).where(User.municipality_id == application.municipality_id,
-                                   User.status == UserStatus.active).order_by(User.id)
-            ).all()
-            for user in staff:
-                key = f"deadline_reminder:round={round_.id}:municipality={application.municipality_id}" \
-                      f":days={days}:user={user.id}"
-                context = _round_context(round_) | {
-                    "days": days, "municipality_name": application.municipality.name,
-                    "application_id": application.id,
-                }
-                if queue_notice("deadline_reminder", to=user.email, user=user, language=user.language,
-                                key=key, context=context):
-                    created += 1
+            context = _round_context(round_) | {
+                "days": days, "municipality_name": application.municipality.name,
+                "application_id": application.id,
+            }
+            if queue_notice("deadline_reminder", to=user.email, user=user, language=user.language,
+                            key=f"deadline_reminder:round={round_.id}:municipality={municipality_id}:days={days}",
+                            context=context):
+                created += 1
     return created
 
 
-SCHEDULES = [announce_open_rounds, deadline_reminders]
+def report_reminders(at):
+    """Reporting reminders for granted applications: 30 and 7 days before the round's reporting deadline, and an
+    overdue notice the day after it. Only applications still in ``granted`` (a report moves them on)."""
+    today = oslo_date(at)
+    wanted = {today + timedelta(days=d): d for d in REPORT_REMINDER_DAYS}
+    wanted[today - timedelta(days=REPORT_OVERDUE_DAYS_AFTER)] = -REPORT_OVERDUE_DAYS_AFTER
+    applications = db.session.scalars(
+        select(Application)
+        .join(Round, Round.id == Application.round_id)
+        .where(Application.state == State.granted, Round.reporting_deadline.in_(list(wanted)))
+        .order_by(Application.id)
+    ).all()
+    staff = _staff_by_municipality([a.municipality_id for a in applications])
+    created = 0
+    for application in applications:
+        due = application.round.reporting_deadline
+        days = wanted[due]
+        user = _recipient(application, staff, application.submitted_by_id, application.created_by_id)
+        if user is None:
+            continue
+        context = {
+            "reference": application.reference, "title": application.title, "due": due.isoformat(),
+            "days": days, "application_id": application.id, "municipality_name": application.municipality.name,
+            "round_title_nb": application.round.title_nb, "round_title_nn": application.round.title_nn,
+            "round_title_en": application.round.title_en,
+        }
+        if days > 0:
+            kind, key = "report_reminder", f"report_reminder:application={application.id}:days={days}"
+        else:
+            kind, key = "report_overdue", f"report_overdue:application={application.id}"
+        if queue_notice(kind, to=user.email, user=user, language=user.language, key=key, context=context):
+            created += 1
+    return created
+
+
+SCHEDULES = [announce_open_rounds, deadline_reminders, report_reminders]
 
 
 def schedule_due_notices(at=None):

@@ -12,17 +12,17 @@ def send_notice(notice_id):
     deliver(notice_id)
 
 
+@shared_task(name="grants.notify.tasks.noop", ignore_result=True)
+def noop(_value=None):
+    """Does nothing: the yardstick for the broker and worker overhead in bench/notify.py."""
+
+
 @shared_task(name="grants.notify.tasks.sweep_outbox", ignore_result=True)
 def sweep_outbox():
-    """Hand every notice that is due and not in a worker's hands to the broker again."""
-    from grants.notify.delivery import due_for_dispatch, mark_dispatched
-    from grants.notify.outbox import dispatch
+    """Hand every notice that is due and not in a worker's hands to the broker again (beat, every minute)."""
+    from grants.notify.delivery import sweep
 
-    ids = due_for_dispatch()
-    handed = dispatch(ids)
-    mark_dispatched(ids[:handed])
-    db.session.commit()
-    return handed
+    return sweep()
 
 
 @shared_task(name="grants.notify.tasks.schedule_notices", ignore_result=True)

@@ -1,0 +1,108 @@
+"""Rendering notices into e-mail, without a database: language, subjects, Message-ID, header injection."""
+
+from email import message_from_bytes, policy
+
+import pytest
+from flask_babel import force_locale
+
+from grants import create_app
+from grants.notify.delivery import backoff, is_permanent
+from grants.notify.mailer import _flatten
+from grants.notify.messages import InvalidAddress, build_message, message_id_for, subject_for
+from grants.notify.models import Notice
+
+RECEIPT_CONTEXT = {
+    "reference": "2025-0007", "title": "Prosjekt", "municipality_name": "Bergen", "application_id": 7,
+    "round_title_nb": "Mangfold og mot rasisme 2025", "round_title_nn": "Mangfald og mot rasisme 2025",
+    "round_title_en": "Diversity and against racism 2025", "received_at": "2025-02-19T12:00:00+00:00",
+}
+
+
+@pytest.fixture(scope="module")
+def app():
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI="sqlite://", OUTBOX_BACKOFF_SECONDS=30)
+    with app.app_context():
+        yield app
+
+
+def notice(**values):
+    defaults = dict(id=7, key="receipt:7:kari@bergen.kommune.no", kind="receipt", language="nb",
+                    recipient_email="kari@bergen.kommune.no", recipient_name="Kari Nordmann",
+                    context=dict(RECEIPT_CONTEXT), attachments=None)
+    return Notice(**(defaults | values))
+
+
+@pytest.mark.parametrize("language, title", [
+    ("nb", "Mangfold og mot rasisme 2025"), ("nn", "Mangfald og mot rasisme 2025"),
+    ("en", "Diversity and against racism 2025"),
+])
+def test_message_is_in_the_recipients_language(app, language, title):
+    message = build_message(notice(language=language))
+    assert message["Content-Language"] == language
+    assert title in message.get_body(("plain",)).get_content()
+    assert f'lang="{language}"' in message.get_body(("html",)).get_content()
+    with force_locale(language):
+        assert str(message["Subject"]) == subject_for("receipt", RECEIPT_CONTEXT)
+    assert "2025-0007" in str(message["Subject"])
+
+
+def test_message_id_depends_on_the_notice_only(app):
+    first, second = build_message(notice()), build_message(notice())
+    assert first["Message-ID"] == second["Message-ID"] == message_id_for(notice())
+    assert first["Message-ID"].startswith("<notice-7-") and first["Message-ID"].endswith("@imdi.example>")
+    assert message_id_for(notice(id=8, key="receipt:8:x")) != first["Message-ID"]
+
+
+def test_line_breaks_in_a_name_or_title_cannot_add_headers(app):
+    context = RECEIPT_CONTEXT | {"reference": "2025-0007\r\nBcc: victim@evil.example"}
+    message = build_message(notice(recipient_name="Eve\r\nBcc: victim@evil.example\nX-Evil: 1", context=context))
+    wire = _flatten(message)
+    head = wire.split(b"\r\n\r\n", 1)[0]
+    assert b"\r\nBcc:" not in head and b"\r\nX-Evil" not in head
+    parsed = message_from_bytes(wire, policy=policy.default)
+    assert parsed["Bcc"] is None and parsed["X-Evil"] is None
+    assert [a.addr_spec for a in parsed["To"].addresses] == ["kari@bergen.kommune.no"]
+    assert "victim@evil.example" in parsed["To"].addresses[0].display_name  # kept as harmless text
+    assert "\n" not in str(parsed["Subject"])
+
+
+@pytest.mark.parametrize("address", ["kari@bergen.no, evil@example.com", "kari", "", "kari@bergen.no\r\nBcc: x@y"])
+def test_an_address_that_is_not_exactly_one_address_is_refused(app, address):
+    with pytest.raises(InvalidAddress):
+        build_message(notice(recipient_email=address))
+    assert is_permanent(InvalidAddress("x"))
+
+
+def test_deadline_reminder_subject_says_tomorrow_rather_than_one_days(app):
+    context = {"round_title": "Mangfold 2025"}
+    with force_locale("en"):
+        assert subject_for("deadline_reminder", context | {"days": 7}) == "7 days to the deadline: Mangfold 2025"
+        tomorrow = subject_for("deadline_reminder", context | {"days": 1})
+    assert "1 days" not in tomorrow and "tomorrow" in tomorrow
+    for language in ("nb", "nn"):
+        with force_locale(language):
+            assert "1 days" not in subject_for("deadline_reminder", context | {"days": 1})
+
+
+def test_report_reminder_subject_shows_the_due_date_as_day_month_year(app):
+    reminder = notice(kind="report_reminder", key="report_reminder:application=7:days=30",
+                      context={"reference": "2025-0007", "title": "Prosjekt", "due": "2026-06-30", "days": 30,
+                               "application_id": 7, "municipality_name": "Bergen"})
+    message = build_message(reminder)
+    assert "30.06.2026" in str(message["Subject"]) and "2026-06-30" not in str(message["Subject"])
+    assert "2025-0007" in str(message["Subject"])
+
+
+def test_backoff_doubles_from_the_configured_start(app):
+    assert [backoff(n) for n in (1, 2, 3, 4, 5)] == [30, 60, 120, 240, 480]
+
+
+def test_smtp_5xx_is_permanent_and_4xx_is_not():
+    import smtplib
+
+    assert is_permanent(smtplib.SMTPDataError(554, b"no"))
+    assert not is_permanent(smtplib.SMTPDataError(451, b"later"))
+    assert is_permanent(smtplib.SMTPRecipientsRefused({"a@b.no": (550, b"unknown user")}))
+    assert not is_permanent(smtplib.SMTPRecipientsRefused({"a@b.no": (450, b"greylisted")}))
+    assert not is_permanent(smtplib.SMTPServerDisconnected("gone"))
+    assert not is_permanent(ConnectionRefusedError())
