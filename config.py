@@ -107,6 +107,8 @@ class Config:
     RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", _env("REDIS_URL", "memory://"))
     RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
     RATELIMIT_HEADERS_ENABLED = False
+    # Redis down: count in each process's memory meanwhile, instead of answering every login with a 500.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = _env_bool("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     LOGIN_LIMIT = _env("LOGIN_LIMIT", "10 per minute;50 per hour")
 
     TESTING = False

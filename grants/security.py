@@ -34,6 +34,9 @@ def init_app(app):
         headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         if app.config.get("SESSION_COOKIE_SECURE"):
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-        if current_user and current_user.is_authenticated and not request.path.startswith("/static/"):
+        # From the session cookie, not current_user: after a commit the user's attributes are expired, and
+        # reloading them here would turn a page already made (a submission's receipt redirect) into a 500 if
+        # the database went away meanwhile.
+        if session.get("_user_id") and not request.path.startswith("/static/"):
             headers["Cache-Control"] = "no-store"
         return response

@@ -76,6 +76,7 @@ def login():
                 form.form_errors.append(_("The e-mail address or password is wrong."))
             return render_template("accounts/login.html", form=form), 200
         session.clear()  # a new session at login: nothing from before survives
+        session.permanent = True  # clear() dropped it: the cookie must expire with the idle time from the start
         ops.start_session(user)
         db.session.commit()
         login_user(user)

@@ -3,6 +3,7 @@
 import hashlib
 import io
 import re
+import unicodedata
 import uuid
 import zipfile
 from pathlib import Path
@@ -23,17 +24,26 @@ TYPES = {
 }
 
 
+# An archive (DOCX, XLSX, ODT) is refused if it says it unpacks to more than this, or holds more members (ASVS 5.2.3).
+MAX_UNPACKED_BYTES = 250 * 1024 * 1024  # 25 times the largest upload
+MAX_MEMBERS = 1000
+
+
 def sniff(content: bytes):
-    """The kind of document ``content`` is ("pdf", "docx", "xlsx", "odt"), or None."""
+    """The kind of document ``content`` is ("pdf", "docx", "xlsx", "odt"), or None. Never inflates an archive."""
     if content.startswith(b"%PDF-"):
         return "pdf"
     if not content.startswith(b"PK\x03\x04"):
         return None
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            names = set(archive.namelist())
+            members = archive.infolist()
+            if len(members) > MAX_MEMBERS or sum(m.file_size for m in members) > MAX_UNPACKED_BYTES:
+                return None
+            names = {m.filename for m in members}
             if "mimetype" in names:
-                mimetype = archive.read("mimetype").decode("ascii", "replace").strip()
+                with archive.open("mimetype") as member:  # read a few bytes, not what the member claims to hold
+                    mimetype = member.read(len(TYPES["odt"]) + 2).decode("ascii", "replace").strip()
                 return "odt" if mimetype == TYPES["odt"] else None
             if "[Content_Types].xml" in names:
                 if "word/document.xml" in names:
@@ -48,7 +58,9 @@ def sniff(content: bytes):
 def clean_filename(name):
     """A file name safe to show and to offer for download: no folders, no control characters."""
     name = (name or "").replace("\\", "/").split("/")[-1]
-    name = re.sub(r"[\x00-\x1f\x7f\"<>|:*?]", "", name).strip(" .")
+    name = re.sub(r"[\x00-\x1f\x7f\"<>|:*?]", "", name)
+    # Bidi overrides and other invisible format characters could make "x<RLO>gpj.pdf" read as "xfdp.jpg".
+    name = "".join(ch for ch in name if unicodedata.category(ch) != "Cf").strip(" .")
     return name[:200] or "vedlegg"
 
 

@@ -25,7 +25,6 @@ from wtforms.validators import (
     Email,
     InputRequired,
     Length,
-    NumberRange,
     Optional,
     Regexp,
     ValidationError,
@@ -33,7 +32,7 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from grants.applications.models import ActivityType
-from grants.core.forms import KronerField
+from grants.core.forms import KronerField, NumberRange
 
 
 def required(message=None):

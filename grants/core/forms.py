@@ -3,11 +3,26 @@
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from wtforms import StringField
+from wtforms import StringField, validators
 from wtforms.validators import ValidationError
 
 from grants.core.money import format_kroner, parse_kroner
 from grants.core.timeutil import OSLO, to_oslo
+
+
+class NumberRange(validators.NumberRange):
+    """WTForms' NumberRange without its server error: it calls math.isnan(), which raises OverflowError for a whole
+    number above 1e308 (a 309-digit participant count). Such a number is compared as infinity instead."""
+
+    def __call__(self, form, field):
+        data = field.data
+        if isinstance(data, int) and abs(data) > 10**300:
+            field.data = float("inf") if data > 0 else float("-inf")
+            try:
+                return super().__call__(form, field)
+            finally:
+                field.data = data
+        return super().__call__(form, field)
 
 
 class KronerField(StringField):

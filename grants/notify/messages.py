@@ -2,6 +2,7 @@
 
 import email.policy
 import hashlib
+import re
 from contextlib import nullcontext
 from datetime import date
 from email.headerregistry import Address, HeaderRegistry
@@ -111,7 +112,10 @@ def recipient_address(notice):
     """The To header: the cleaned name and exactly one well-formed address, or InvalidAddress."""
     addr_spec = _clean_header(notice.recipient_email)
     try:
-        address = Address(display_name=_clean_header(notice.recipient_name), addr_spec=addr_spec)
+        # Without the address specials: Python's header folding drops the quotes around a long display name, and
+        # a name like 'Kari Bcc: x@evil.example ...' would then be read as that address by the receiving side.
+        name = _clean_header(re.sub(r'["\\()<>@,;:\[\]]', " ", notice.recipient_name or ""))
+        address = Address(display_name=name, addr_spec=addr_spec)
     except (ValueError, IndexError) as exc:
         raise InvalidAddress(f"not a single e-mail address: {addr_spec!r}") from exc
     if not address.username or not address.domain or " " in addr_spec:

@@ -13,10 +13,10 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from grants.applications.forms import ACTIVITY_CHOICES
-from grants.core.forms import KronerField, OsloDateTimeField
+from grants.core.forms import KronerField, NumberRange, OsloDateTimeField
 from grants.review.models import DismissalReason, Outcome, Recommendation
 
 

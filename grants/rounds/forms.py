@@ -12,9 +12,9 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
+from wtforms.validators import InputRequired, Length, Optional, Regexp, ValidationError
 
-from grants.core.forms import KronerField, OsloDateTimeField
+from grants.core.forms import KronerField, NumberRange, OsloDateTimeField
 
 
 def required():
