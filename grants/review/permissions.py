@@ -15,6 +15,25 @@ def has_declared_conflict(application, user):
     ) is not None
 
 
+def conflicted_applications(user, application_ids):
+    """Of these applications, the ids of those where the user has declared a conflict: one statement."""
+    if not application_ids:
+        return set()
+    return set(db.session.scalars(
+        select(Declaration.application_id).where(Declaration.application_id.in_(application_ids),
+                                                 Declaration.user_id == user.id, Declaration.conflict.is_(True))
+    ))
+
+
+def approvable(decisions, user):
+    """The ids of the decisions this user may approve, as can_approve decides one by one: one statement."""
+    if not is_approver(user):
+        return set()
+    candidates = [d for d in decisions if d.state == DecisionState.proposed and d.proposed_by_id != user.id]
+    conflicts = conflicted_applications(user, {d.application_id for d in candidates})
+    return {d.id for d in candidates if d.application_id not in conflicts}
+
+
 def assignment_of(application, user):
     return db.session.scalar(
         select(Assignment).where(Assignment.application_id == application.id, Assignment.reviewer_id == user.id)

@@ -152,7 +152,8 @@ def my_assignments(user):
 
 def proposals(round_id):
     return db.session.scalars(
-        select(Decision).options(joinedload(Decision.proposed_by), joinedload(Decision.approved_by))
+        select(Decision).options(joinedload(Decision.proposed_by), joinedload(Decision.approved_by),
+                                 joinedload(Decision.application).joinedload(Application.municipality))
         .where(Decision.round_id == round_id,
                or_(Decision.state == DecisionState.proposed, Decision.state == DecisionState.approved))
         .order_by(Decision.id)

@@ -292,7 +292,7 @@ def approvals(round_id):
     round_ = _round(round_id)
     _allow(permissions.is_approver(current_user))
     proposals = queries.proposals(round_.id)
-    approvable = {d.id for d in proposals if permissions.can_approve(d, _user())}
+    approvable = permissions.approvable(proposals, _user())
     return render_template("review/approvals.html", round=round_, proposals=proposals, approvable=approvable,
                            committed=ops.committed_amount(round_.id))
 

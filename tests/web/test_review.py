@@ -21,6 +21,7 @@ from grants.review.models import (
     AssignmentState,
     Decision,
     DecisionState,
+    Declaration,
     Outcome,
     Review,
 )
@@ -473,6 +474,38 @@ def test_approvals_approve_all_that_the_approver_may_then_release(client, login_
     assert client.post(f"/saksbehandling/runder/{round_.id}/send-ut").status_code == 302
     assert db.session.get(Application, a.id).state == State.granted
     assert db.session.get(Application, b.id).state == State.in_review
+
+
+def test_approvals_page_runs_the_same_number_of_queries_for_2_and_10_proposals(client, login_as, people, round_,
+                                                                              count_queries):
+    def propose(n):
+        made = []
+        for i in range(n):
+            application = in_review(round_, people)
+            ops.propose_decision(application, people["caseworker"], outcome="granted", amount=10_000 + i)
+            made.append(application)
+        db.session.commit()
+        return made
+
+    login_as(people["approver"])
+    url = f"/saksbehandling/runder/{round_.id}/godkjenning"
+    first = propose(2)
+    with count_queries() as few:
+        assert client.get(url).status_code == 200
+    later = propose(8)
+    # The approver declared a conflict on one of them: no approve button for it, and still no extra query.
+    db.session.add(Declaration(application_id=later[3].id, user_id=people["approver"].id, conflict=True,
+                               reason="Gift med prosjektlederen"))
+    db.session.commit()
+    with count_queries() as many:
+        page = client.get(url).get_data(as_text=True)
+    assert few.count == many.count, "\n\n".join(few.statements + ["-----"] + many.statements)
+    for application in first + later:
+        assert application.reference in page and application.municipality.name in page
+    buttons = page.count("/godkjenn\"")
+    assert buttons == 9, buttons
+    conflicted = db.session.scalar(select(Decision).where(Decision.application_id == later[3].id))
+    assert f"/vedtak/{conflicted.id}/godkjenn\"" not in page
 
 
 def test_caseworkers_do_not_reach_the_approval_pages(client, login_as, people, round_):
