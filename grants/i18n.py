@@ -1,7 +1,9 @@
 """Languages: bokmål (default), nynorsk and English through Flask-Babel."""
 
-from flask import has_request_context, session
-from flask_babel import get_locale
+from contextlib import contextmanager
+
+from flask import g, has_app_context, has_request_context, session
+from flask_babel import force_locale, get_locale
 from flask_login import current_user
 
 from grants.extensions import babel
@@ -19,10 +21,37 @@ def select_locale():
 
 
 def current_language():
-    """The language of this request: "nb", "nn" or "en"."""
+    """The language of this request: "nb", "nn" or "en".
+
+    Kept in ``g`` after the first call: a page asks hundreds of times (every date it shows), and Flask-Babel's
+    own lookup walks several context locals each time. Flask-Babel keeps the locale of a request once chosen
+    too, so this changes nothing but the cost; code that renders in another language uses ``language()``."""
+    if has_app_context():
+        lang = g.get("_grants_language")
+        if lang is not None:
+            return lang
     locale = get_locale()
     lang = str(locale) if locale else "nb"
-    return lang if lang in LANGUAGE_NAMES else "nb"
+    lang = lang if lang in LANGUAGE_NAMES else "nb"
+    if has_app_context():
+        g._grants_language = lang
+    return lang
+
+
+@contextmanager
+def language(lang):
+    """Render in ``lang`` for a while (an e-mail, a letter), then go back to the page's language."""
+    before = g.pop("_grants_language", None) if has_app_context() else None
+    with force_locale(lang):
+        if has_app_context():
+            g._grants_language = lang
+        try:
+            yield
+        finally:
+            if has_app_context():
+                g.pop("_grants_language", None)
+                if before is not None:
+                    g._grants_language = before
 
 
 def init_app(app):

@@ -3,6 +3,7 @@
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import delete, select
+from sqlalchemy.orm import contains_eager
 
 from grants.accounts.models import (
     Municipality,
@@ -173,6 +174,7 @@ def user_for_session(token):
     """The active user of a live session, or None."""
     row = db.session.scalar(
         select(UserSession).join(User).where(UserSession.id == token, User.status == UserStatus.active)
+        .options(contains_eager(UserSession.user))
     )
     if row is None:
         return None

@@ -1,9 +1,10 @@
 """Read side of applications."""
 
 import re
+from dataclasses import dataclass
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import defer, joinedload, selectinload
 
 from grants.accounts.models import Municipality
 from grants.applications.models import Application, ApplicationPartner
@@ -11,16 +12,45 @@ from grants.applications.workflow import State
 from grants.extensions import db
 from grants.rounds.models import Round
 
+DASHBOARD_PAGE_SIZE = 25
 
-def for_municipality(municipality_id):
-    """Applications where the kommune leads or takes part, newest change first. Two statements."""
+
+@dataclass
+class DashboardPage:
+    applications: list
+    total: int
+    page: int
+    pages: int
+
+    @property
+    def first(self):
+        return (self.page - 1) * DASHBOARD_PAGE_SIZE + 1
+
+    @property
+    def last(self):
+        return self.first + len(self.applications) - 1
+
+
+def for_municipality(municipality_id, page=1):
+    """One page of the applications where the kommune leads or takes part, newest change first: three
+    statements (the count, the page with each lead kommune joined, the page's rounds), whatever the numbers.
+
+    For the list only: the answers and the snapshot (large JSON) are not loaded, and each round is loaded once
+    rather than joined onto every row with its call texts."""
     partner_of = select(ApplicationPartner.application_id).where(ApplicationPartner.municipality_id == municipality_id)
-    return db.session.scalars(
+    mine = or_(Application.municipality_id == municipality_id, Application.id.in_(partner_of))
+    total = db.session.scalar(select(func.count()).select_from(Application).where(mine))
+    pages = max((total + DASHBOARD_PAGE_SIZE - 1) // DASHBOARD_PAGE_SIZE, 1)
+    page = min(max(page, 1), pages)
+    applications = db.session.scalars(
         select(Application)
-        .where(or_(Application.municipality_id == municipality_id, Application.id.in_(partner_of)))
-        .options(selectinload(Application.partners))
-        .order_by(Application.updated_at.desc())
-    ).all()
+        .where(mine)
+        .options(defer(Application.answers), defer(Application.snapshot), selectinload(Application.round),
+                 joinedload(Application.municipality))
+        .order_by(Application.updated_at.desc(), Application.id.desc())
+        .limit(DASHBOARD_PAGE_SIZE).offset((page - 1) * DASHBOARD_PAGE_SIZE)
+    ).all() if total else []
+    return DashboardPage(applications, total, page, pages)
 
 
 def application_for_view(application_id):

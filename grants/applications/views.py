@@ -80,8 +80,9 @@ def _helpers():
 def dashboard():
     if current_user.role != "municipal":
         abort(403)
-    applications = queries.for_municipality(current_user.municipality_id)
-    return render_template("applications/dashboard.html", applications=applications, rounds=open_rounds())
+    listing = queries.for_municipality(current_user.municipality_id, page=request.args.get("side", 1, type=int))
+    return render_template("applications/dashboard.html", listing=listing, applications=listing.applications,
+                           rounds=open_rounds())
 
 
 @bp.route("/ny", methods=["POST"])

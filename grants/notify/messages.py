@@ -10,10 +10,10 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 
 from flask import current_app, has_request_context, render_template
-from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from grants.core.timeutil import now_utc
+from grants.i18n import language
 
 
 def N_(message):  # noqa: N802 - Babel's marker: extracted for translation, translated where it is used
@@ -101,7 +101,7 @@ def render_notice(notice):
     # Outside a request (a worker), one request context on the public address serves every link in both bodies.
     outside = nullcontext() if has_request_context() else current_app.test_request_context(
         base_url=current_app.config["PUBLIC_BASE_URL"])
-    with outside, force_locale(notice.language):
+    with outside, language(notice.language):
         subject = subject_for(notice.kind, context)
         text = render_template(f"emails/{notice.kind}.txt", notice=notice, **context)
         html = render_template(f"emails/{notice.kind}.html", notice=notice, subject=subject, **context)

@@ -12,12 +12,12 @@ forvaltningsloven §§ 24-25 (reasons), 27 (notice) and 29 (appeal).
 from dataclasses import dataclass, field
 
 from flask import render_template
-from flask_babel import force_locale
 
 from grants.core.money import format_kroner
 from grants.core.pdf import Document
 from grants.core.timeutil import format_oslo, now_utc
 from grants.extensions import db
+from grants.i18n import language
 from grants.notify.attachments import LOADERS
 from grants.review.models import Decision, Outcome
 
@@ -425,7 +425,7 @@ def render_letter_html(decision):
     """The letter as an HTML fragment (an <article lang="…">), everything from data escaped by the template."""
     lang = language_of(decision)
     outcome = Outcome(decision.outcome)
-    with force_locale(lang):
+    with language(lang):
         return render_template(
             f"letters/{outcome.value}.html",
             lang=lang,

@@ -3,9 +3,9 @@
 from email import message_from_bytes, policy
 
 import pytest
-from flask_babel import force_locale
 
 from grants import create_app
+from grants.i18n import language as force_locale
 from grants.notify.delivery import backoff, is_permanent
 from grants.notify.mailer import _flatten
 from grants.notify.messages import InvalidAddress, build_message, message_id_for, subject_for
