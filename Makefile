@@ -8,7 +8,7 @@ PY_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 export FLASK_APP := wsgi
 
-.PHONY: run test bench lint setup assets translations browser clean e2e
+.PHONY: run test bench lint setup assets translations browser clean e2e security faults
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,11 +47,20 @@ test: setup browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 e2e: setup browser
-	$(BIN)/python -m pytest -m e2e $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
+
+security: setup
+	$(BIN)/python -m pytest tests/security $(PYTEST_ARGS)
+
+# Needs DATABASE_URL and REDIS_URL, and restarts the local PostgreSQL and Redis.
+faults: setup
+	$(BIN)/python -m pytest tests/faults $(PYTEST_ARGS)
 
 bench: setup
 	$(BIN)/python bench/notify.py
 	$(BIN)/python bench/pages.py
+	$(BIN)/python bench/tallies.py
+	$(BIN)/python bench/load.py
 
 lint: $(PY_STAMP)
 	$(BIN)/ruff check .

@@ -40,7 +40,8 @@ def fresh_postgres_database(base_url):
     """A new, empty PostgreSQL database for this test session, dropped at the end."""
     url = sa.make_url(_pg_url(base_url))
     name = f"grants_test_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    # pool_pre_ping: tests/faults restarts the server in between; the DROP at the end needs a live connection.
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     try:

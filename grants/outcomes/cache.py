@@ -6,7 +6,7 @@ every web process drops its copy at once.
 
 import threading
 
-from flask import current_app
+from flask import current_app, g
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -38,23 +38,42 @@ def _generation(round_id):
         return None
 
 
+# The generation and the entry in one round trip (a cache hit is the common case on a public page).
+_GET_SCRIPT = """
+local generation = redis.call('GET', KEYS[1]) or '0'
+return {generation, redis.call('GET', ARGV[1] .. generation .. ARGV[2])}
+"""
+
+
+def _seen(round_id, generation):
+    """Remember the generation this request read, so that what it renders on a miss is stored under it (never
+    under a newer one, which a publication committed meanwhile would have made)."""
+    g.setdefault("summary_generations", {})[round_id] = generation
+
+
 def get(round_id, key):
-    generation = _generation(round_id)
-    if generation is None:
-        return None
-    full = f"grants:summary:{round_id}:{generation}:{key}"
     client = _redis()
     if client is None:
-        return _local.get(full)
+        generation = _generation(round_id)
+        _seen(round_id, generation)
+        return _local.get(f"grants:summary:{round_id}:{generation}:{key}")
     try:
-        value = client.get(full)
-    except Exception:
+        script = current_app.extensions.get("grants_summary_get")
+        if script is None:
+            script = current_app.extensions["grants_summary_get"] = client.register_script(_GET_SCRIPT)
+        generation, value = script(keys=[f"grants:summary-gen:{round_id}"],
+                                   args=[f"grants:summary:{round_id}:", f":{key}"])
+    except Exception:  # Redis down: no cache, never an error page
+        _seen(round_id, None)
         return None
+    _seen(round_id, int(generation))
     return value.decode() if value is not None else None
 
 
 def put(round_id, key, value):
-    generation = _generation(round_id)
+    generation = g.get("summary_generations", {}).get(round_id, "unread")
+    if generation == "unread":
+        generation = _generation(round_id)
     if generation is None:
         return
     full = f"grants:summary:{round_id}:{generation}:{key}"

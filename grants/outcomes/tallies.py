@@ -45,28 +45,39 @@ class Tally:
         return self.budget - self.amount_granted
 
 
-def _counts():
-    state = Application.state
+def _by_state():
+    """Per state: how many, the amounts applied and granted, and how many continue an earlier grant. Grouping by
+    state and folding the groups in Python costs far less per row than one CASE expression per figure."""
     return (
-        func.count(case((state.in_(RECEIVED), 1))).label("received"),
-        func.count(case((state.in_(GRANTED), 1))).label("granted"),
-        func.count(case((state == State.rejected, 1))).label("rejected"),
-        func.count(case((state == State.dismissed, 1))).label("dismissed"),
-        func.count(case((state == State.withdrawn, 1))).label("withdrawn"),
-        func.count(case((state.in_(OPEN), 1))).label("open"),
-        func.count(case((state == State.draft, 1))).label("drafts"),
-        func.coalesce(func.sum(case((state.in_(RECEIVED), Application.amount_applied))), 0).label("applied"),
-        func.coalesce(func.sum(case((state.in_(GRANTED), Application.amount_granted))), 0).label("granted_sum"),
-        func.count(case((state.in_(RECEIVED) & Application.continues_application_id.is_not(None), 1))).label("cont"),
+        Application.state,
+        func.count(),
+        func.coalesce(func.sum(Application.amount_applied), 0),
+        func.coalesce(func.sum(Application.amount_granted), 0),
+        func.count(Application.continues_application_id),
     )
 
 
-def _fill(tally, row):
-    (tally.received, tally.granted, tally.rejected, tally.dismissed, tally.withdrawn, tally.open, tally.drafts,
-     applied, granted_sum, cont) = row
-    tally.amount_applied, tally.amount_granted = int(applied), int(granted_sum)
-    tally.continuation = cont
-    tally.new = tally.received - cont
+def _fill(tally, rows):
+    """Fold the (state, count, applied, granted, continuing) rows of one round into its figures."""
+    for state, count, applied, granted_sum, cont in rows:
+        if state in RECEIVED:
+            tally.received += count
+            tally.amount_applied += int(applied)
+            tally.continuation += cont
+        if state in GRANTED:
+            tally.granted += count
+            tally.amount_granted += int(granted_sum)
+        if state in OPEN:
+            tally.open += count
+        if state == State.rejected:
+            tally.rejected += count
+        elif state == State.dismissed:
+            tally.dismissed += count
+        elif state == State.withdrawn:
+            tally.withdrawn += count
+        elif state == State.draft:
+            tally.drafts += count
+    tally.new = tally.received - tally.continuation
     return tally
 
 
@@ -74,7 +85,8 @@ def for_round(round_id):
     """Every figure of one round: six SQL statements."""
     round_ = db.session.get(Round, round_id)
     tally = _fill(Tally(round_id, budget=round_.budget),
-                  db.session.execute(select(*_counts()).where(Application.round_id == round_id)).one())
+                  db.session.execute(select(*_by_state()).where(Application.round_id == round_id)
+                                     .group_by(Application.state)))
     tally.by_county = [
         {"county": number, "name": name, "received": received, "granted": granted, "amount": int(amount)}
         for number, name, received, granted, amount in db.session.execute(
@@ -111,8 +123,10 @@ def for_round(round_id):
 def for_all_rounds():
     """The headline figures of every round, in one statement (plus one for the rounds)."""
     rounds = {r.id: r for r in db.session.scalars(select(Round))}
-    rows = db.session.execute(select(Application.round_id, *_counts()).group_by(Application.round_id)).all()
-    result = {rid: Tally(rid, budget=r.budget) for rid, r in rounds.items()}
+    rows = db.session.execute(select(Application.round_id, *_by_state())
+                              .group_by(Application.round_id, Application.state)).all()
+    by_round = {rid: [] for rid in rounds}
     for row in rows:
-        _fill(result[row[0]], row[1:])
+        by_round[row[0]].append(row[1:])
+    result = {rid: _fill(Tally(rid, budget=r.budget), by_round[rid]) for rid, r in rounds.items()}
     return [result[rid] for rid in sorted(result, key=lambda i: rounds[i].deadline_at)]

@@ -1,9 +1,12 @@
 """Tallies for IMDi's roles; the public allocation summaries with their charts and downloads."""
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+import hashlib
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
+from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from sqlalchemy import select
 
@@ -106,14 +109,35 @@ def _render_body(round_id, version=None):
     return title, body
 
 
-def _page(title, body):
-    return render_template("outcomes/summary.html", title=title, body=Markup(body))  # noqa: S704 - our template
+def _page(title, body, **context):
+    return render_template("outcomes/summary.html", title=title, body=Markup(body), **context)  # noqa: S704
+
+
+def _csrf_slot():
+    """Stands in for the CSRF token in a page cached for every anonymous visitor; each response gets the
+    visitor's own token in its place. Derived from the secret key, so no text on the page can contain it."""
+    return "csrf-slot-" + hashlib.sha256(b"summary-page:" + current_app.secret_key.encode()).hexdigest()[:32]
+
+
+def _same_for_every_visitor():
+    """An anonymous visitor with no message waiting and no query string sees exactly what every other such
+    visitor in the same language sees, but for the CSRF token."""
+    return not current_user.is_authenticated and not request.query_string and "_flashes" not in session
 
 
 @bp.route("/tildelinger/<int:round_id>")
 def summary(round_id):
-    """The latest published summary. Cached per language; publishing drops the cache."""
-    key = f"body:{current_language()}"
+    """The latest published summary. Cached per language; publishing drops the cache. Anonymous visitors get
+    the whole page from the cache; a logged-in user gets the cached body inside the header for that user."""
+    lang = current_language()
+    if _same_for_every_visitor():
+        slot = _csrf_slot()
+        page = cache.get(round_id, f"page:{lang}")
+        if page is None:
+            page = _page(*_render_body(round_id), csrf_token=lambda: slot)
+            cache.put(round_id, f"page:{lang}", page)
+        return page.replace(slot, generate_csrf())
+    key = f"body:{lang}"
     cached = cache.get(round_id, key)
     if cached is None:
         title, body = _render_body(round_id)
