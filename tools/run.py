@@ -12,6 +12,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+sys.path.insert(0, str(ROOT))  # config.py and grants/ sit at the root; this script runs from tools/
 
 
 def main():
@@ -26,14 +27,14 @@ def main():
         "beat": [str(BIN / "celery"), "-A", "make_celery", "beat", "--loglevel", "INFO",
                  "--schedule", str(instance / "celerybeat-schedule")],
     }
-    processes = {name: subprocess.Popen(cmd, cwd=ROOT, env=env) for name, cmd in commands.items()}
-
+    # Read the demo logins first: if the app cannot even start here, nothing is left running behind.
     from grants import create_app
     from grants.demo import DEMO_PASSWORD, demo_logins
 
     app = create_app()
     with app.app_context():
         logins = demo_logins()
+    processes = {name: subprocess.Popen(cmd, cwd=ROOT, env=env) for name, cmd in commands.items()}
     time.sleep(2)
     print(f"\n  grants is running at http://{host}:{port}/  (Ctrl-C stops the web app, worker and beat)\n")
     print(f"  Demo logins (password for all: {DEMO_PASSWORD}):")

@@ -140,6 +140,21 @@ def _record_failure(conn, notice_id, attempt, exc, from_state):
     return state
 
 
+def _load_attachments(notice):
+    """The notice's files. A loader may read through the ORM session (the decision letter does); the transaction
+    that read opened is ended here. On SQLite every transaction is BEGIN IMMEDIATE and holds the write lock, so
+    left open it would block the mark below, on this very thread, until the busy timeout."""
+    from grants.notify.attachments import load_attachments
+
+    session = db.session()
+    opened_here = not session.in_transaction()
+    try:
+        return load_attachments(notice)
+    finally:
+        if opened_here and session.in_transaction():
+            session.rollback()  # only read: nothing to keep
+
+
 def deliver(notice_id):
     """Send one notice if it is due. Returns the state it ends in, or None if another worker has it."""
     with _connection() as conn:
@@ -148,9 +163,7 @@ def deliver(notice_id):
             return None
         attempt = notice.attempts
         try:
-            from grants.notify.attachments import load_attachments
-
-            message = build_message(notice, load_attachments(notice))
+            message = build_message(notice, _load_attachments(notice))
         except Exception as exc:
             return _record_failure(conn, notice_id, attempt, exc, NoticeState.sending)
 
