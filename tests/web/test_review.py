@@ -520,3 +520,11 @@ def test_navigation_leads_each_role_to_its_pages(client, login_as, people):
     assert 'href="/saksbehandling/"' in client.get("/saksbehandling/").get_data(as_text=True)
     login_as(people["r1"])
     assert 'href="/saksbehandling/mine"' in client.get("/saksbehandling/mine").get_data(as_text=True)
+
+
+def test_the_rounds_pages_link_to_its_figures_and_back(client, login_as, people, round_):
+    login_as(people["caseworker"])
+    inbox = client.get(f"/saksbehandling/runder/{round_.id}").get_data(as_text=True)
+    assert f'href="/saksbehandling/runder/{round_.id}/tall"' in inbox
+    figures = client.get(f"/saksbehandling/runder/{round_.id}/tall").get_data(as_text=True)
+    assert f'href="/saksbehandling/runder/{round_.id}"' in figures and 'aria-current="page"' in figures
