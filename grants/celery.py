@@ -28,8 +28,10 @@ def celery_settings(config):
         "broker_transport_options": transport_options(broker, visibility, prefix),
         "result_backend_transport_options": {"visibility_timeout": visibility},
         "visibility_timeout": visibility,
+        # A worker that loses its broker keeps trying (2, 4, 6... seconds apart, at most 30) for as long as it
+        # takes, instead of exiting after a few attempts while Redis restarts; the outbox covers what was missed.
         "broker_connection_retry_on_startup": True,
-        "broker_connection_max_retries": 3,
+        "broker_connection_max_retries": None,
         "task_default_queue": "default",
         "task_queues": (Queue("default"), Queue("mail"), Queue("heavy")),
         "task_routes": {

@@ -27,7 +27,8 @@ def restartable(postgres_url, redis_url):
 
 def test_submissions_go_on_without_redis_and_every_receipt_arrives_once(restartable, tmp_path):
     postgres_url, redis_url = restartable
-    report = redis_outage_scenario(postgres_url, redis_url, tmp_path, kommuner=40, trigger=8)
+    # Fifteen seconds: longer than a worker would wait if it gave up reconnecting after a few attempts.
+    report = redis_outage_scenario(postgres_url, redis_url, tmp_path, kommuner=40, trigger=8, outage=15.0)
     details = {k: v for k, v in report.items() if k != "log"}
     log = report.get("log", "")[-3000:]
 
