@@ -102,6 +102,18 @@ def invalidate_round(round_id):
         current_app.logger.warning("could not drop the summary cache of round %s", round_id)
 
 
+def clear_all():
+    """Forget every cached summary page and generation (after restoring or emptying the database, when round
+    ids may start again from 1 and must not meet pages cached for the rounds that had them before)."""
+    with _lock:
+        _local.clear()
+    client = _redis()
+    if client is not None:
+        keys = list(client.scan_iter("grants:summary*", count=1000))
+        if keys:
+            client.delete(*keys)
+
+
 _PENDING = "summary_cache_rounds"
 
 

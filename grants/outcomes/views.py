@@ -4,6 +4,7 @@ import hashlib
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import generate_csrf
@@ -27,8 +28,12 @@ def outcome_labels():
 
 
 def counts_in_words(counts):
-    return _("%(received)s applications: %(granted)s granted, %(rejected)s rejected, %(dismissed)s dismissed",
-             **counts)
+    """The counts in words ("19 søknader: 11 innvilget, 6 avslått, 2 avvist"), each in the form its number needs."""
+    return _("%(applications)s: %(granted)s, %(rejected)s, %(dismissed)s",
+             applications=ngettext("%(num)d application", "%(num)d applications", counts["received"]),
+             granted=ngettext("%(num)d granted", "%(num)d granted", counts["granted"]),
+             rejected=ngettext("%(num)d rejected", "%(num)d rejected", counts["rejected"]),
+             dismissed=ngettext("%(num)d dismissed", "%(num)d dismissed", counts["dismissed"]))
 
 
 @bp.route("/saksbehandling/runder/<int:round_id>/tall")
@@ -165,7 +170,7 @@ FORMATS = {
 def download(round_id, version, fmt):
     summary = db.session.scalar(select(AllocationSummary).where(AllocationSummary.round_id == round_id,
                                                                 AllocationSummary.version == version))
-    if summary is None:
+    if summary is None or summary.unpublished_at is not None:  # an unpublished version's page says why
         abort(404)
     mimetype, render = FORMATS[fmt]
     body = render(summary)

@@ -7,15 +7,13 @@ import re
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from werkzeug.security import generate_password_hash
 
-import grants.accounts.models as account_models
 from grants.accounts.models import Role
 from grants.extensions import db
 from tests.applying import VALID_SECTIONS, section_url
-from tests.factories import PASSWORD, RoundFactory, UserFactory, municipal_user
+from tests.factories import PASSWORD, RoundFactory, municipal_user
+from tests.security.support import cheap_hash, log_in, user
 
-CHEAP = "pbkdf2:sha256:1"
 FUZZ = settings(deadline=None, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                        HealthCheck.data_too_large])
@@ -59,18 +57,10 @@ def assert_no_server_error(response, what):
     assert response.status_code < 500, (what, response.status_code, response.get_data(as_text=True)[:500])
 
 
-@pytest.fixture(autouse=True)
-def cheap_hashing(monkeypatch):
-    monkeypatch.setattr(account_models, "generate_password_hash",
-                        lambda password, method=None: generate_password_hash(password, CHEAP))
 
 
-def user(**kwargs):
-    return UserFactory(password_hash=generate_password_hash(PASSWORD, CHEAP), **kwargs)
 
 
-def log_in(client, someone):
-    assert client.post("/konto/logg-inn", data={"email": someone.email, "password": PASSWORD}).status_code == 302
 
 
 @settings(FUZZ, max_examples=40)
@@ -89,7 +79,7 @@ def test_registration(client, form):
 
 @pytest.fixture
 def staff(client):
-    someone = municipal_user("0301", password_hash=generate_password_hash(PASSWORD, CHEAP))
+    someone = municipal_user("0301", password_hash=cheap_hash())
     db.session.commit()
     log_in(client, someone)
     return someone
@@ -105,7 +95,7 @@ def test_profile_and_password(client, staff, profile, password):
 
 @pytest.fixture
 def draft(client):
-    staff = municipal_user("0301", password_hash=generate_password_hash(PASSWORD, CHEAP))
+    staff = municipal_user("0301", password_hash=cheap_hash())
     round_ = RoundFactory(year=2025)
     db.session.commit()
     log_in(client, staff)

@@ -13,9 +13,7 @@ from datetime import UTC, datetime
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
-from werkzeug.security import generate_password_hash
 
-import grants.accounts.models as account_models
 import grants.core.pdf
 from grants.accounts.models import Role, User
 from grants.applications.forms import SECTION_FORMS
@@ -27,9 +25,9 @@ from grants.notify.models import Notice
 from grants.outcomes.models import AllocationSummary
 from grants.outcomes.publishing import build_data
 from tests.applying import VALID_SECTIONS, section_url, submission_key
-from tests.factories import PASSWORD, RoundFactory, UserFactory, municipal_user
+from tests.factories import RoundFactory, municipal_user
+from tests.security.support import cheap_hash, log_in, user
 
-CHEAP = "pbkdf2:sha256:1"
 SCRIPT = "<script>alert(1)</script>"
 IMG = '"><img src=x onerror=alert(1)>'
 TEMPLATE = "{{7*7}}"
@@ -42,18 +40,10 @@ FREE_TEXT_TYPES = ("StringField", "TextAreaField")
 NOT_FREE_TEXT = {"partners", "amount_applied", "own_contribution", "other_funding"}  # parsed: names, kroner
 
 
-@pytest.fixture(autouse=True)
-def cheap_hashing(monkeypatch):
-    monkeypatch.setattr(account_models, "generate_password_hash",
-                        lambda password, method=None: generate_password_hash(password, CHEAP))
 
 
-def user(**kwargs):
-    return UserFactory(password_hash=generate_password_hash(PASSWORD, CHEAP), **kwargs)
 
 
-def log_in(client, someone):
-    assert client.post("/konto/logg-inn", data={"email": someone.email, "password": PASSWORD}).status_code == 302
 
 
 def assert_inert_html(html, where, *, shown=True):
@@ -97,7 +87,7 @@ def payload_sections(everything=False):
 @pytest.fixture
 def kommune(app, client):
     round_ = RoundFactory(year=2025)
-    staff = municipal_user("0301", password_hash=generate_password_hash(PASSWORD, CHEAP),
+    staff = municipal_user("0301", password_hash=cheap_hash(),
                            email="ola@oslo.kommune.no")
     db.session.commit()
     log_in(client, staff)
@@ -227,7 +217,7 @@ def test_registration_and_profile_are_inert(app, client):
     assert_inert_email(pending)
 
     # the profile, and the header of every page that shows the user's name
-    staff = municipal_user("0301", password_hash=generate_password_hash(PASSWORD, CHEAP))
+    staff = municipal_user("0301", password_hash=cheap_hash())
     db.session.commit()
     log_in(client, staff)
     response = client.post("/konto/profil", data={"name": PAYLOAD, "job_title": PAYLOAD, "language": "nb",

@@ -5,25 +5,17 @@ production, where every gunicorn worker shares one count."""
 import uuid
 
 import pytest
-from werkzeug.security import generate_password_hash
 
-import grants.accounts.models as account_models
 from grants.extensions import db, limiter
 from tests.conftest import FreshRequestClient, _clean, make_app
-from tests.factories import PASSWORD, UserFactory
+from tests.factories import PASSWORD
+from tests.security.support import user
 
 LIMIT = 10  # LOGIN_LIMIT is "10 per minute;50 per hour"
-CHEAP = "pbkdf2:sha256:1"  # these tests count attempts; they need not spend half a second hashing each
 
 
-@pytest.fixture(autouse=True)
-def cheap_hashing(monkeypatch):
-    monkeypatch.setattr(account_models, "generate_password_hash",
-                        lambda password, method=None: generate_password_hash(password, CHEAP))
 
 
-def user(**kwargs):
-    return UserFactory(password_hash=generate_password_hash(PASSWORD, CHEAP), **kwargs)
 
 
 @pytest.fixture
