@@ -40,6 +40,15 @@ REDIS_START = ("redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 -
                "--dir /var/lib/redis --logfile /var/log/redis/ci.log")
 
 
+def run_async(coroutine):
+    """asyncio.run in a thread of its own: in the same pytest process, Playwright's sync API (tests/e2e) keeps an
+    event loop running in the main thread, where asyncio.run refuses to start another."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -1013,7 +1022,7 @@ def postgres_restart_scenario(server_url, redis_url, workdir, *, kommuner=40, tr
                 restart_postgres(server_url)
                 timings["service_back"] = time.monotonic()
 
-            timings = asyncio.run(_submit_through_fault(server.port, info, remaining, stats, fault, trigger=trigger,
+            timings = run_async(_submit_through_fault(server.port, info, remaining, stats, fault, trigger=trigger,
                                                         stagger=stagger, budget=budget, retry=retry, pause=pause))
             report["run_s"] = timings["end"] - timings["start"]
             report.update(_classify(stats, timings, timings.get("service_back", timings["end"])))
@@ -1089,7 +1098,7 @@ def redis_outage_scenario(server_url, redis_url, workdir, *, kommuner=40, trigge
                 start_redis(redis_url)
                 timings["service_back"] = time.monotonic()
 
-            timings = asyncio.run(_submit_through_fault(server.port, info, remaining, stats, fault, trigger=trigger,
+            timings = run_async(_submit_through_fault(server.port, info, remaining, stats, fault, trigger=trigger,
                                                         stagger=stagger, budget=budget, retry=retry, pause=pause))
             report["run_s"] = timings["end"] - timings["start"]
             report.update(_classify(stats, timings, timings.get("service_back", timings["end"])))
