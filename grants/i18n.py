@@ -3,7 +3,7 @@
 from contextlib import contextmanager
 
 from flask import g, has_app_context, has_request_context, session
-from flask_babel import force_locale, get_locale
+from flask_babel import force_locale, get_locale, get_translations
 from flask_login import current_user
 
 from grants.extensions import babel
@@ -41,17 +41,32 @@ def current_language():
 @contextmanager
 def language(lang):
     """Render in ``lang`` for a while (an e-mail, a letter), then go back to the page's language."""
-    before = g.pop("_grants_language", None) if has_app_context() else None
+    context = has_app_context()
+    before = (g.pop("_grants_language", None), g.pop("_grants_translations", None)) if context else (None, None)
     with force_locale(lang):
-        if has_app_context():
+        if context:
             g._grants_language = lang
         try:
             yield
         finally:
-            if has_app_context():
+            if context:
                 g.pop("_grants_language", None)
-                if before is not None:
-                    g._grants_language = before
+                g.pop("_grants_translations", None)
+                if before[0] is not None:
+                    g._grants_language = before[0]
+                if before[1] is not None:
+                    g._grants_translations = before[1]
+
+
+def translations():
+    """The gettext catalogue of this request's language, kept in ``g`` like ``current_language``: templates ask
+    for it at every translated string (some pages hold hundreds)."""
+    if not has_app_context():
+        return get_translations()
+    found = g.get("_grants_translations")
+    if found is None:
+        found = g._grants_translations = get_translations()
+    return found
 
 
 def init_app(app):
@@ -59,3 +74,11 @@ def init_app(app):
 
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(ROOT / "grants" / "translations"))
     babel.init_app(app, locale_selector=select_locale, default_timezone="Europe/Oslo")
+    # The templates' gettext through the catalogue kept in g (Flask-Babel's own looks it up every time).
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: translations().ugettext(s),
+        ngettext=lambda s, p, n: translations().ungettext(s, p, n),
+        pgettext=lambda c, s: translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
+        newstyle=True,
+    )

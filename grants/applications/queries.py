@@ -66,18 +66,34 @@ def application_for_view(application_id):
     )
 
 
+def _ascii_lower(text):
+    return text.translate(_ASCII_UPPER)
+
+
+_ASCII_UPPER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
 def resolve_municipalities(text):
     """Municipalities named in ``text`` (names or numbers, comma separated): (found, unknown)."""
     tokens = [t.strip() for t in re.split(r"[,;\n]", text or "") if t.strip()]
     if not tokens:
         return [], []
-    everyone = db.session.scalars(select(Municipality)).all()
-    by_number = {m.number: m for m in everyone}
+    # Only the rows the text can name: by number, or by a name compared in lower case. SQLite's lower() folds
+    # A-Z only, so the candidates hold each token's spellings folded the same way; the match itself is made
+    # here with casefold().
+    numbers = {t.zfill(4) for t in tokens if t.isdigit()}
+    spellings = {_ascii_lower(v) for t in tokens for v in (t, t.lower(), t.title(), t.upper())}
+    everyone = db.session.execute(
+        select(Municipality.id, Municipality.number, Municipality.name, Municipality.sami_name)
+        .where(or_(Municipality.number.in_(numbers), func.lower(Municipality.name).in_(spellings),
+                   func.lower(Municipality.sami_name).in_(spellings)))
+    ).all()
+    by_number = {m.number: m.id for m in everyone}
     by_name = {}
     for m in everyone:
         for name in filter(None, (m.name, m.sami_name)):
-            by_name.setdefault(name.casefold(), []).append(m)
-    found, unknown = [], []
+            by_name.setdefault(name.casefold(), []).append(m.id)
+    found_ids, unknown = [], []
     for token in tokens:
         match = by_number.get(token.zfill(4)) if token.isdigit() else None
         if match is None:
@@ -85,20 +101,24 @@ def resolve_municipalities(text):
             match = candidates[0] if len(candidates) == 1 else None
         if match is None:
             unknown.append(token)
-        elif match not in found:
-            found.append(match)
-    return found, unknown
+        elif match not in found_ids:
+            found_ids.append(match)
+    if not found_ids:
+        return [], unknown
+    loaded = {m.id: m for m in db.session.scalars(select(Municipality).where(Municipality.id.in_(found_ids)))}
+    return [loaded[i] for i in found_ids], unknown
 
 
 def grants_to_continue(municipality_id, before_round):
-    """Earlier granted applications of this kommune, which a new one can continue."""
-    return db.session.scalars(
-        select(Application)
+    """Earlier granted applications of this kommune, which a new one can continue: rows of (id, title,
+    reference, year), newest first (the form's choices need no more, and an application's answers are large)."""
+    return db.session.execute(
+        select(Application.id, Application.title, Application.reference, Round.year)
         .join(Round, Application.round_id == Round.id)
         .where(
             Application.municipality_id == municipality_id,
             Application.state.in_([State.granted, State.reported, State.closed]),
             Round.deadline_at < before_round.deadline_at,
         )
-        .order_by(Round.deadline_at.desc())
+        .order_by(Round.deadline_at.desc(), Application.id)
     ).all()

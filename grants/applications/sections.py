@@ -26,7 +26,7 @@ def build_form(application, section, formdata=None, *, csrf=True):
     form.version.data = str(application.version)
     if section == "history":
         form.continues.choices = [("", _("No, this is a new project"))] + [
-            (str(a.id), f"{a.round.year}: {a.title} ({a.reference})")
+            (str(a.id), f"{a.year}: {a.title} ({a.reference})")
             for a in grants_to_continue(application.municipality_id, application.round)
         ]
     return form
