@@ -90,6 +90,7 @@ class Config:
     OUTBOX_LEASE_SECONDS = _env_int("OUTBOX_LEASE_SECONDS", 120)
     OUTBOX_MAX_ATTEMPTS = _env_int("OUTBOX_MAX_ATTEMPTS", 6)
     OUTBOX_BACKOFF_SECONDS = _env_int("OUTBOX_BACKOFF_SECONDS", 30)
+    OUTBOX_TASK_BATCH = _env_int("OUTBOX_TASK_BATCH", 20)  # notice ids per Celery task (outbox.dispatch)
 
     # Mail. No MAIL_SERVER means messages are kept in the database and as .eml files in instance/mail/.
     MAIL_SERVER = _env("MAIL_SERVER")

@@ -15,10 +15,10 @@ died too often (a poison message).
 
 import logging
 import smtplib
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import timedelta
 
-from flask import current_app
+from flask import current_app, has_request_context
 from sqlalchemy import or_, select, update
 
 from grants.core.timeutil import now_utc
@@ -155,9 +155,20 @@ def _load_attachments(notice):
             session.rollback()  # only read: nothing to keep
 
 
-def deliver(notice_id):
+def deliver_many(notice_ids):
+    """Send each of the notices that is due, one after the other, on one database connection and (outside a
+    request) one request context for the links. Each is claimed, sent and marked on its own, exactly as
+    ``deliver`` does it: a worker that dies in the middle leaves the rest pending for the sweeper. Returns the
+    state each ended in."""
+    outside = nullcontext() if has_request_context() else current_app.test_request_context(
+        base_url=current_app.config["PUBLIC_BASE_URL"])
+    with outside, _connection() as conn:
+        return [deliver(notice_id, conn) for notice_id in notice_ids]
+
+
+def deliver(notice_id, conn=None):
     """Send one notice if it is due. Returns the state it ends in, or None if another worker has it."""
-    with _connection() as conn:
+    with _connection(conn) as conn:
         notice = claim(notice_id, conn)
         if notice is None:
             return None

@@ -61,7 +61,12 @@ def notice_exists(key):
 
 
 def dispatch(notice_ids):
-    """Hand notice ids to this app's Celery broker, over one connection. Returns how many were handed over.
+    """Hand notice ids to this app's Celery broker, over one connection, OUTBOX_TASK_BATCH ids to a task.
+    Returns how many ids were handed over (a batch counts once it is in the broker).
+
+    A batch is delivered one notice after the other by one worker process on one database and one SMTP
+    connection; what a task costs the broker and the worker is paid once per batch instead of once per notice.
+    A small batch (the two receipts of a submission) is one task.
 
     A broker that is down loses nothing: the first failure stops the hand-over and the sweeper sends the rest
     later. Never called inside a transaction that has not committed (the worker would not find the rows).
@@ -73,12 +78,14 @@ def dispatch(notice_ids):
 
     celery = current_app.extensions["celery"]
     task = celery.tasks["grants.notify.tasks.send_notice"]
+    size = max(int(current_app.config.get("OUTBOX_TASK_BATCH") or 1), 1)
     sent = 0
     try:
         with celery.producer_or_acquire() as producer:
-            for notice_id in notice_ids:
-                task.apply_async((notice_id,), retry=False, producer=producer)
-                sent += 1
+            for start in range(0, len(notice_ids), size):
+                batch = notice_ids[start:start + size]
+                task.apply_async((batch,), retry=False, producer=producer)
+                sent += len(batch)
     except Exception as exc:  # broker unreachable: leave it to the sweeper
         log.warning("could not hand notices to the broker (%s of %s handed over): %s", sent, len(notice_ids), exc)
     return sent

@@ -6,10 +6,11 @@ from grants.extensions import db
 
 
 @shared_task(name="grants.notify.tasks.send_notice", ignore_result=True)
-def send_notice(notice_id):
-    from grants.notify.delivery import deliver
+def send_notice(notice_ids):
+    """One notice id, or a list of them (outbox.dispatch hands them over in batches)."""
+    from grants.notify.delivery import deliver_many
 
-    deliver(notice_id)
+    deliver_many(notice_ids if isinstance(notice_ids, list | tuple) else [notice_ids])
 
 
 @shared_task(name="grants.notify.tasks.noop", ignore_result=True)

@@ -317,3 +317,50 @@ def test_reporting_reminders_30_and_7_days_before_and_overdue_the_day_after(app)
     assert reminder.context["due"] == due.isoformat() and reminder.context["days"] == 30
     assert due.strftime("%d.%m.%Y") in str(build_message(reminder)["Subject"])
     build_message(notices[2])  # the overdue notice renders too
+
+
+def _drain_mail_queue(app):
+    """The argument of every send_notice message waiting in the broker's mail queue (the embedded broker)."""
+    celery = app.extensions["celery"]
+    found = []
+    with celery.connection_for_read() as connection:
+        queue = connection.SimpleQueue("mail")
+        try:
+            while True:
+                try:
+                    message = queue.get(timeout=0.5)
+                except queue.Empty:
+                    break
+                args, _kwargs, _embed = message.decode()
+                found.append(args[0])
+                message.ack()
+        finally:
+            queue.close()
+    return found
+
+
+def test_dispatch_hands_the_ids_over_in_batches_of_outbox_task_batch(app):
+    app.config["OUTBOX_TASK_BATCH"] = 20
+    ids = [_queue(n) for n in range(45)]
+    _drain_mail_queue(app)  # whatever an earlier test left
+    assert outbox.dispatch(ids) == 45
+    assert _drain_mail_queue(app) == [ids[:20], ids[20:40], ids[40:]]
+    app.config["OUTBOX_TASK_BATCH"] = 1
+    assert outbox.dispatch(ids[:2]) == 2
+    assert _drain_mail_queue(app) == [[ids[0]], [ids[1]]]
+
+
+def test_a_batch_delivers_each_due_notice_once_and_skips_the_rest(app, smtp):
+    ids = [_queue(n) for n in range(5)]
+    db.session.execute(update(Notice).where(Notice.id == ids[2])
+                       .values(next_attempt_at=now_utc() + timedelta(hours=1)))  # not due yet
+    db.session.commit()
+    assert delivery.deliver_many(ids) == [NoticeState.sent, NoticeState.sent, None, NoticeState.sent,
+                                          NoticeState.sent]
+    assert delivery.deliver_many(ids) == [None] * 5  # the same batch again (a redelivered message) sends nothing
+    assert sorted(smtp.recorder.message_ids.values()) == [1, 1, 1, 1]
+    assert _row(ids[2]).state == NoticeState.pending
+    # The login link points at the public address, as when each notice is rendered alone.
+    login = app.config["PUBLIC_BASE_URL"].rstrip("/") + "/konto/logg-inn"
+    for message in smtp.recorder.messages:
+        assert login in message.get_body(("plain",)).get_content()
