@@ -76,11 +76,14 @@ def test_dashboard_runs_the_same_number_of_queries_for_1_and_200_applications(
         page = client.get("/soknader/").get_data(as_text=True)
     assert one.count == many.count, "\n\n".join(one.statements + ["-----"] + many.statements)
     assert page.count('href="/soknader/') >= 25 and "side=8" in page and "1–25" in page
-    seen = set()
+    seen, partner_labels = set(), 0
     for number in range(1, 9):  # every application on exactly one of the eight pages
         page = client.get(f"/soknader/?side={number}").get_data(as_text=True)
         seen.update(re.findall(r'href="/soknader/(\d+)"', page))
+        partner_labels += page.count("Samarbeidspartner i søknad fra")
     assert len(seen) == 200
+    assert partner_labels == 10 and "Samarbeidspartner i søknad fra Bergen" in client.get(
+        "/soknader/?side=8").get_data(as_text=True)
     assert client.get("/soknader/?side=99").status_code == 200  # past the end: the last page
     assert client.get("/soknader/?side=x").status_code == 200
 
