@@ -49,11 +49,15 @@ def _wants_json():
     return request.path.startswith("/api/")
 
 
-def render_error(status, message=None):
+def render_error(status, message=None, headers=None):
+    """The error page (or JSON under /api/) for ``status``; ``headers`` such as Allow or Retry-After are kept."""
+    headers = [(k, v) for k, v in headers or () if k.lower() != "content-type"]
     if _wants_json():
-        return jsonify({"error": status, "message": message}), status
-    template = f"errors/{status if status in ERROR_TEMPLATES else 500}.html"
-    return render_template(template, message=message), status
+        return jsonify({"error": status, "message": message}), status, headers
+    # A client error without a page of its own (405, 413...) gets the page for a bad request, not a server error.
+    fallback = 400 if 400 <= status < 500 else 500
+    template = f"errors/{status if status in ERROR_TEMPLATES else fallback}.html"
+    return render_template(template, message=message), status, headers
 
 
 def register_error_handlers(app):
@@ -70,7 +74,7 @@ def register_error_handlers(app):
             return error
         if error.code == 413:
             flash(_("The file is too large."), "error")
-        return render_error(error.code or 500, None)
+        return render_error(error.code or 500, None, error.get_headers())
 
     @app.errorhandler(Exception)
     def unexpected_error(error):
@@ -90,7 +94,7 @@ def register_error_handlers(app):
         except Exception:  # noqa: S110 - a dead connection cannot roll back; the pool discards it
             pass
         try:
-            body, status = render_error(status)
+            body, status, _headers = render_error(status)
         except Exception:  # the template itself failed: answer in plain text
             body = "Service Unavailable" if status == 503 else "Internal Server Error"
         return body, status, headers

@@ -104,6 +104,8 @@ def test_error_pages(database_url, instance_dir, _migrated):
         assert "secret internals" not in body and "Traceback" not in body  # ASVS 16.5.1: a generic page
         not_allowed = client.put("/")
         assert not_allowed.status_code == 405
+        assert set(not_allowed.headers["Allow"].replace(" ", "").split(",")) >= {"GET", "HEAD"}  # RFC 9110 15.5.6
+        assert "Ugyldig forespørsel" in not_allowed.get_data(as_text=True)  # the bad-request page, not "went wrong"
         assert_snapshot(not_allowed, authenticated=False)
         db.session.remove()
 
