@@ -99,7 +99,8 @@ _ASCII_UPPER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrst
 
 
 def resolve_municipalities(text):
-    """Municipalities named in ``text`` (names or numbers, comma separated): (found, unknown)."""
+    """Municipalities named in ``text`` (names or numbers, comma separated): (found, unknown). The found ones
+    are rows of (id, number, name, sami_name), in the order named."""
     tokens = [t.strip() for t in re.split(r"[,;\n]", text or "") if t.strip()]
     if not tokens:
         return [], []
@@ -113,12 +114,12 @@ def resolve_municipalities(text):
         .where(or_(Municipality.number.in_(numbers), func.lower(Municipality.name).in_(spellings),
                    func.lower(Municipality.sami_name).in_(spellings)))
     ).all()
-    by_number = {m.number: m.id for m in everyone}
+    by_number = {m.number: m for m in everyone}
     by_name = {}
     for m in everyone:
-        for name in filter(None, (m.name, m.sami_name)):
-            by_name.setdefault(name.casefold(), []).append(m.id)
-    found_ids, unknown = [], []
+        for key in {name.casefold() for name in (m.name, m.sami_name) if name}:
+            by_name.setdefault(key, []).append(m)
+    found, unknown = [], []
     for token in tokens:
         match = by_number.get(token.zfill(4)) if token.isdigit() else None
         if match is None:
@@ -126,12 +127,9 @@ def resolve_municipalities(text):
             match = candidates[0] if len(candidates) == 1 else None
         if match is None:
             unknown.append(token)
-        elif match not in found_ids:
-            found_ids.append(match)
-    if not found_ids:
-        return [], unknown
-    loaded = {m.id: m for m in db.session.scalars(select(Municipality).where(Municipality.id.in_(found_ids)))}
-    return [loaded[i] for i in found_ids], unknown
+        elif match not in found:
+            found.append(match)
+    return found, unknown
 
 
 def grants_to_continue(municipality_id, before_round):
