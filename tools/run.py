@@ -34,7 +34,10 @@ def main():
     app = create_app()
     with app.app_context():
         logins = demo_logins()
-    processes = {name: subprocess.Popen(cmd, cwd=ROOT, env=env) for name, cmd in commands.items()}
+    # Each child in a session of its own: Ctrl-C reaches only this script, which stops each child once with
+    # SIGTERM. (Sent to the whole group as well, the second signal made beat print a traceback while it exited.)
+    processes = {name: subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
+                 for name, cmd in commands.items()}
     time.sleep(2)
     print(f"\n  grants is running at http://{host}:{port}/  (Ctrl-C stops the web app, worker and beat)\n")
     print(f"  Demo logins (password for all: {DEMO_PASSWORD}):")
@@ -53,8 +56,8 @@ def main():
                 process.kill()
         sys.exit(0)
 
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGHUP: the terminal was closed
+        signal.signal(signum, stop)
     while True:
         for name, process in processes.items():
             if process.poll() is not None:
