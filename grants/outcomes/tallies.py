@@ -96,7 +96,8 @@ def for_round(round_id):
                    func.coalesce(func.sum(case((Application.state.in_(GRANTED), Application.amount_granted))), 0))
             .join(Municipality, Municipality.id == Application.municipality_id)
             .join(County, County.number == Municipality.county_number)
-            .where(Application.round_id == round_id)
+            # Received applications only: a county with nothing but drafts or withdrawn ones has no row.
+            .where(Application.round_id == round_id, Application.state.in_(RECEIVED))
             .group_by(County.number, County.name).order_by(County.number)
         )
     ]
@@ -107,7 +108,7 @@ def for_round(round_id):
                    func.count(case((Application.state.in_(RECEIVED), 1))),
                    func.count(case((Application.state.in_(GRANTED), 1))))
             .join(Application, Application.id == ApplicationActivity.application_id)
-            .where(Application.round_id == round_id)
+            .where(Application.round_id == round_id, Application.state.in_(RECEIVED))
             .group_by(ApplicationActivity.activity).order_by(ApplicationActivity.activity)
         )
     ]

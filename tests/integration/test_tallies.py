@@ -93,6 +93,17 @@ def test_by_county(rounds):
     }
 
 
+def test_a_county_or_activity_with_only_drafts_or_withdrawn_applications_is_not_listed(rounds):
+    _earlier, round_, _apps = rounds
+    add(round_, State.draft, "1103", 70_000, activities=[ActivityType.guide])  # Rogaland
+    add(round_, State.withdrawn, "3301", 70_000, activities=[ActivityType.other])  # Buskerud
+    db.session.commit()
+    tally = tallies.for_round(round_.id)
+    assert [c["county"] for c in tally.by_county] == ["03", "46", "50"]
+    assert {a["activity"] for a in tally.by_activity} == {"mapping", "action_plan", "recruitment"}
+    assert tally.drafts == 2 and tally.withdrawn == 2
+
+
 def test_by_activity_type(rounds):
     _earlier, round_, _apps = rounds
     by_activity = {a["activity"]: (a["received"], a["granted"]) for a in tallies.for_round(round_.id).by_activity}
