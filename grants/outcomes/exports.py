@@ -55,10 +55,17 @@ def to_json(summary):
     )
 
 
+FUNDER = {"id": "360G-imdi", "name": "Integrerings- og mangfoldsdirektoratet"}
+
+
 def to_360giving(summary, base_url):
-    """The grants in the 360Giving Data Standard (JSON package of grants)."""
+    """The grants in the 360Giving Data Standard: a package with a "grants" array. Every grant has the fields the
+    standard requires (id, title, description, currency, amountAwarded, awardDate, recipientOrganization and
+    fundingOrganization, each organisation with an id and a name); tests/web/test_outcomes.py checks the file
+    against those rules and the standard's field names."""
     data = summary.data
     round_ = data["round"]
+    modified = summary.published_at.isoformat()
     grants = []
     for g in data["grants"]:
         grants.append({
@@ -73,10 +80,16 @@ def to_360giving(summary, base_url):
                 "id": f"360G-imdi-kommune-{g['municipality_number']}",
                 "name": g["municipality"],
             }],
-            "fundingOrganization": [{"id": "360G-imdi", "name": "Integrerings- og mangfoldsdirektoratet"}],
-            "grantProgramme": [{"title": round_["title_en"], "code": f"{round_['scheme']}-{round_['year']}"}],
-            "beneficiaryLocation": [{"name": g["county"], "geographicCode": g["county_number"],
-                                     "geographicCodeType": "NO-FYLKE"}],
+            "fundingOrganization": [dict(FUNDER)],
+            "grantProgramme": [{"code": f"{round_['scheme']}-{round_['year']}", "title": round_["title_en"],
+                                "url": f"{base_url}/utlysninger/{round_['id']}"}],
+            "fromOpenCall": "Yes",
+            # The county, by its two-digit number (there is no Norwegian code type in the standard's codelist).
+            "beneficiaryLocation": [{"name": g["county"], "countryCode": "NO", "geoCode": g["county_number"],
+                                     "geoCodeType": "NO-FYLKE"}],
+            "dateModified": modified,
             "dataSource": f"{base_url}/tildelinger/{round_['id']}/v/{summary.version}",
         })
-    return json.dumps({"grants": grants}, ensure_ascii=False, indent=2)
+    package = {"grants": grants, "publisher": {"name": FUNDER["name"]}, "issued": modified[:10],
+               "title": f"{round_['title_en']} ({round_['year']}), version {summary.version}"}
+    return json.dumps(package, ensure_ascii=False, indent=2)

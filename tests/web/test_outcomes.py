@@ -8,9 +8,10 @@ import csv
 import io
 import json
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
+from jsonschema import Draft4Validator
 from openpyxl import load_workbook
 from sqlalchemy import select
 
@@ -28,6 +29,74 @@ from grants.review import operations as ops
 from grants.rounds.operations import set_criteria
 from tests.conftest import login
 from tests.factories import ApplicationFactory, RoundFactory, UserFactory, municipal_user, submitted_application
+
+# The rules of the 360Giving Data Standard's JSON package, written out here: the required fields of a grant and of
+# an organisation, the types, the date forms, and the standard's own names for every field this export uses (an
+# export with a misspelt field would validate against the standard, which allows extra fields, and be ignored by
+# its tools; here it fails).
+_DAY = r"^[0-9]{4}-(0[1-9]|1[012])-(0[1-9]|[12][0-9]|3[01])$"
+_ORGANISATION = {"type": "object", "required": ["id", "name"],
+                 "properties": {"id": {"type": "string", "minLength": 1}, "name": {"type": "string", "minLength": 1}}}
+_GRANT_FIELDS = ["id", "title", "description", "currency", "amountAppliedFor", "amountAwarded", "amountDisbursed",
+                 "awardDate", "url", "plannedDates", "actualDates", "recipientOrganization", "beneficiaryLocation",
+                 "fundingOrganization", "grantProgramme", "fromOpenCall", "fundingType", "classifications",
+                 "relatedDocument", "applicationTransaction", "commitmentTransaction", "disbursementTransaction",
+                 "relatedActivity", "dateModified", "dataSource"]
+GIVING_PACKAGE = {
+    "type": "object",
+    "required": ["grants"],
+    "additionalProperties": False,
+    "properties": {
+        "grants": {"type": "array", "minItems": 1, "uniqueItems": True, "items": {
+            "type": "object",
+            "required": ["id", "title", "description", "currency", "amountAwarded", "awardDate",
+                         "recipientOrganization", "fundingOrganization"],
+            "additionalProperties": False,
+            "properties": {
+                **{name: {} for name in _GRANT_FIELDS},
+                "id": {"type": "string", "pattern": "^360G-"},
+                "title": {"type": "string", "minLength": 1, "maxLength": 140},
+                "description": {"type": "string", "minLength": 1},
+                "currency": {"enum": ["NOK"]},
+                "amountAwarded": {"type": "integer", "minimum": 1},
+                "awardDate": {"type": "string", "pattern": _DAY},
+                "recipientOrganization": {"type": "array", "minItems": 1, "items": _ORGANISATION},
+                "fundingOrganization": {"type": "array", "minItems": 1, "items": _ORGANISATION},
+                "grantProgramme": {"type": "array", "items": {
+                    "type": "object", "additionalProperties": False,
+                    "properties": {"code": {"type": "string"}, "title": {"type": "string"}, "url": {"type": "string"},
+                                   "description": {"type": "string"}, "dateModified": {"type": "string"}}}},
+                "fromOpenCall": {"enum": ["Yes", "No"]},
+                "beneficiaryLocation": {"type": "array", "items": {
+                    "type": "object", "additionalProperties": False,
+                    "properties": {"id": {"type": "string"}, "name": {"type": "string"},
+                                   "countryCode": {"type": "string", "pattern": "^[A-Z]{2}$"},
+                                   "latitude": {}, "longitude": {}, "description": {}, "dateModified": {},
+                                   "geoCode": {"type": "string"}, "geoCodeType": {"type": "string"}}}},
+                "dateModified": {"type": "string"},
+                "dataSource": {"type": "string", "pattern": "^https?://"},
+            },
+        }},
+        "version": {"type": "string", "pattern": r"^\d+\.\d+$"},
+        "title": {"type": "string"},
+        "description": {"type": "string"},
+        "issued": {"type": "string", "pattern": _DAY},
+        "modified": {"type": "string"},
+        "identifier": {"type": "string"},
+        "publisher": {"type": "object", "required": ["name"]},
+        "downloadURL": {"type": "string"},
+        "accessURL": {"type": "string"},
+        "license": {"type": "string"},
+    },
+}
+
+
+def assert_360giving(package):
+    errors = sorted(Draft4Validator(GIVING_PACKAGE).iter_errors(package), key=lambda e: list(e.path))
+    assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors)
+    for grant in package["grants"]:  # full date-times, as the standard asks for dateModified
+        assert datetime.fromisoformat(grant["dateModified"]).tzinfo is not None
+
 
 NBSP = "\u00a0"
 CHECKS = dict(eligible_applicant=True, in_time=True, complete=True, within_scheme=True, conditions_met=True)
@@ -479,7 +548,9 @@ def test_downloads_in_every_format_at_a_versions_stable_address(client, people, 
                                                        "withdrawn": 1}
     assert data["amount_granted"] == 500_000 and isinstance(data["amount_granted"], int)
 
-    giving = json.loads(download(client, round_, 1, "360giving.json").data)["grants"]
+    package = json.loads(download(client, round_, 1, "360giving.json").data)
+    assert_360giving(package)
+    giving = package["grants"]
     by_id = {g["id"]: g for g in giving}
     oslo = by_id[f"360G-imdi-{apps['oslo'].reference}"]
     assert oslo["amountAwarded"] == 300_000 and oslo["currency"] == "NOK"
@@ -488,7 +559,8 @@ def test_downloads_in_every_format_at_a_versions_stable_address(client, people, 
     assert oslo["awardDate"] == oslo_date(now_utc()).isoformat() or oslo["awardDate"] == (
         now_utc().date().isoformat())
     assert oslo["dataSource"].endswith(f"/tildelinger/{round_.id}/v/1")
-    assert {g["beneficiaryLocation"][0]["geographicCode"] for g in giving} == {"03", "46"}
+    assert {g["beneficiaryLocation"][0]["geoCode"] for g in giving} == {"03", "46"}
+    assert oslo["grantProgramme"][0]["url"].endswith(f"/utlysninger/{round_.id}")
 
     # The address of v1 keeps its content after a correction, and v2 has its own.
     publish(round_, people, note="Retting")
