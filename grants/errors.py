@@ -74,7 +74,12 @@ def register_error_handlers(app):
             return error
         if error.code == 413:
             flash(_("The file is too large."), "error")
-        return render_error(error.code or 500, None, error.get_headers())
+        headers = error.get_headers()
+        # A refused login attempt says when to try again: the length of the limit's window, the longest wait.
+        window = getattr(getattr(error, "limit", None), "limit", None)
+        if error.code == 429 and window is not None:
+            headers.append(("Retry-After", str(window.get_expiry())))
+        return render_error(error.code or 500, None, headers)
 
     @app.errorhandler(Exception)
     def unexpected_error(error):

@@ -42,6 +42,7 @@ def assert_clear_429(response):
     page = response.get_data(as_text=True)
     assert "For mange forsøk" in page and "Vent noen minutter" in page  # "Too many attempts", "wait a few minutes"
     assert response.headers["Content-Type"].startswith("text/html")
+    assert int(response.headers["Retry-After"]) > 0  # RFC 6585: how long to wait
 
 
 def test_eleventh_attempt_from_one_address_is_refused(limited_app):
