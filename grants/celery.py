@@ -21,7 +21,8 @@ def celery_settings(config):
         # Acknowledge after the task ran, and give the message back if the worker process dies.
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
-        # One message at a time per worker process, so a dying process holds at most one.
+        # One message at a time per worker process, so a dying process holds at most one (a batch of up to
+        # OUTBOX_TASK_BATCH notice ids; the notice it was sending waits for its lease, the rest are still pending).
         "worker_prefetch_multiplier": 1,
         # Redis hands an unacknowledged message to another worker after this many seconds; it must be longer
         # than any countdown we use (the longest retry backoff), or tasks run twice.

@@ -36,16 +36,15 @@ def main():
         logins = demo_logins()
     # Each child in a session of its own: Ctrl-C reaches only this script, which stops each child once with
     # SIGTERM. (Sent to the whole group as well, the second signal made beat print a traceback while it exited.)
-    processes = {name: subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
-                 for name, cmd in commands.items()}
-    time.sleep(2)
-    print(f"\n  grants is running at http://{host}:{port}/  (Ctrl-C stops the web app, worker and beat)\n")
-    print(f"  Demo logins (password for all: {DEMO_PASSWORD}):")
-    for email, role, where in logins:
-        print(f"    {email:32} {role:11} {where}")
-    print("  Without SMTP settings, e-mails are kept on the Outbox page (admin) and in instance/mail/.\n")
+    # The handlers are in place before the first child starts, so no signal can leave a child behind.
+    processes = {}
+    stopping = False
 
     def stop(*_args):
+        nonlocal stopping
+        if stopping:  # a second Ctrl-C while stopping: the children have had their SIGTERM already
+            return
+        stopping = True
         for process in processes.values():
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
@@ -53,11 +52,24 @@ def main():
             try:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                process.kill()
+                os.killpg(process.pid, signal.SIGKILL)  # its whole group: Celery's pool processes too
+                process.wait()
         sys.exit(0)
 
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGHUP: the terminal was closed
         signal.signal(signum, stop)
+    try:
+        for name, cmd in commands.items():
+            processes[name] = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
+    except BaseException:
+        stop()
+        raise
+    time.sleep(2)
+    print(f"\n  grants is running at http://{host}:{port}/  (Ctrl-C stops the web app, worker and beat)\n")
+    print(f"  Demo logins (password for all: {DEMO_PASSWORD}):")
+    for email, role, where in logins:
+        print(f"    {email:32} {role:11} {where}")
+    print("  Without SMTP settings, e-mails are kept on the Outbox page (admin) and in instance/mail/.\n")
     while True:
         for name, process in processes.items():
             if process.poll() is not None:

@@ -34,8 +34,8 @@ class LeaseLost(Exception):
     """Another worker claimed the notice again after this worker's lease ran out."""
 
 
-# Delivery runs on one Core connection per notice, two short transactions and no ORM: at hundreds of notices a
-# second the ORM's bookkeeping cost more than the database itself.
+# Delivery runs on Core (one connection per batch of notices, two short transactions per notice) and no ORM: at
+# hundreds of notices a second the ORM's bookkeeping cost more than the database itself.
 _TABLE = Notice.__table__
 _CLAIMED_COLUMNS = [_TABLE.c[name] for name in (
     "id", "key", "kind", "recipient_email", "recipient_name", "user_id", "language", "context", "attachments",
@@ -159,11 +159,26 @@ def deliver_many(notice_ids):
     """Send each of the notices that is due, one after the other, on one database connection and (outside a
     request) one request context for the links. Each is claimed, sent and marked on its own, exactly as
     ``deliver`` does it: a worker that dies in the middle leaves the rest pending for the sweeper. Returns the
-    state each ended in."""
+    state each ended in (None for one another worker has, or that could not be tried)."""
     outside = nullcontext() if has_request_context() else current_app.test_request_context(
         base_url=current_app.config["PUBLIC_BASE_URL"])
+    states = []
     with outside, _connection() as conn:
-        return [deliver(notice_id, conn) for notice_id in notice_ids]
+        for notice_id in notice_ids:
+            try:
+                states.append(deliver(notice_id, conn))
+            except Exception:
+                # The database refused the claim or the record of a failure (locked, restarting). The notice is
+                # still pending or held under its lease, and the sweeper hands it over again; the rest of the
+                # batch goes on rather than waiting with it.
+                log.exception("notice %s could not be delivered in its batch; left to the sweeper", notice_id)
+                if conn.in_transaction():
+                    try:
+                        conn.rollback()
+                    except Exception:  # noqa: S110 - a connection that is gone; the pool replaces it
+                        pass
+                states.append(None)
+    return states
 
 
 def deliver(notice_id, conn=None):

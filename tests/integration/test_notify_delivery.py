@@ -364,3 +364,23 @@ def test_a_batch_delivers_each_due_notice_once_and_skips_the_rest(app, smtp):
     login = app.config["PUBLIC_BASE_URL"].rstrip("/") + "/konto/logg-inn"
     for message in smtp.recorder.messages:
         assert login in message.get_body(("plain",)).get_content()
+
+
+def test_a_notice_the_database_refuses_does_not_stop_the_rest_of_its_batch(app, smtp, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    ids = [_queue(n) for n in range(4)]
+    real_claim = delivery.claim
+
+    def claim(notice_id, conn=None):
+        if notice_id == ids[1]:
+            raise OperationalError("UPDATE notices ...", {}, Exception("database is locked"))
+        return real_claim(notice_id, conn)
+
+    monkeypatch.setattr(delivery, "claim", claim)
+    assert delivery.deliver_many(ids) == [NoticeState.sent, None, NoticeState.sent, NoticeState.sent]
+    assert [_row(i).state for i in ids] == [NoticeState.sent, NoticeState.pending, NoticeState.sent,
+                                            NoticeState.sent]
+    assert smtp.recorder.count == 3
+    monkeypatch.setattr(delivery, "claim", real_claim)
+    assert delivery.deliver_many([ids[1]]) == [NoticeState.sent]  # the next hand-over sends it
