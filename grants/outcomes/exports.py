@@ -3,6 +3,9 @@
 import csv
 import io
 import json
+from datetime import datetime
+
+from grants.core.timeutil import oslo_date
 
 FIELDS = ("reference", "municipality_number", "municipality", "county", "partners", "title", "summary", "amount",
           "continuation")
@@ -55,6 +58,12 @@ def to_json(summary):
     )
 
 
+def _oslo_day(iso_moment):
+    """The Oslo calendar day of a stored UTC moment (a decision at 00:30 in Oslo is made that day, not the one
+    before), as YYYY-MM-DD; None for None."""
+    return oslo_date(datetime.fromisoformat(iso_moment)).isoformat() if iso_moment else None
+
+
 FUNDER = {"id": "360G-imdi", "name": "Integrerings- og mangfoldsdirektoratet"}
 
 
@@ -74,7 +83,7 @@ def to_360giving(summary, base_url):
             "description": g["summary"] or g["title"],
             "currency": "NOK",
             "amountAwarded": g["amount"],
-            "awardDate": (g.get("decided_at") or round_["deadline_date"])[:10],
+            "awardDate": _oslo_day(g.get("decided_at")) or round_["deadline_date"],
             "recipientOrganization": [{
                 # 360G- identifiers: the standard's form for organisations named by the publisher's own ids.
                 "id": f"360G-imdi-kommune-{g['municipality_number']}",
@@ -90,6 +99,6 @@ def to_360giving(summary, base_url):
             "dateModified": modified,
             "dataSource": f"{base_url}/tildelinger/{round_['id']}/v/{summary.version}",
         })
-    package = {"grants": grants, "publisher": {"name": FUNDER["name"]}, "issued": modified[:10],
+    package = {"grants": grants, "publisher": {"name": FUNDER["name"]}, "issued": _oslo_day(modified),
                "title": f"{round_['title_en']} ({round_['year']}), version {summary.version}"}
     return json.dumps(package, ensure_ascii=False, indent=2)

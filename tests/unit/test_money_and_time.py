@@ -41,3 +41,12 @@ def test_days_before_counts_oslo_calendar_days_across_the_clock_change():
 
 def test_format_oslo_shows_local_time():
     assert format_oslo(datetime(2025, 2, 19, 22, 59, 59, tzinfo=UTC)) == "19.02.2025 kl. 23:59"
+
+
+def test_the_360giving_award_date_is_the_oslo_day_of_the_decision():
+    from grants.outcomes.exports import _oslo_day
+
+    assert _oslo_day("2025-03-01T23:30:00+00:00") == "2025-03-02"  # 00:30 in Oslo (winter, UTC+1)
+    assert _oslo_day("2025-06-30T21:59:00+00:00") == "2025-06-30"  # 23:59 in Oslo (summer, UTC+2)
+    assert _oslo_day("2025-06-30T22:00:00+00:00") == "2025-07-01"
+    assert _oslo_day(None) is None
