@@ -9,23 +9,33 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from flask import g
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
+from hypothesis import settings
+from hypothesis.database import DirectoryBasedExampleDatabase
 
 from grants import create_app
 from grants.extensions import db
 from grants.outcomes import cache as summary_cache
 
+# Property tests remember the failing examples they found (a folder in the project's cache, ignored by git) and
+# replay them first on the next run. The "ci" profile, which .ci/run selects, runs three times the examples.
+HYPOTHESIS_DIR = Path(__file__).resolve().parent.parent / ".cache" / "hypothesis"
+settings.register_profile("dev", database=DirectoryBasedExampleDatabase(HYPOTHESIS_DIR), deadline=None)
+settings.register_profile("ci", parent=settings.get_profile("dev"), max_examples=300)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+def examples(count):
+    """``count`` examples under the default profile, scaled by the loaded profile (three times as many in CI)."""
+    return max(1, count * settings.default.max_examples // 100)
+
+
 KEEP_TABLES = {"alembic_version", "counties", "municipalities"}
 POSTGRES_URL = os.environ.get("DATABASE_URL")
 
 
-def _backends():
-    backends = ["sqlite"]
-    if POSTGRES_URL:
-        backends.append("postgresql")
-    return backends
+BACKENDS = ("sqlite", "postgresql")  # every database test runs on both; without PostgreSQL its half is skipped
 
 
 def _pg_url(url):
@@ -56,7 +66,8 @@ def fresh_postgres_database(base_url):
         admin.dispose()
 
 
-REQUIRE_SERVICES = os.environ.get("GRANTS_REQUIRE_SERVICES") == "true"
+# .ci/run sets this whenever CI is set at all (CI=true, CI=1, ...): there, a missing service fails the run.
+REQUIRE_SERVICES = bool(os.environ.get("GRANTS_REQUIRE_SERVICES"))
 
 
 def need_service(name):
@@ -82,11 +93,13 @@ def redis_url():
     return url
 
 
-@pytest.fixture(scope="session", params=_backends())
+@pytest.fixture(scope="session", params=BACKENDS)
 def database_url(request, tmp_path_factory):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
     else:
+        if not POSTGRES_URL:
+            need_service("PostgreSQL")
         with fresh_postgres_database(POSTGRES_URL) as url:
             yield url
 
@@ -137,17 +150,22 @@ def _clean(app):
 
 
 class FreshRequestClient(FlaskClient):
-    """The tests keep one app context open; a real request starts with an empty ``g`` and a fresh session.
+    """Each request runs as it would under gunicorn: in an application context, a database session and a
+    transaction of its own, which end with the request. What a view does not commit is rolled back.
 
-    Before each request, forget what the previous one cached (Flask-Login's user in ``g``) and expire the
-    session's objects so that every request reads the database as a new one would.
+    Before the request, what the test itself set up is committed (as an earlier request would have); after it,
+    the test's session forgets what it had loaded, so the test reads what the request committed, and only that.
     """
 
     def open(self, *args, **kwargs):
-        for name in list(g):
-            g.pop(name, None)
-        db.session.expire_all()
-        return super().open(*args, **kwargs)
+        db.session.commit()
+        context = self.application.app_context()
+        context.push()
+        try:
+            return super().open(*args, **kwargs)
+        finally:
+            context.pop()
+            db.session.expire_all()
 
 
 @pytest.fixture
