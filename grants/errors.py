@@ -2,6 +2,7 @@
 
 from flask import flash, g, jsonify, render_template, request
 from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 
@@ -67,6 +68,13 @@ def register_error_handlers(app):
     def domain_error(error):
         db.session.rollback()
         return render_error(error.status, error.message)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        # A form without its token, or with another session's (a page left open past the session, or a form
+        # posted from another site): nothing was done, and the user is told why in words they can act on.
+        return render_error(400, _("The form had expired or did not come from this service, so nothing was "
+                                   "saved. Go back, reload the page and try again."))
 
     @app.errorhandler(HTTPException)
     def http_error(error):

@@ -58,8 +58,10 @@ def can_view_case(application, user):
     if user.role in (Role.caseworker, Role.approver, Role.admin):
         return True
     if user.role == Role.reviewer:
+        # Only after declaring themselves free of conflict: before that, the declaration page shows what is needed
+        # to judge impartiality (reference, title, kommuner), and nothing more.
         assignment = assignment_of(application, user)
-        return assignment is not None and assignment.state != AssignmentState.removed
+        return assignment is not None and assignment.state == AssignmentState.active
     return False
 
 

@@ -557,7 +557,9 @@ def my_assignments():
 
 @bp.route("/soknader/<int:application_id>/habilitet", methods=["GET", "POST"])
 def declare(application_id):
-    application = _application(application_id)
+    application = application_queries.application_for_view(application_id)
+    if application is None:
+        abort(404)
     _allow(permissions.can_declare(application, _user()))
     form = DeclarationForm()
     try:

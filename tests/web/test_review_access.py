@@ -86,7 +86,13 @@ def test_an_assigned_reviewer_reads_the_case_but_not_the_decision_or_the_history
     ops.assign(application, setting["reviewer"], setting["caseworker"])
     db.session.commit()
     login_as(setting["reviewer"])
-    page = client.get(f"/saksbehandling/soknader/{application.id}").get_data(as_text=True)
+    base = f"/saksbehandling/soknader/{application.id}"
+    # Before the impartiality declaration: only the declaration page, which names the case and nothing more.
+    assert client.get(base).status_code == 403 and client.get(base + "/soknad.pdf").status_code == 403
+    declaration = client.get(base + "/habilitet").get_data(as_text=True)
+    assert application.reference in declaration and f"{base}/vurdering" not in declaration
+    assert client.post(base + "/habilitet", data={"conflict": "no"}).status_code == 302
+    page = client.get(base).get_data(as_text=True)
     assert application.reference in page
     assert 'id="decision"' not in page and 'id="history"' not in page and "formell-kontroll" not in page
     assert client.get(f"/saksbehandling/soknader/{application.id}/soknad.pdf").data.startswith(b"%PDF")
