@@ -9,11 +9,14 @@ from grants.core.timeutil import oslo_date
 
 FIELDS = ("reference", "municipality_number", "municipality", "county", "partners", "title", "summary", "amount",
           "continuation")
-DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+# The characters that make a spreadsheet program read a cell as a formula or a command when they come first:
+# OWASP's list for CSV injection (=, +, -, @, tab, carriage return) and ASVS 5.0 requirement 1.2.10 (NUL too).
+DANGEROUS = ("=", "+", "-", "@", "\t", "\r", "\0")
 
 
 def neutralise(value):
-    """Text a spreadsheet will show as text: a leading =, +, -, @, tab or CR gets a quote in front."""
+    """``value`` (any cell value) as a spreadsheet must get it: a str starting with one of DANGEROUS gets a single
+    quote in front, so the program shows it as text; every other value is returned unchanged."""
     if isinstance(value, str) and value.startswith(DANGEROUS):
         return "'" + value
     return value
@@ -34,6 +37,14 @@ def to_csv(data):
     return "\ufeff" + out.getvalue()  # the BOM makes Excel read UTF-8
 
 
+def _storable(value):
+    """A cell value openpyxl can write: the control characters XML 1.0 cannot hold (NUL and the like, which no
+    form lets through) are left out, after ``neutralise`` has quoted a value that began with one."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
+
+
 def to_xlsx(data, sheet_title="Tildelinger"):
     from openpyxl import Workbook
 
@@ -42,7 +53,7 @@ def to_xlsx(data, sheet_title="Tildelinger"):
     sheet.title = sheet_title[:31]
     sheet.append(list(FIELDS))
     for row in _rows(data):
-        sheet.append(row)
+        sheet.append([_storable(value) for value in row])
     for cell in sheet["H"][1:]:
         cell.number_format = "# ##0"
     out = io.BytesIO()
