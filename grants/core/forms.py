@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import StringField, validators
 from wtforms.validators import ValidationError
 
-from grants.core.money import format_kroner, parse_kroner
+from grants.core.money import MAX_KRONER, format_kroner, parse_kroner
 from grants.core.timeutil import OSLO, to_oslo
 
 
@@ -63,7 +63,8 @@ class KronerField(StringField):
             raise ValidationError(_l("The amount must be more than zero.") if self.minimum == 1
                                   else _l("The amount is too small."))
         maximum = self.maximum() if callable(self.maximum) else self.maximum
-        if maximum is not None and self.amount > maximum:
+        maximum = MAX_KRONER if maximum is None else min(maximum, MAX_KRONER)
+        if self.amount > maximum:
             raise ValidationError(_l("The amount cannot be more than %(max)s.", max=format_kroner(maximum)))
 
 

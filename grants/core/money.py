@@ -5,6 +5,12 @@ import re
 _SEPARATORS = re.compile(r"[\s\u00a0\u202f.]")
 
 
+# The largest amount anyone may type, in whole kroner: five times the scheme's yearly budget. It keeps every sum the
+# application stores inside the database's 32-bit integer columns (30 cost lines of at most this much is
+# 1 500 000 000 kr, below 2 147 483 647), so no typed number can overflow a column.
+MAX_KRONER = 50_000_000
+
+
 def parse_kroner(text):
     """Parse a whole-kroner amount typed by a person ("150 000", "150000", "kr 150 000").
 
