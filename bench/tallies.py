@@ -59,7 +59,8 @@ INSERT INTO applications (round_id, municipality_id, state, reference, channel, 
                           continues_application_id, received_at, withdrawn_at, withdraw_reason, amount_granted,
                           decided_at, created_at, updated_at)
 SELECT :round_id, g.municipality_id, g.state,
-       CASE WHEN g.state <> 'draft' THEN 'R' || g.n END, 'portal', '{}', 1, 'Søknad ' || g.n,
+       CASE WHEN g.state <> 'draft' THEN 'R' || CAST(:round_id AS text) || '-' || g.n END, 'portal', '{}', 1,
+       'Søknad ' || g.n,
        50000 * (g.n % 10 + 1), 12500 * (g.n % 10 + 1), 0, 62500 * (g.n % 10 + 1), 10 + g.n % 40,
        CASE WHEN CAST(:previous AS integer) IS NOT NULL AND g.n % 10 = 3 THEN CAST(:previous AS integer) + g.n - 1 END,
        CASE WHEN g.state <> 'draft' THEN CAST(:opens AS timestamptz) + g.n * interval '1 second' END,
@@ -126,7 +127,7 @@ def load_data(app, rounds, per_round):
             round_id = db.session.execute(sa.insert(Round).values(
                 scheme_id=scheme_id, slug=f"bench-{year}", year=year, title_nb=f"Runde {year}",
                 title_nn=f"Runde {year}", title_en=f"Round {year}", budget=100_000_000 + k, opens_at=opens,
-                deadline_date=date(year, 2, 20), deadline_at=opens + timedelta(days=41),
+                deadline_date=date(year, 2, 20), deadline_at=opens + timedelta(days=41), reference_prefix=f"B{year}",
             ).returning(Round.id)).scalar_one()
             started = time.perf_counter()
             db.session.execute(INSERT_APPLICATIONS, dict(

@@ -11,6 +11,7 @@ from grants.applications.workflow import State
 from grants.core.timeutil import OSLO, deadline_utc, now_utc, oslo_date
 from grants.extensions import db
 from grants.rounds.models import Round, Scheme
+from grants.rounds.operations import free_reference_prefix
 
 PASSWORD = "correct horse battery"  # noqa: S105
 
@@ -90,6 +91,7 @@ class RoundFactory(Base):
     opens_at = factory.LazyFunction(lambda: now_utc() - timedelta(days=5))
     deadline_date = factory.LazyFunction(lambda: oslo_date(now_utc()) + timedelta(days=21))
     deadline_at = factory.LazyAttribute(lambda o: deadline_utc(o.deadline_date))
+    reference_prefix = factory.LazyAttribute(lambda o: free_reference_prefix(o.year))
     min_participants = 10
     own_contribution_required = True
 
@@ -125,7 +127,7 @@ def submitted_application(round_, number="0301", amount_applied=400_000, **kwarg
     _refs["n"] += 1
     values = dict(
         round=round_, municipality_id=municipality(number).id, state=State.submitted,
-        reference=f"{round_.year}-{_refs['n']:04d}", received_at=round_.opens_at + timedelta(days=1),
+        reference=f"{round_.reference_prefix}-{_refs['n']:04d}", received_at=round_.opens_at + timedelta(days=1),
         amount_applied=amount_applied, own_contribution=100_000, participants=20, snapshot={"answers": {}},
         answers={"budget": {"no_running_costs": ["y"]}},
     )

@@ -13,6 +13,7 @@ from flask import current_app
 from grants.applications import permissions
 from grants.applications.models import Attachment
 from grants.core import audit
+from grants.core.text import shorten_filename
 from grants.errors import NotPermitted, ValidationFailed
 from grants.extensions import db
 
@@ -61,7 +62,7 @@ def clean_filename(name):
     name = re.sub(r"[\x00-\x1f\x7f\"<>|:*?]", "", name)
     # Bidi overrides and other invisible format characters could make "x<RLO>gpj.pdf" read as "xfdp.jpg".
     name = "".join(ch for ch in name if unicodedata.category(ch) != "Cf").strip(" .")
-    return name[:200] or "vedlegg"
+    return shorten_filename(name, 200) or "vedlegg"
 
 
 def check_upload(application, filename, content):

@@ -35,7 +35,7 @@ def _state_enum():
 class Application(TimestampMixin, db.Model):
     __tablename__ = "applications"
     __table_args__ = (
-        UniqueConstraint("round_id", "reference", name="uq_applications_round_reference"),
+        UniqueConstraint("reference", name="uq_applications_reference"),  # across every round
         CheckConstraint(
             "state = 'draft' OR (reference IS NOT NULL AND received_at IS NOT NULL)",
             name="received_has_reference_and_time",

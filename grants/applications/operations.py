@@ -8,6 +8,7 @@ from grants.applications import permissions, workflow
 from grants.applications.models import Application, ApplicationActivity, ApplicationPartner, CostLine
 from grants.applications.workflow import Action, State
 from grants.core import audit
+from grants.core.text import shorten
 from grants.core.timeutil import now_utc
 from grants.errors import DeadlinePassed, InvalidTransition, NotPermitted, StaleData, ValidationFailed
 from grants.extensions import db
@@ -15,6 +16,30 @@ from grants.notify.outbox import queue_notice
 from grants.rounds.models import Round
 
 META = "_meta"
+# The most characters one stored value may have: twice the longest field's own limit (the project description,
+# 10 000). A draft keeps what was typed even where it breaks a field's rule; beyond this it is no typing any more.
+MAX_VALUE_CHARS = 20_000
+
+
+def own_fields(form, formdata):
+    """Of ``formdata`` (a MultiDict of posted fields), only the fields ``form`` defines, as {name: [values]}: no
+    CSRF token, no version, nothing the form does not know (a posted "status" or "municipality_id" is dropped).
+    A list field's entries ("cost_lines-0-amount") count as the form's own. Raises ValidationFailed("too_long",
+    field=name) for a value over MAX_VALUE_CHARS."""
+    names, prefixes = set(), []
+    for field in form:
+        if field.type == "CSRFTokenField" or field.name == "version":
+            continue
+        if field.type == "FieldList":
+            prefixes.append(field.name + "-")
+        else:
+            names.add(field.name)
+    kept = {key: formdata.getlist(key) for key in formdata.keys()
+            if key in names or key.startswith(tuple(prefixes))}
+    for key, values in kept.items():
+        if any(len(value) > MAX_VALUE_CHARS for value in values):
+            raise ValidationFailed("too_long", field=key)
+    return kept
 
 
 def start_application(round_, user):
@@ -51,11 +76,14 @@ def conflicting_save(application, section, base_version):
     return None
 
 
-def save_section(application, user, section, formdata, *, base_version, form=None):
-    """Keep everything typed in ``section``, valid or not; refresh the typed columns from what is valid.
+def save_section(application, user, section, formdata, *, base_version, form):
+    """Keep everything typed in the fields of ``section``'s form, valid or not; refresh the typed columns from
+    what is valid.
 
-    ``formdata`` is a MultiDict of the posted fields. ``base_version`` is the application version the user
-    started from; if another user saved the same section since, StaleData is raised and nothing is written.
+    ``formdata`` is a MultiDict of the posted fields; only the fields ``form`` defines are stored (``own_fields``).
+    ``base_version`` is the application version the user started from; if another user saved the same section
+    since, StaleData is raised and nothing is written. ValidationFailed("too_long") for a value beyond
+    MAX_VALUE_CHARS, nothing written. InvalidTransition, DeadlinePassed or NotPermitted when the user may not edit.
     """
     if not permissions.can_edit(application, user):
         if application.state != State.draft:
@@ -67,7 +95,7 @@ def save_section(application, user, section, formdata, *, base_version, form=Non
     if other is not None:
         raise StaleData("conflict", meta=other)
     answers = dict(application.answers or {})
-    answers[section] = {key: formdata.getlist(key) for key in formdata.keys() if key not in ("csrf_token", "version")}
+    answers[section] = own_fields(form, formdata)
     meta = dict(answers.get(META) or {})
     meta[section] = {"version": application.version + 1, "by": user.name, "by_id": user.id,
                      "at": now_utc().isoformat()}
@@ -75,8 +103,7 @@ def save_section(application, user, section, formdata, *, base_version, form=Non
     application.answers = answers
     application.last_changed_by_id = user.id
     application.updated_at = now_utc()
-    if form is not None:
-        _copy_typed(application, section, form)
+    _copy_typed(application, section, form)
     try:
         db.session.flush()
     except StaleDataError as exc:
@@ -89,7 +116,7 @@ def _copy_typed(application, section, form):
     valid = not form.errors
     if section == "project":
         if not form.title.errors and form.title.data:
-            application.title = form.title.data.strip()[:200]
+            application.title = shorten(form.title.data.strip(), 200)
         if not form.participants.errors:
             application.participants = form.participants.data
         if not form.activity_types.errors:
@@ -121,7 +148,8 @@ def _copy_typed(application, section, form):
 
 
 def next_reference(round_):
-    """The next reference number of a round (2025-0007), unique even when many submit at once."""
+    """The next reference of ``round_`` (str: its prefix and a number, 2025-0007), unique across every round (the
+    prefix is the round's own) even when many submit at once: the counter is raised in one UPDATE."""
     number = db.session.execute(
         update(Round)
         .where(Round.id == round_.id)
@@ -129,7 +157,7 @@ def next_reference(round_):
         .returning(Round.last_reference)
         .execution_options(synchronize_session=False)
     ).scalar_one()
-    return f"{round_.year}-{number:04d}"
+    return f"{round_.reference_prefix}-{number:04d}"
 
 
 def _claim_for_submission(application, key):
@@ -209,7 +237,12 @@ def queue_receipts(application, submitter):
 
 
 def withdraw_application(application, user, reason):
-    """The kommune withdraws its application before a decision, with a reason."""
+    """The kommune's staff (``user``) withdraw ``application`` (submitted or in review) with a reason (str).
+
+    What hangs on the case follows: a decision proposed or approved but not yet released is cancelled, its amount
+    no longer counts against the round's budget, and the caseworker and approver are told. Once a decision is
+    released the application is decided and cannot be withdrawn (InvalidTransition "not_withdrawable").
+    Raises NotPermitted for anyone but the lead kommune's staff, ValidationFailed without a reason."""
     if not permissions.can_withdraw(application, user):
         if application.state not in (State.submitted, State.in_review):
             raise InvalidTransition("not_withdrawable")
@@ -224,6 +257,9 @@ def withdraw_application(application, user, reason):
     db.session.flush()
     audit.record(user, application, Action.withdraw, from_state=source, to_state=application.state,
                  reason=reason.strip())
+    from grants.review.operations import cancel_open_decisions  # the decisions hang on the case
+
+    cancel_open_decisions(application, user, reason.strip())
     queue_notice(
         "withdrawn", to=user.email, user=user, language=user.language,
         key=f"withdrawn:{application.id}",

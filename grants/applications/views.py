@@ -12,8 +12,8 @@ from grants.applications import permissions, queries, sections
 from grants.applications.documents import application_pdf
 from grants.applications.forms import SECTION_FORMS, SECTION_TITLES, AttachmentForm, SubmitForm, WithdrawForm
 from grants.applications.models import Attachment
-from grants.applications.workflow import State
-from grants.errors import DeadlinePassed, DomainError, StaleData, ValidationFailed
+from grants.applications.workflow import DECIDED_STATES, State
+from grants.errors import DeadlinePassed, DomainError, StaleData, ValidationFailed, render_error
 from grants.extensions import db
 from grants.rounds.models import Round
 from grants.rounds.queries import open_rounds
@@ -64,6 +64,19 @@ def saved_rows(form):
             value = ", ".join(labels.get(v, v) for v in value)
         rows.append((f.label.text, "" if value is None else str(value)))
     return rows
+
+
+def _field_named(form, name):
+    """The field of ``form`` posted as ``name``, looking into list entries ("cost_lines-0-amount"); None if none."""
+    for field in form:
+        if field.name == name:
+            return field
+        if field.type == "FieldList":
+            for entry in field.entries:
+                found = _field_named(entry.form, name) if hasattr(entry, "form") else None
+                if found is not None:
+                    return found
+    return None
 
 
 @bp.context_processor
@@ -121,6 +134,16 @@ def section(application_id, section):
         try:
             ops.save_section(application, current_user, section, request.form, base_version=base, form=form)
             db.session.commit()
+        except ValidationFailed as error:  # a value far beyond any field's limit: nothing saved, all shown
+            db.session.rollback()
+            field = _field_named(form, error.detail.get("field"))
+            message = _("This is far longer than the field takes. Shorten it; nothing in this part was saved.")
+            if field is None:
+                form.form_errors.append(message)
+            else:
+                field.errors = [*(field.errors or []), message]
+            return render_template("applications/section.html", application=application, section=section,
+                                   title=SECTION_TITLES[section], form=form, conflict=None, saved=None), 422
         except StaleData as error:
             db.session.rollback()
             conflict = error.detail.get("meta") or {}
@@ -246,6 +269,10 @@ def pdf(application_id):
 def withdraw(application_id):
     application = _load(application_id)
     if not permissions.can_withdraw(application, current_user):
+        if permissions.is_lead_staff(application, current_user) and application.state in DECIDED_STATES:
+            return render_error(409, _("IMDi has decided on this application and sent the decision, so it can no "
+                                       "longer be withdrawn. If you do not want a grant you were given, contact "
+                                       "IMDi."))
         abort(403)
     form = WithdrawForm()
     if form.validate_on_submit():

@@ -29,6 +29,14 @@ def deadline_utc(day: date) -> datetime:
     return datetime.combine(day, time(23, 59, 59), tzinfo=OSLO).astimezone(UTC)
 
 
+def within_deadline(moment: datetime, deadline_day: date) -> bool:
+    """Whether ``moment`` (an aware datetime, any zone) falls on or before ``deadline_day`` (an Oslo date).
+
+    A deadline date is the whole day in Oslo: 23:59:59.9 that evening is in time, 00:00:00 the next day is not.
+    """
+    return oslo_date(moment) <= deadline_day
+
+
 def start_of_day_utc(day: date) -> datetime:
     """Midnight at the start of ``day`` in Oslo, as a UTC datetime."""
     return datetime.combine(day, time(0, 0), tzinfo=OSLO).astimezone(UTC)

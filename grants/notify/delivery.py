@@ -21,6 +21,7 @@ from datetime import timedelta
 from flask import current_app, has_request_context
 from sqlalchemy import or_, select, update
 
+from grants.core.text import shorten
 from grants.core.timeutil import now_utc
 from grants.extensions import db
 from grants.notify.mailer import send_message
@@ -115,7 +116,7 @@ def _mark_sent(conn, notice_id, attempt, message):
             update(_TABLE)
             .where(_TABLE.c.id == notice_id, _TABLE.c.state == NoticeState.sending, _TABLE.c.attempts == attempt)
             .values(state=NoticeState.sent, sent_at=now_utc(), lease_until=None, last_error=None,
-                    message_id=str(message["Message-ID"]), subject=str(message["Subject"])[:300],
+                    message_id=str(message["Message-ID"]), subject=shorten(str(message["Subject"]), 300),
                     body_text=message.get_body(("plain",)).get_content())
         )
     if result.rowcount != 1:

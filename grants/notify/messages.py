@@ -34,8 +34,10 @@ SUBJECTS = {
     # Its own sentence, not "1 days": a language may word "tomorrow" quite differently.
     "deadline_reminder:1": N_("The deadline is tomorrow: %(round_title)s"),
     "deadline_reminder:0": N_("The deadline is today: %(round_title)s"),
+    "deadline_changed": N_("New application deadline: %(round_title)s"),
     "review_reminder": N_("You have unfinished reviews in %(round_title)s"),
     "decision": N_("Decision on application %(reference)s"),
+    "decision_cancelled": N_("Application %(reference)s was withdrawn: its decision is cancelled"),
     "report_reminder": N_("Report due %(due)s for %(reference)s"),
     "report_overdue": N_("Report overdue for %(reference)s"),
 }

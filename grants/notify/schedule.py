@@ -66,7 +66,7 @@ def _recipient(application, staff, *preferred_ids):
 def announce_open_rounds(at):
     """When a round has opened, tell every registered kommune (each active user, once)."""
     created = 0
-    rounds = db.session.scalars(select(Round).where(Round.opens_at <= at, Round.deadline_at >= at)).all()
+    rounds = db.session.scalars(select(Round).where(Round.opens_at <= at, Round.deadline_date >= oslo_date(at))).all()
     users = active_municipal_users() if rounds else []
     for round_ in rounds:
         for user in users:
@@ -81,7 +81,7 @@ def deadline_reminders(at):
     """A reminder N days before the deadline (the round's reminder days) to each kommune with an unsubmitted
     draft: one per kommune, to the person who started its first draft (or the kommune's administrator)."""
     created = 0
-    rounds = db.session.scalars(select(Round).where(Round.opens_at <= at, Round.deadline_at >= at)).all()
+    rounds = db.session.scalars(select(Round).where(Round.opens_at <= at, Round.deadline_date >= oslo_date(at))).all()
     for round_ in rounds:
         days = days_before(round_.deadline_date, at)
         if days not in round_.reminder_day_list:

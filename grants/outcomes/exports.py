@@ -5,6 +5,7 @@ import io
 import json
 from datetime import datetime
 
+from grants.core.text import shorten
 from grants.core.timeutil import oslo_date
 
 FIELDS = ("reference", "municipality_number", "municipality", "county", "partners", "title", "summary", "amount",
@@ -50,7 +51,7 @@ def to_xlsx(data, sheet_title="Tildelinger"):
 
     workbook = Workbook()
     sheet = workbook.active
-    sheet.title = sheet_title[:31]
+    sheet.title = shorten(sheet_title, 31)  # the longest sheet name a spreadsheet program takes
     sheet.append(list(FIELDS))
     for row in _rows(data):
         sheet.append([_storable(value) for value in row])

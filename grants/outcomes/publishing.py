@@ -6,6 +6,7 @@ from sqlalchemy.orm import selectinload
 from grants.accounts.models import Role
 from grants.applications.models import Application
 from grants.core import audit
+from grants.core.text import shorten
 from grants.core.timeutil import now_utc
 from grants.errors import InvalidTransition, NotPermitted, ValidationFailed
 from grants.extensions import db
@@ -20,7 +21,7 @@ def can_publish(user):
 def _summary_text(application):
     answers = (application.snapshot or {}).get("answers") or application.answers or {}
     summary = ((answers.get("project") or {}).get("summary") or [""])[0]
-    return summary.strip()[:1000]
+    return shorten(summary.strip(), 1000)
 
 
 def build_data(round_):
@@ -75,9 +76,11 @@ def publish(round_, actor, note=None):
     """Publish the round's summary as a new version. A correction (version 2 and later) needs a note."""
     if not can_publish(actor):
         raise NotPermitted("not_permitted")
+    if not round_.deadline_passed():
+        raise InvalidTransition("deadline_not_passed", deadline=round_.deadline_at)
     tally = tallies.for_round(round_.id)
-    if not round_.deadline_passed() or tally.open:
-        raise InvalidTransition("decisions_not_released")
+    if tally.open:
+        raise InvalidTransition("decisions_not_released", open=tally.open)
     version = (db.session.scalar(select(func.max(AllocationSummary.version))
                                  .where(AllocationSummary.round_id == round_.id)) or 0) + 1
     note = (note or "").strip() or None

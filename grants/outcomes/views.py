@@ -11,6 +11,7 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from sqlalchemy import select
 
+from grants.core.timeutil import format_oslo
 from grants.errors import DomainError
 from grants.extensions import db
 from grants.i18n import current_language
@@ -48,6 +49,21 @@ def round_tallies(round_id):
                            summaries=summaries, form=FlaskForm(), labels=outcome_labels())
 
 
+def _publish_refusal(error):
+    """Why the summary cannot be published, in the user's language: each cause its own sentence."""
+    if error.message == "deadline_not_passed":
+        return _("The round's deadline has not passed: applications can be sent until %(deadline)s. Publish "
+                 "after that, when every application is decided.", deadline=format_oslo(error.detail["deadline"]))
+    if error.message == "decisions_not_released":
+        return ngettext("%(num)d application has no released decision yet. Every application must be decided "
+                        "and the decision sent before the summary is published.",
+                        "%(num)d applications have no released decision yet. Every application must be decided "
+                        "and the decisions sent before the summary is published.", error.detail["open"])
+    if error.message == "note_required":
+        return _("A correction needs a note that says what was corrected.")
+    return _("This cannot be done.")
+
+
 @bp.route("/saksbehandling/runder/<int:round_id>/publiser", methods=["POST"])
 @login_required
 def publish(round_id):
@@ -60,9 +76,7 @@ def publish(round_id):
         summary = publishing.publish(round_, current_user, request.form.get("note"))
     except DomainError as error:
         db.session.rollback()
-        flash({"decisions_not_released": _("Every application must be decided and released first."),
-               "note_required": _("A correction needs a note that says what was corrected.")}.get(
-                   error.message, error.message), "error")
+        flash(_publish_refusal(error), "error")
         return redirect(url_for("outcomes.round_tallies", round_id=round_id))
     db.session.commit()
     flash(_("Version %(v)s of the summary is published.", v=summary.version), "success")

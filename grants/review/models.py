@@ -180,6 +180,7 @@ class DecisionState(enum.StrEnum):
     released = "released"
     withdrawn = "withdrawn"      # a proposal taken back before approval
     superseded = "superseded"    # replaced by a new decision after an appeal
+    cancelled = "cancelled"      # the application was withdrawn before the decision was released
 
 
 class Decision(db.Model):

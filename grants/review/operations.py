@@ -10,8 +10,8 @@ from grants.applications.models import Application
 from grants.applications.operations import next_reference
 from grants.applications.workflow import Action, State
 from grants.core import audit
-from grants.core.timeutil import now_utc
-from grants.errors import BudgetExceeded, InvalidTransition, NotPermitted, ValidationFailed
+from grants.core.timeutil import now_utc, within_deadline
+from grants.errors import BudgetExceeded, DomainError, InvalidTransition, NotPermitted, ValidationFailed
 from grants.extensions import db
 from grants.notify.outbox import queue_notice
 from grants.review import allocation, permissions, scoring
@@ -64,7 +64,8 @@ def register_received(round_, actor, *, municipality, title, amount_applied, cha
                             "amount_applied": amount_applied}
     db.session.flush()
     audit.record(actor, application, Action.register_received, from_state=State.draft, to_state=target,
-                 channel=channel, received_at=received_at.isoformat(), late=received_at > round_.deadline_at)
+                 channel=channel, received_at=received_at.isoformat(),
+                 late=not within_deadline(received_at, round_.deadline_date))
     return application
 
 
@@ -74,7 +75,8 @@ def suggested_check(application):
     """What the system can tell by itself about the formal conditions."""
     return {
         "eligible_applicant": application.municipality is not None,
-        "in_time": application.received_at is not None and application.received_at <= application.round.deadline_at,
+        "in_time": application.received_at is not None
+        and within_deadline(application.received_at, application.round.deadline_date),
         "complete": application.snapshot is not None and not application.snapshot.get("registered", False),
         "within_scheme": bool((application.answers.get("budget") or {}).get("no_running_costs")),
         "conditions_met": (application.participants or 0) >= application.round.min_participants
@@ -111,8 +113,8 @@ def formal_check(application, actor, *, checks, accept, reason_code=None, reason
     else:
         audit.record(actor, application, "formal_check_failed", from_state=application.state,
                      reason=reason_text, reason_code=reason_code, **checks)
-        propose_decision(application, actor, outcome=Outcome.dismissed, letter_language=letter_language,
-                         reasons=dismissal_reasons(reason_code, reason_text))
+        _propose(application, actor, outcome=Outcome.dismissed, letter_language=letter_language,
+                 reasons=dismissal_reasons(reason_code, reason_text))
     db.session.flush()
     return check
 
@@ -361,12 +363,20 @@ def current_decision(application):
     )
 
 
-def propose_decision(application, actor, *, outcome, amount=None, purpose=None, conditions=None,
-                     special_conditions=None, reporting_deadline=None, reasons=None, letter_language="nb",
-                     supersedes=None):
-    """A caseworker proposes a decision. A grant must fit in what remains of the round's budget."""
-    if supersedes is None:
-        _require(permissions.can_propose(application, actor))
+def propose_decision(application, actor, **values):
+    """A caseworker proposes a decision on an application that passed the formal check (in review): ``values``
+    as for ``_propose``. Raises NotPermitted for anyone else or any other state; see ``_propose`` for the rest."""
+    _require(permissions.can_propose(application, actor))
+    return _propose(application, actor, **values)
+
+
+def _propose(application, actor, *, outcome, amount=None, purpose=None, conditions=None,
+             special_conditions=None, reporting_deadline=None, reasons=None, letter_language="nb",
+             supersedes=None):
+    """A new proposed decision, replacing an earlier proposal. The caller has checked who may: the decision form
+    (propose_decision), the formal check (a dismissal) or an appeal (a reversal). A grant (amount in whole kroner)
+    must fit in what remains of the round's budget: BudgetExceeded; ValidationFailed for a missing amount or
+    missing reasons."""
     outcome = Outcome(outcome)
     if outcome == Outcome.granted:
         if not amount or amount <= 0:
@@ -419,20 +429,41 @@ def approve_decision(decision, actor):
 
 
 def approve_all(round_, actor):
-    """Approve every proposal in the round that this approver may approve (not their own, no conflict)."""
+    """Approve, one by one, every proposal in the round that this approver may approve (not their own, no
+    conflict). Returns (approved, refused): the decisions approved, and (decision, DomainError) for each one that
+    could not be (for example a grant that no longer fits the budget). One refusal never stops the others."""
     proposals = db.session.scalars(select(Decision).where(Decision.round_id == round_.id,
                                                           Decision.state == DecisionState.proposed)
                                    .order_by(Decision.id)).all()
-    approved = [approve_decision(d, actor) for d in proposals if permissions.can_approve(d, actor)]
-    return approved
+    approved, refused = [], []
+    for decision in proposals:
+        if not permissions.can_approve(decision, actor):
+            continue
+        try:
+            approved.append(approve_decision(decision, actor))
+        except DomainError as error:  # raised before the decision changed: nothing to undo
+            refused.append((decision, error))
+    return approved, refused
 
 
 _ACTION = {Outcome.granted: Action.grant, Outcome.rejected: Action.reject, Outcome.dismissed: Action.dismiss}
 
 
+def release_blocker(decision):
+    """Why this approved decision cannot be released now (an error key), or None if it can."""
+    application = decision.application
+    if workflow.target(_ACTION[decision.outcome], application.state, workflow.APPROVER) is not None:
+        return None
+    if application.state == State.submitted:
+        return "formal_check_missing"
+    return "not_allowed"
+
+
 def release_round(round_, actor):
-    """Release every approved decision of the round together: the applications change state, letters are
-    stored with the case, and the decision notices (letter attached) go to the outbox."""
+    """Release the round's approved decisions, case by case: each application changes state, its letter is stored
+    with the case, and its decision notices (letter attached) go to the outbox. Returns (released, held): the
+    decisions released, and (decision, error key) for each one whose application cannot take its decision now
+    (release_blocker); those stay approved and are listed for the approver, and never stop the others."""
     _require(permissions.can_release(actor))
     from grants.review import letters
 
@@ -440,11 +471,14 @@ def release_round(round_, actor):
                                                           Decision.state == DecisionState.approved)
                                    .order_by(Decision.id)).all()
     now = now_utc()
+    released, held = [], []
     for decision in decisions:
         application = decision.application
+        blocker = release_blocker(decision)
+        if blocker is not None:
+            held.append((decision, blocker))
+            continue
         target = workflow.target(_ACTION[decision.outcome], application.state, workflow.APPROVER)
-        if target is None:
-            raise InvalidTransition("not_allowed", application=application.reference)
         if decision.supersedes is not None:
             decision.supersedes.state = DecisionState.superseded
         source = application.state
@@ -457,6 +491,32 @@ def release_round(round_, actor):
         letters.store_letter(decision)
         audit.record(actor, application, "release", from_state=source, to_state=target, decision_id=decision.id)
         _queue_decision_notices(decision)
+        released.append(decision)
+    db.session.flush()
+    return released, held
+
+
+def cancel_open_decisions(application, actor, reason):
+    """The application was withdrawn: every decision on it that is proposed or approved, and not yet released,
+    is cancelled (its amount no longer counts against the round's budget), recorded in the audit log, and the
+    people who proposed and approved it are told by e-mail. Returns the cancelled decisions."""
+    decisions = db.session.scalars(select(Decision).where(
+        Decision.application_id == application.id,
+        Decision.state.in_((DecisionState.proposed, DecisionState.approved))).order_by(Decision.id)).all()
+    for decision in decisions:
+        was = decision.state
+        decision.state = DecisionState.cancelled
+        audit.record(actor, application, "cancel_decision", decision_id=decision.id, was=str(was),
+                     outcome=str(decision.outcome), amount=decision.amount, reason=reason)
+        for person in (decision.proposed_by, decision.approved_by):
+            if person is None:
+                continue
+            queue_notice("decision_cancelled", to=person.email, user=person, language=person.language,
+                         key=f"decision_cancelled:{decision.id}:{person.id}",
+                         context={"reference": application.reference, "title": application.title,
+                                  "municipality_name": application.municipality.name,
+                                  "outcome": str(decision.outcome), "amount": decision.amount,
+                                  "reason": reason, "application_id": application.id})
     db.session.flush()
     return decisions
 
@@ -532,7 +592,7 @@ def reverse_appeal(appeal, actor, note, **decision_values):
     _require(permissions.can_handle_appeal(application, actor))
     if appeal.state != AppealState.lodged:
         raise InvalidTransition("appeal_handled")
-    new = propose_decision(application, actor, supersedes=appeal.decision, **decision_values)
+    new = _propose(application, actor, supersedes=appeal.decision, **decision_values)
     appeal.state, appeal.handled_by_id, appeal.handled_at = AppealState.reversed, actor.id, now_utc()
     appeal.note = (note or "").strip() or None
     appeal.new_decision_id = new.id

@@ -94,7 +94,9 @@ def can_score(application, user):
 
 
 def can_propose(application, user):
-    return (is_caseworker(user) and application.state in (State.submitted, State.in_review)
+    """A caseworker free of conflict proposes a grant or a rejection once the application has passed the formal
+    check (in review). A dismissal before that comes from the formal check itself."""
+    return (is_caseworker(user) and application.state == State.in_review
             and not has_declared_conflict(application, user))
 
 

@@ -65,6 +65,7 @@ def problem(key, **detail):
                                        "cannot be assigned."),
         "reason_required": lambda: _("Give a reason."),
         "not_allowed": lambda: _("This cannot be done while the application has its present status."),
+        "formal_check_missing": lambda: _("The application has not passed the formal check yet."),
         "not_imdi": lambda: _("Only IMDi's staff can review applications."),
         "no_reviewers": lambda: _("Add reviewers to the round before assigning automatically."),
         "channel": lambda: _("Choose e-mail or post."),
@@ -318,15 +319,13 @@ def approve(decision_id):
 def approve_all(round_id):
     round_ = _round(round_id)
     _allow(permissions.is_approver(current_user))
-    try:
-        approved = ops.approve_all(round_, _user())
-    except BudgetExceeded as error:
-        db.session.rollback()
-        flash(problem(error.message, **error.detail), "error")
-    else:
-        db.session.commit()
-        flash(ngettext("%(num)d decision was approved.", "%(num)d decisions were approved.", len(approved)),
-              "success")
+    approved, refused = ops.approve_all(round_, _user())
+    db.session.commit()
+    flash(ngettext("%(num)d decision was approved.", "%(num)d decisions were approved.", len(approved)),
+          "success")
+    for decision, error in refused:
+        flash(_("%(reference)s was not approved: %(reason)s", reference=decision.application.reference,
+                reason=problem(error.message, **error.detail)), "error")
     return redirect(url_for("review.approvals", round_id=round_.id))
 
 
@@ -336,10 +335,16 @@ def release(round_id):
     _allow(permissions.can_release(current_user))
     if request.method == "GET":
         approved = [d for d in queries.proposals(round_.id) if d.state == DecisionState.approved]
-        return render_template("review/release.html", round=round_, approved=approved)
-    released = ops.release_round(round_, _user())
+        held = [(d, problem(key)) for d in approved if (key := ops.release_blocker(d)) is not None]
+        ready = [d for d in approved if all(d is not h for h, _reason in held)]
+        return render_template("review/release.html", round=round_, approved=ready, held=held)
+    released, held = ops.release_round(round_, _user())
     db.session.commit()
     flash(ngettext("%(num)d decision was sent.", "%(num)d decisions were sent.", len(released)), "success")
+    if held:  # still approved: the release page lists each with what stands in its way
+        flash(ngettext("%(num)d decision could not be sent; see why below.",
+                       "%(num)d decisions could not be sent; see why below.", len(held)), "error")
+        return redirect(url_for("review.release", round_id=round_.id))
     return redirect(url_for("review.approvals", round_id=round_.id))
 
 
@@ -625,7 +630,8 @@ def review_state_label(state):
 @bp.app_template_global()
 def decision_state_label(state):
     return {"proposed": _("Proposed"), "approved": _("Approved"), "released": _("Sent"),
-            "withdrawn": _("Withdrawn"), "superseded": _("Replaced")}.get(str(state), str(state))
+            "withdrawn": _("Withdrawn"), "superseded": _("Replaced"),
+            "cancelled": _("Cancelled: the application was withdrawn")}.get(str(state), str(state))
 
 
 @bp.app_template_global()
@@ -651,6 +657,7 @@ def audit_action_label(action):
         "release": _("Decision sent"), "appeal": _("Appeal lodged"), "uphold_appeal": _("Appeal upheld"),
         "reverse_appeal": _("Decision reversed on appeal"), "add_attachment": _("Attachment added"),
         "remove_attachment": _("Attachment removed"),
+        "cancel_decision": _("Decision cancelled: the application was withdrawn"),
     }.get(str(action), str(action))
 
 

@@ -79,3 +79,13 @@ class RoundForm(FlaskForm):
 
     def criteria_values(self):
         return [dict(entry.data) for entry in self.criteria.entries]
+
+
+class DeadlineChangeForm(FlaskForm):
+    """Moving the deadline of a round that has received applications: a new date and the reason, which is kept in
+    the case history and sent to the kommuner with applications in the round."""
+
+    deadline_date = DateField(_l("New deadline (the whole day, Oslo time)"), validators=[required()])
+    reason = TextAreaField(_l("Reason for the change"), validators=[required(), Length(max=1000)],
+                           description=_l("The kommuner with applications in the round are told the new deadline "
+                                          "and this reason by e-mail."))

@@ -5,7 +5,7 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from grants.core.timeutil import now_utc
+from grants.core.timeutil import now_utc, within_deadline
 from grants.db import TimestampMixin
 from grants.extensions import db
 
@@ -40,6 +40,7 @@ class Round(Localised, TimestampMixin, db.Model):
         CheckConstraint("deadline_at > opens_at", name="deadline_after_opening"),
         CheckConstraint("min_participants >= 0", name="min_participants_non_negative"),
         UniqueConstraint("scheme_id", "slug", name="uq_rounds_scheme_slug"),
+        UniqueConstraint("reference_prefix", name="uq_rounds_reference_prefix"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -64,6 +65,9 @@ class Round(Localised, TimestampMixin, db.Model):
     reporting_deadline: Mapped[date | None]
     reminder_days: Mapped[str] = mapped_column(String(40), default="14,7,1")
     score_spread_threshold: Mapped[float] = mapped_column(default=1.5)
+    # What every reference of this round starts with: the year for the year's first round ("2025" gives
+    # 2025-0007), the year and a count for the next ones ("2025-2" gives 2025-2-0007). Unique: so are references.
+    reference_prefix: Mapped[str] = mapped_column(String(12))
     # The last reference number handed out in this round (2025-0007); raised atomically.
     last_reference: Mapped[int] = mapped_column(default=0)
 
@@ -73,14 +77,17 @@ class Round(Localised, TimestampMixin, db.Model):
     )
 
     def is_open(self, at=None):
+        """Whether the round takes applications at ``at`` (UTC, default now): from its opening to the end of its
+        deadline day in Oslo."""
         at = at or now_utc()
-        return self.opens_at <= at <= self.deadline_at
+        return self.opens_at <= at and within_deadline(at, self.deadline_date)
 
     def has_opened(self, at=None):
         return self.opens_at <= (at or now_utc())
 
     def deadline_passed(self, at=None):
-        return (at or now_utc()) > self.deadline_at
+        """Whether the whole deadline day (Oslo) is over at ``at`` (UTC, default now)."""
+        return not within_deadline(at or now_utc(), self.deadline_date)
 
     @property
     def reminder_day_list(self):

@@ -1,6 +1,6 @@
 """Use cases for schemes and rounds."""
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from grants.core import audit
 from grants.core.timeutil import deadline_utc
@@ -42,12 +42,29 @@ def get_or_create_scheme(slug, **values):
     return scheme
 
 
+def free_reference_prefix(year, exclude_round_id=None):
+    """The reference prefix for a new round of ``year`` (int): "2025" if no other round has it, else "2025-2",
+    "2025-3" ... the first one free. References are unique across rounds, and say which round they belong to."""
+    taken = set(db.session.scalars(select(Round.reference_prefix).where(
+        Round.year == year, Round.id != (exclude_round_id or 0))))
+    candidate, n = str(year), 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{year}-{n}"
+    return candidate
+
+
 def _apply(round_, values):
     for name in ROUND_FIELDS:
         if name in values:
             setattr(round_, name, values[name])
     if round_.deadline_date is not None:
         round_.deadline_at = deadline_utc(round_.deadline_date)
+        if round_.year != round_.deadline_date.year:
+            # The year names the round and begins its references: it is the year of its deadline.
+            raise ValidationFailed("year_not_deadline_year", field="year")
+    if not round_.last_reference and round_.year is not None:  # no reference handed out yet: free to follow
+        round_.reference_prefix = free_reference_prefix(round_.year, exclude_round_id=round_.id)
     if round_.opens_at and round_.deadline_at and round_.deadline_at <= round_.opens_at:
         raise ValidationFailed("deadline_before_opening", field="deadline_date")
     if round_.budget is not None and round_.budget <= 0:
@@ -69,11 +86,72 @@ def create_round(scheme, actor, *, criteria=DEFAULT_CRITERIA, **values):
     return round_
 
 
+LOCKED_ONCE_RECEIVED = ("year", "opens_at", "deadline_date")
+
+
+def has_received_applications(round_):
+    """Whether any application of the round has been received (submitted or registered, withdrawn included)."""
+    from grants.applications.models import Application
+
+    return db.session.scalar(select(Application.id).where(Application.round_id == round_.id,
+                                                          Application.received_at.is_not(None)).limit(1)) is not None
+
+
 def update_round(round_, actor, **values):
+    """Change a round's settings (``values`` as ROUND_FIELDS). Once an application has been received, the year,
+    the opening and the deadline stay as they are: ValidationFailed("dates_locked") names the field; the deadline
+    moves only through change_deadline, with a reason."""
+    for name in LOCKED_ONCE_RECEIVED:
+        if name in values and values[name] != getattr(round_, name) and has_received_applications(round_):
+            raise ValidationFailed("dates_locked", field=name)
     _apply(round_, values)
     db.session.flush()
     audit.record(actor, round_, "update_round")
     return round_
+
+
+def change_deadline(round_, actor, new_date, reason):
+    """Move the deadline of a round that has received applications to ``new_date`` (an Oslo date: the whole day),
+    for ``reason`` (str, required). The new deadline can never leave a received application after it, and stays in
+    the round's year. Recorded in the audit log, and every kommune user with an application in the round (drafts
+    included) is told by e-mail in their language. Returns the number of notices queued. Raises ValidationFailed
+    (reason_required, deadline_unchanged, deadline_before_received, year_not_deadline_year)."""
+    from grants.applications.models import Application
+    from grants.core.timeutil import oslo_date
+    from grants.notify.outbox import queue_notice
+
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed("reason_required", field="reason")
+    if new_date == round_.deadline_date:
+        raise ValidationFailed("deadline_unchanged", field="deadline_date")
+    if new_date.year != round_.year:
+        raise ValidationFailed("year_not_deadline_year", field="deadline_date")
+    latest = db.session.scalar(select(func.max(Application.received_at)).where(Application.round_id == round_.id))
+    if latest is not None and new_date < oslo_date(latest):
+        raise ValidationFailed("deadline_before_received", field="deadline_date", received=oslo_date(latest))
+    old_date, old_at = round_.deadline_date, round_.deadline_at
+    round_.deadline_date, round_.deadline_at = new_date, deadline_utc(new_date)
+    if round_.deadline_at <= round_.opens_at:
+        raise ValidationFailed("deadline_before_opening", field="deadline_date")
+    db.session.flush()
+    audit.record(actor, round_, "change_deadline", old=old_date.isoformat(), new=new_date.isoformat(),
+                 reason=reason)
+    from grants.accounts.models import User, UserStatus
+
+    municipalities = select(Application.municipality_id).where(Application.round_id == round_.id)
+    people = db.session.scalars(select(User).where(User.municipality_id.in_(municipalities),
+                                                   User.status == UserStatus.active).order_by(User.id)).all()
+    queued = 0
+    for person in people:
+        if queue_notice("deadline_changed", to=person.email, user=person, language=person.language,
+                        key=f"deadline_changed:{round_.id}:{new_date.isoformat()}:{person.id}",
+                        context={"round_id": round_.id, "round_title_nb": round_.title_nb,
+                                 "round_title_nn": round_.title_nn, "round_title_en": round_.title_en,
+                                 "deadline_at": round_.deadline_at.isoformat(),
+                                 "old_deadline_at": old_at.isoformat(), "reason": reason}):
+            queued += 1
+    return queued
 
 
 def set_criteria(round_, items):

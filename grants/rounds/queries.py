@@ -3,7 +3,7 @@
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from grants.core.timeutil import now_utc
+from grants.core.timeutil import now_utc, oslo_date
 from grants.extensions import db
 from grants.rounds.models import Round
 
@@ -11,7 +11,7 @@ from grants.rounds.models import Round
 def open_rounds(at=None):
     at = at or now_utc()
     return db.session.scalars(
-        select(Round).where(Round.opens_at <= at, Round.deadline_at >= at).order_by(Round.deadline_at)
+        select(Round).where(Round.opens_at <= at, Round.deadline_date >= oslo_date(at)).order_by(Round.deadline_at)
     ).all()
 
 

@@ -23,6 +23,7 @@ and links by their forms and addresses; assertions are on data, ids, addresses a
 """
 
 import re
+from datetime import timedelta
 from email.utils import parseaddr
 
 import pytest
@@ -34,7 +35,7 @@ from grants.accounts.models import Municipality, Role, User, UserStatus
 from grants.applications.models import Application
 from grants.applications.workflow import State
 from grants.core.money import format_kroner
-from grants.core.timeutil import now_utc
+from grants.core.timeutil import deadline_utc, now_utc, oslo_date
 from grants.extensions import db
 from grants.notify.delivery import deliver
 from grants.notify.mailer import close_connection
@@ -543,9 +544,11 @@ def test_the_whole_path_from_registration_to_the_published_summary(app, scene, b
     assert open(download.value.path(), "rb").read() == letters[NEW_USER["email"]]
 
     # 7. After the deadline, the administrator publishes the round's allocation summary ...
+    # (A deadline is a whole Oslo day: it was yesterday, and the application came in the evening before it ended.)
     round_ = db.session.get(Round, round_id)
-    received = db.session.get(Application, application).received_at
-    round_.deadline_at = received + (now_utc() - received) / 2  # passed, and the application came in time
+    yesterday = oslo_date(now_utc()) - timedelta(days=1)
+    round_.deadline_date, round_.deadline_at = yesterday, deadline_utc(yesterday)
+    db.session.get(Application, application).received_at = deadline_utc(yesterday) - timedelta(hours=1)
     db.session.commit()
     settle()
     admin.goto(f"/saksbehandling/runder/{round_id}/tall")

@@ -509,7 +509,8 @@ def build_database(database_url, *, kommuner, instance, redis_url, demo=False):
             scheme = rounds.get_or_create_scheme("fault-scheme", title_nb="Tilskudd", title_nn="Tilskot",
                                                  title_en="Grant")
             open_round = rounds.create_round(
-                scheme, None, slug="faults-open", year=today.year + 1, area_number=5, budget=10_000_000,
+                scheme, None, slug="faults-open", year=(today + timedelta(days=21)).year, area_number=5,
+                budget=10_000_000,
                 opens_at=now_utc() - timedelta(days=3), deadline_date=today + timedelta(days=21),
                 title_nb="Åpen runde", title_nn="Open runde", title_en="Open round", text_nb="Tekst",
                 text_nn="Tekst", text_en="Text", min_participants=10, own_contribution_required=True)

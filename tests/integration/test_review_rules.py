@@ -158,9 +158,9 @@ def test_release_changes_state_stores_letters_and_queues_notices(round_, people)
     d2 = ops.propose_decision(rejected, people["caseworker"], outcome="rejected",
                               reasons={"rules": "Kriteriene", "facts": "Svak forankring", "considerations": "Andre"})
     assert granted.state == State.in_review  # held until release
-    ops.approve_all(round_, people["approver"])
-    released = ops.release_round(round_, people["approver"])
-    assert {d.id for d in released} == {d1.id, d2.id}
+    assert ops.approve_all(round_, people["approver"]) == ([d1, d2], [])
+    released, held = ops.release_round(round_, people["approver"])
+    assert {d.id for d in released} == {d1.id, d2.id} and held == []
     assert granted.state == State.granted and granted.amount_granted == 250_000
     assert rejected.state == State.rejected
     assert d1.letter_pdf.startswith(b"%PDF") and "Kartlegging" in d1.letter_html

@@ -116,6 +116,8 @@ POLICY = (
     ("POST", "/admin/utlysninger/ny", "-",                                     "L  F  F  F  F  F  F  F  F  F  F  A"),
     ("GET", "/admin/utlysninger/<int:round_id>", "round",                      "L  F  F  F  F  F  F  F  F  F  F  A"),
     ("POST", "/admin/utlysninger/<int:round_id>", "round",                     "L  F  F  F  F  F  F  F  F  F  F  A"),
+    ("GET", "/admin/utlysninger/<int:round_id>/frist", "round",               "L  F  F  F  F  F  F  F  F  F  F  A"),
+    ("POST", "/admin/utlysninger/<int:round_id>/frist", "round",              "L  F  F  F  F  F  F  F  F  F  F  A"),
     ("GET", "/admin/utsendinger/", "-",                                        "L  F  F  F  F  F  F  F  F  F  F  A"),
     ("GET", "/admin/utsendinger/<int:notice_id>", "notice",                    "L  F  F  F  F  F  F  F  F  F  F  A"),
     ("POST", "/admin/utsendinger/<int:notice_id>/send-igjen", "notice",        "L  F  F  F  F  F  F  F  F  F  F  A"),

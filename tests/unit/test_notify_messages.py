@@ -112,3 +112,28 @@ def test_a_long_name_full_of_address_syntax_still_parses_as_one_recipient(app):
     name = "Kari Nordmann, Bcc: x@evil.example <y@evil.example>; " * 4  # long enough to be folded
     parsed = message_from_bytes(_flatten(build_message(notice(recipient_name=name))), policy=policy.default)
     assert [a.addr_spec for a in parsed["To"].addresses] == ["kari@bergen.kommune.no"]
+
+
+CANCELLED = {"reference": "2025-0007", "title": "Prosjekt", "municipality_name": "Bergen", "outcome": "granted",
+             "amount": 300_000, "reason": "Prosjektet er lagt ned", "application_id": 7}
+DEADLINE = {"round_id": 3, "round_title_nb": "Mangfold 2025", "round_title_nn": "Mangfald 2025",
+            "round_title_en": "Diversity 2025", "deadline_at": "2025-02-26T22:59:59+00:00",
+            "old_deadline_at": "2025-02-19T22:59:59+00:00", "reason": "Budsjettet er økt"}
+
+
+@pytest.mark.parametrize(("kind", "context", "words"), [
+    ("decision_cancelled", CANCELLED, {"nb": "annullert", "nn": "annullert", "en": "cancelled"}),
+    ("deadline_changed", DEADLINE, {"nb": "har endret søknadsfristen", "nn": "har endra søknadsfristen",
+                                    "en": "has changed the application deadline"}),
+])
+@pytest.mark.parametrize("language", ["nb", "nn", "en"])
+def test_the_notices_of_a_withdrawn_decision_and_a_moved_deadline_read_in_each_language(app, kind, context, words,
+                                                                                       language):
+    message = build_message(notice(kind=kind, key=f"{kind}:x", language=language, context=dict(context)))
+    text = message.get_body(("plain",)).get_content()
+    assert words[language] in text and context["reason"] in text
+    assert f'lang="{language}"' in message.get_body(("html",)).get_content()
+    if kind == "deadline_changed":
+        assert "26.02.2025" in text and "19.02.2025" in text  # Oslo days, the old deadline and the new
+    else:
+        assert "2025-0007" in str(message["Subject"]) and "/saksbehandling/soknader/7" in text

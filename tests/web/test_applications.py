@@ -3,6 +3,7 @@
 import io
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -298,12 +299,22 @@ def test_attachments_are_checked_by_content(client, login_as, staff, open_round,
     application = db.session.get(Application, application_id)
     names = sorted(a.original_name for a in application.attachments)
     assert names == ["budsjett.docx", "passwd.pdf", "plan.pdf", "vedtak.odt"]
+
     attachment = application.attachments[0]
     assert "/" not in attachment.stored_name and attachment.stored_name != attachment.original_name
     download = client.get(f"{url}/{attachment.id}")
     assert download.status_code == 200
     assert download.headers["Content-Disposition"].startswith("attachment")
     assert download.data == pdf_bytes()
+
+    # A file is removed again: gone from the application and from the disk.
+    plan = next(a for a in application.attachments if a.original_name == "plan.pdf")
+    stored = Path(app.config["UPLOAD_DIR"]) / plan.stored_name
+    assert stored.exists()
+    assert client.post(f"{url}/{plan.id}/slett").status_code == 302
+    db.session.expire_all()
+    remaining = sorted(a.original_name for a in db.session.get(Application, application_id).attachments)
+    assert remaining == ["budsjett.docx", "passwd.pdf", "vedtak.odt"] and not stored.exists()
 
 
 def test_at_most_ten_attachments(client, login_as, staff, open_round):

@@ -30,6 +30,17 @@ def test_language_switch_sets_page_language(client, lang, word):
     assert word in client.get("/").get_data(as_text=True)
 
 
+def test_a_signed_in_users_language_is_kept_for_the_next_session(client, login_as):
+    user = UserFactory(role=Role.caseworker, language="nb")
+    db.session.commit()
+    login_as(user)
+    assert client.post("/sprak", data={"lang": "nn", "next": "/"}).status_code == 302
+    assert db.session.get(User, user.id).language == "nn"  # e-mails and letters follow it too
+    client.post("/konto/logg-ut")
+    login_as(user)
+    assert 'lang="nn"' in client.get("/").get_data(as_text=True)
+
+
 def test_language_switch_refuses_open_redirect(client):
     response = client.post("/sprak", data={"lang": "en", "next": "https://evil.example/"})
     assert response.headers["Location"] == "/"
@@ -102,6 +113,13 @@ def test_first_user_of_a_kommune_is_approved_by_imdi_and_becomes_its_administrat
                        ).status_code == 200
     kinds = set(db.session.scalars(select(Notice.kind)))
     assert {"confirm_email", "user_pending"} <= kinds
+    # The link in the e-mail confirms the address, once and for good.
+    token = db.session.scalar(select(Notice).where(Notice.kind == "confirm_email")).context["token"]
+    assert kari.email_confirmed_at is None
+    response = client.get(f"/konto/bekreft/{token}")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/konto/logg-inn")
+    assert db.session.get(User, kari.id).email_confirmed_at is not None
+    assert client.get("/konto/bekreft/not-a-token").headers["Location"] == "/"
     login_as(admin)
     assert client.post(f"/konto/brukere/{kari.id}/godkjenn").status_code == 302
     db.session.refresh(kari)
@@ -169,6 +187,16 @@ def test_admin_creates_round_with_oslo_deadline(client, login_as):
     assert round_.budget == 10_000_000
     assert round_.deadline_at == deadline_utc(date(2027, 2, 19))
     assert [c.code for c in round_.criteria] == ["purpose", "capacity"]
+    assert round_.reference_prefix == "2027"
+
+    # A second round the same year gets references of its own; a year that is not the deadline's is refused.
+    response = client.post("/admin/utlysninger/ny", data=dict(data, slug="andre-runde"))
+    assert response.status_code == 302
+    assert db.session.scalar(select(Round.reference_prefix).where(Round.slug == "andre-runde")) == "2027-2"
+    response = client.post("/admin/utlysninger/ny", data=dict(data, slug="feil-aar", year="2026"))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'href="#year"' in page and "Året må være året for søknadsfristen" in page
+    assert db.session.scalar(select(Round).where(Round.slug == "feil-aar")) is None
 
 
 def test_round_form_errors_point_at_fields(client, login_as):
@@ -215,3 +243,28 @@ def test_authenticated_pages_are_not_cached(client, login_as):
 def test_known_municipality_rows_are_loaded(app):
     assert municipality("1580").name == "Haram"
     assert municipality("0301").county.name == "Oslo"
+
+
+def test_an_administrator_creates_a_staff_user_who_can_then_sign_in(client, login_as):
+    admin = UserFactory(role=Role.admin)
+    db.session.commit()
+    login_as(admin)
+    response = client.post("/konto/brukere/ny", data={
+        "name": "Siri Saksbehandler", "email": "siri@imdi.example", "role": "caseworker", "language": "nn",
+        "password": "en lang og god setning"})
+    assert response.status_code == 302
+    siri = db.session.scalar(select(User).where(User.email == "siri@imdi.example"))
+    assert siri is not None and siri.role == Role.caseworker and siri.language == "nn"
+    client.post("/konto/logg-ut")
+    assert client.post("/konto/logg-inn", data={"email": "siri@imdi.example",
+                                                "password": "en lang og god setning"}).status_code == 302
+
+
+def test_forgotten_password_sends_a_reset_link_to_a_known_address_only(client):
+    kari = UserFactory(email="kari@imdi.example")
+    db.session.commit()
+    for address in ("kari@imdi.example", "ingen@imdi.example"):
+        response = client.post("/konto/glemt-passord", data={"email": address})
+        assert response.status_code == 200 and "Sjekk e-posten din" in response.get_data(as_text=True)
+    notices = db.session.scalars(select(Notice).where(Notice.kind == "password_reset")).all()
+    assert [n.recipient_email for n in notices] == [kari.email]

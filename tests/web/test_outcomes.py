@@ -317,7 +317,7 @@ def test_publishing_is_refused_until_every_decision_is_released(app, client, peo
     admin = client_for(app, people["admin"])
     response = admin.post(f"/saksbehandling/runder/{round_.id}/publiser")
     assert response.status_code == 302 and response.headers["Location"].endswith(tally_url(round_))
-    assert "Alle søknader må først ha vedtak" in admin.get(tally_url(round_)).get_data(as_text=True)
+    assert "2 søknader har ikke fått et utsendt vedtak ennå" in admin.get(tally_url(round_)).get_data(as_text=True)
     assert db.session.scalar(select(AllocationSummary)) is None
     assert client.get(f"/tildelinger/{round_.id}").status_code == 404
 

@@ -24,43 +24,13 @@ from grants.review.models import (
     Declaration,
     Outcome,
     Review,
+    RoundReviewer,
 )
-from grants.rounds.operations import set_criteria
-from tests.factories import RoundFactory, UserFactory, municipal_user, submitted_application
+from tests.factories import UserFactory, submitted_application
 
 NBSP = "\u00a0"
 CHECKS = dict(eligible_applicant=True, in_time=True, complete=True, within_scheme=True, conditions_met=True)
 CHECK_FORM = {f"check-{name}": "y" for name in CHECKS}
-
-
-@pytest.fixture
-def people(app):
-    people = {
-        "caseworker": UserFactory(role=Role.caseworker, name="Kari Saksbehandler"),
-        "approver": UserFactory(role=Role.approver, name="Per Godkjenner"),
-        "admin": UserFactory(role=Role.admin, name="Ada Admin"),
-        "r1": UserFactory(role=Role.reviewer, name="Rita Fagvurderer"),
-        "r2": UserFactory(role=Role.reviewer, name="Rolf Fagvurderer"),
-        "r3": UserFactory(role=Role.reviewer, name="Runa Fagvurderer"),
-        "staff": municipal_user("0301", name="Ola Kommune", email="ola@oslo.kommune.no"),
-    }
-    db.session.commit()
-    return people
-
-
-@pytest.fixture
-def round_(app, people):
-    round_ = RoundFactory(budget=1_000_000, appeals_allowed=True)
-    set_criteria(round_, [
-        {"code": "purpose", "weight": 3, "title_nb": "Formål", "title_nn": "Føremål", "title_en": "Purpose"},
-        {"code": "transfer_value", "weight": 1, "title_nb": "Overføringsverdi", "title_nn": "Overføringsverdi",
-         "title_en": "Transfer value"},
-    ])
-    db.session.flush()
-    for key in ("r1", "r2", "r3"):
-        ops.add_round_reviewer(round_, people[key], people["caseworker"])
-    db.session.commit()
-    return round_
 
 
 def case_url(application, suffix=""):
@@ -425,6 +395,8 @@ def test_reviewers_pool_and_automatic_assignment(client, login_as, people, round
     url = f"/saksbehandling/runder/{round_.id}/fagvurderere"
     assert "Nora Ny" in client.get(url).get_data(as_text=True)
     assert client.post(url, data={"pool-user": str(extra.id)}).status_code == 302
+    assert db.session.scalar(select(RoundReviewer).where(RoundReviewer.round_id == round_.id,
+                                                         RoundReviewer.user_id == extra.id)) is not None
     assert client.post(url + "/fordel", data={"auto-per_application": "0"}).status_code == 422
     assert client.post(url + "/fordel", data={"auto-per_application": "2"}).status_code == 302
     for application in apps:
