@@ -228,3 +228,16 @@ def login_as(client):
         return login(client, user, password)
 
     return _login
+
+
+def pytest_terminal_summary(terminalreporter):
+    """One line per reason for the skipped tests (pytest's -ra would print a line for every test)."""
+    reasons = {}
+    for report in terminalreporter.stats.get("skipped", []):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        reasons[reason.removeprefix("Skipped: ")] = reasons.get(reason.removeprefix("Skipped: "), 0) + 1
+    if reasons:
+        terminalreporter.section("skipped, by reason")
+        for reason, count in sorted(reasons.items(), key=lambda item: -item[1]):
+            terminalreporter.write_line(f"{count:5d} skipped: {reason}")
+

@@ -260,6 +260,8 @@ def test_the_application_can_be_completed_with_the_keyboard_alone(app, applicant
     assert_focus_visible(page, "file input")
     pdf = tmp_path / "vedtak.pdf"
     pdf.write_bytes(tiny_pdf())
+    expect(page.locator("#file")).to_be_focused()
+    page.wait_for_load_state("load")  # Chromium opens no chooser for a key pressed while the page still loads
     with page.expect_file_chooser() as chooser:
         page.keyboard.press("Space")
     chooser.value.set_files(pdf)

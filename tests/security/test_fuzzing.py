@@ -11,10 +11,11 @@ from hypothesis import strategies as st
 from grants.accounts.models import Role
 from grants.extensions import db
 from tests.applying import VALID_SECTIONS, section_url
+from tests.conftest import examples
 from tests.factories import PASSWORD, RoundFactory, municipal_user
 from tests.security.support import cheap_hash, log_in, user
 
-FUZZ = settings(deadline=None, database=None,
+FUZZ = settings(deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                        HealthCheck.data_too_large])
 
@@ -63,13 +64,13 @@ def assert_no_server_error(response, what):
 
 
 
-@settings(FUZZ, max_examples=40)
+@settings(FUZZ, max_examples=examples(40))
 @given(form=fuzzed({"email": "ola@example.no", "password": PASSWORD, "next": "/soknader/"}))
 def test_login(client, form):
     assert_no_server_error(client.post("/konto/logg-inn", data=form), form)
 
 
-@settings(FUZZ, max_examples=40)
+@settings(FUZZ, max_examples=examples(40))
 @given(form=fuzzed({"name": "Kari Nordmann", "email": "kari@bergen.kommune.no", "municipality": "4601",
                     "language": "nn", "job_title": "Rådgiver", "phone": "+47 22 00 00 00",
                     "password": "en lang og god setning", "confirm": "en lang og god setning"}))
@@ -85,7 +86,7 @@ def staff(client):
     return someone
 
 
-@settings(FUZZ, max_examples=30)
+@settings(FUZZ, max_examples=examples(30))
 @given(profile=fuzzed({"name": "Ola", "job_title": "Leder", "phone": "+47 22 00 00 00", "language": "nb"}),
        password=fuzzed({"current_password": "wrong", "password": "x", "confirm": "y"}))
 def test_profile_and_password(client, staff, profile, password):
@@ -108,7 +109,7 @@ SECTION_FORMS["budget"].update({"cost_lines-29-amount": "1", "cost_lines-29-cate
                                 "cost_lines-29-description": "x", "add_line": "1"})
 
 
-@settings(FUZZ, max_examples=60)
+@settings(FUZZ, max_examples=examples(60))
 @given(section_and_form=st.sampled_from(sorted(SECTION_FORMS)).flatmap(
     lambda s: st.tuples(st.just(s), fuzzed(SECTION_FORMS[s]))))
 def test_every_application_section(client, draft, section_and_form):
@@ -151,7 +152,7 @@ def existing_round(client):
     return round_.id
 
 
-@settings(FUZZ, max_examples=40)
+@settings(FUZZ, max_examples=examples(40))
 @given(form=fuzzed(ROUND_FORM), edit=st.booleans())
 def test_round_form(client, existing_round, form, edit):
     url = f"/admin/utlysninger/{existing_round}" if edit else "/admin/utlysninger/ny"

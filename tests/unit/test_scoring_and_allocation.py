@@ -6,6 +6,7 @@ from hypothesis import strategies as st
 from grants.review import allocation, scoring
 from grants.review.allocation import Line, fill_by_rank
 from grants.review.scoring import Candidate, CriterionSpec
+from tests.conftest import examples
 
 CRITERIA = [CriterionSpec(1, 3, 1, 6), CriterionSpec(2, 1, 1, 6)]
 
@@ -49,7 +50,7 @@ lines_strategy = st.lists(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(lines=lines_strategy, budget=st.integers(0, 20_000_000), committed=st.integers(0, 20_000_000))
 def test_allocation_never_exceeds_the_budget_or_the_amount_applied(lines, budget, committed):
     amounts = fill_by_rank(lines, budget, already_committed=committed)
@@ -58,13 +59,13 @@ def test_allocation_never_exceeds_the_budget_or_the_amount_applied(lines, budget
         assert 0 <= amounts[line.application_id] <= line.amount_applied
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(lines=lines_strategy, budget=st.integers(0, 20_000_000))
 def test_allocation_is_deterministic(lines, budget):
     assert fill_by_rank(list(lines), budget) == fill_by_rank(list(lines), budget)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(candidates=st.lists(st.builds(Candidate, st.integers(1, 1000), st.text("0123456789-", max_size=9),
                                      st.one_of(st.none(), st.floats(1, 6)), st.integers(1, 10**7)),
                            max_size=30, unique_by=lambda c: c.application_id))

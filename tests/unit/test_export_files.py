@@ -1,0 +1,128 @@
+"""The export files of a published summary, read back: CSV, XLSX, JSON and 360Giving, and the neutraliser that
+keeps a spreadsheet from running what a kommune typed."""
+
+import csv
+import io
+import json
+from datetime import UTC, datetime
+from types import SimpleNamespace
+
+import pytest
+from openpyxl import load_workbook
+
+from grants.outcomes import exports
+from grants.outcomes.exports import FIELDS, neutralise
+
+
+def _grant(**values):
+    grant = {
+        "reference": "2025-0001", "municipality_number": "0301", "municipality": "Oslo", "county_number": "03",
+        "county": "Oslo", "partners": ["Bærum", "Asker"], "title": "Møteplasser", "summary": "Samtaler i bydelene",
+        "amount": 250_000, "continuation": False, "decided_at": "2025-03-01T23:30:00+00:00",
+    }
+    grant.update(values)
+    return grant
+
+
+DATA = {
+    "round": {"id": 7, "year": 2025, "title_en": "Diversity 2025", "deadline_date": "2025-02-19",
+              "scheme": "mot-rasisme"},
+    "grants": [
+        _grant(),
+        _grant(reference="2025-0002", municipality_number="4601", municipality="Bergen", county_number="46",
+               county="Vestland", partners=[], title="=HYPERLINK(\"http://x\")", summary="", amount=1_000_000,
+               continuation=True, decided_at=None),
+    ],
+}
+SUMMARY = SimpleNamespace(version=2, published_at=datetime(2025, 4, 30, 22, 15, tzinfo=UTC), note="Retting",
+                          data=DATA)
+
+
+@pytest.mark.parametrize("text", ["=1+1", "+47", "-2", "@SUM(A1)", "\tx", "\rx"])
+def test_text_that_a_spreadsheet_would_run_gets_a_quote_in_front(text):
+    assert neutralise(text) == "'" + text
+
+
+@pytest.mark.parametrize("value", ["Oslo", "", "a=b", "1-2", 42, None, -5])
+def test_everything_else_is_left_as_it_is(value):
+    assert neutralise(value) == value
+
+
+def test_csv_has_a_bom_a_header_and_one_row_per_grant_with_formulas_neutralised():
+    text = exports.to_csv(DATA)
+    assert text.startswith("\ufeff")
+    assert "\r\n" in text
+    rows = list(csv.reader(io.StringIO(text[1:]), delimiter=";"))
+    assert rows == [
+        list(FIELDS),
+        ["2025-0001", "0301", "Oslo", "Oslo", "Bærum, Asker", "Møteplasser", "Samtaler i bydelene", "250000",
+         "False"],
+        ["2025-0002", "4601", "Bergen", "Vestland", "", "'=HYPERLINK(\"http://x\")", "", "1000000", "True"],
+    ]
+
+
+def test_a_partner_list_is_one_cell_and_is_neutralised_too():
+    rows = list(csv.reader(io.StringIO(exports.to_csv({"grants": [_grant(partners=["=evil", "Asker"])]})[1:]),
+                           delimiter=";"))
+    assert rows[1][4] == "'=evil, Asker"
+
+
+def test_xlsx_has_the_same_cells_with_amounts_as_numbers():
+    long_title = "Tildelinger – Mangfold og mot rasisme 2025"
+    sheet = load_workbook(io.BytesIO(exports.to_xlsx(DATA, sheet_title=long_title))).active
+    assert sheet.title == "Tildelinger – Mangfold og mot…"  # at most 31 characters, Excel's limit
+    values = [list(row) for row in sheet.iter_rows(values_only=True)]
+    assert values[0] == list(FIELDS)
+    assert values[1] == ["2025-0001", "0301", "Oslo", "Oslo", "Bærum, Asker", "Møteplasser", "Samtaler i bydelene",
+                         250_000, False]
+    assert values[2][5] == "'=HYPERLINK(\"http://x\")" and values[2][7] == 1_000_000 and values[2][8] is True
+    assert [sheet.cell(row=r, column=8).number_format for r in (2, 3)] == ["# ##0", "# ##0"]
+    assert sheet.cell(row=1, column=8).number_format == "General"
+
+
+def test_xlsx_default_sheet_title():
+    assert load_workbook(io.BytesIO(exports.to_xlsx(DATA))).active.title == "Tildelinger"
+
+
+def test_json_carries_version_time_note_and_the_data():
+    assert json.loads(exports.to_json(SUMMARY)) == {
+        "version": 2, "published_at": "2025-04-30T22:15:00+00:00", "note": "Retting", **DATA}
+    assert "Bærum" in exports.to_json(SUMMARY)  # not escaped to \u00e6
+    assert exports.to_json(SUMMARY).startswith('{\n  "version": 2')
+
+
+def test_360giving_package_in_full():
+    package = json.loads(exports.to_360giving(SUMMARY, "https://tilskudd.example"))
+    first = {
+        "id": "360G-imdi-2025-0001",
+        "title": "Møteplasser",
+        "description": "Samtaler i bydelene",
+        "currency": "NOK",
+        "amountAwarded": 250_000,
+        "awardDate": "2025-03-02",
+        "recipientOrganization": [{"id": "360G-imdi-kommune-0301", "name": "Oslo"}],
+        "fundingOrganization": [{"id": "360G-imdi", "name": "Integrerings- og mangfoldsdirektoratet"}],
+        "grantProgramme": [{"code": "mot-rasisme-2025", "title": "Diversity 2025",
+                            "url": "https://tilskudd.example/utlysninger/7"}],
+        "fromOpenCall": "Yes",
+        "beneficiaryLocation": [{"name": "Oslo", "countryCode": "NO", "geoCode": "03", "geoCodeType": "NO-FYLKE"}],
+        "dateModified": "2025-04-30T22:15:00+00:00",
+        "dataSource": "https://tilskudd.example/tildelinger/7/v/2",
+    }
+    assert package == {
+        "grants": [first, {
+            **first, "id": "360G-imdi-2025-0002", "title": "=HYPERLINK(\"http://x\")",
+            "description": "=HYPERLINK(\"http://x\")", "amountAwarded": 1_000_000, "awardDate": "2025-02-19",
+            "recipientOrganization": [{"id": "360G-imdi-kommune-4601", "name": "Bergen"}],
+            "beneficiaryLocation": [{"name": "Vestland", "countryCode": "NO", "geoCode": "46",
+                                     "geoCodeType": "NO-FYLKE"}],
+        }],
+        "publisher": {"name": "Integrerings- og mangfoldsdirektoratet"},
+        "issued": "2025-05-01",
+        "title": "Diversity 2025 (2025), version 2",
+    }
+
+
+def test_360giving_keeps_norwegian_letters_readable():
+    text = exports.to_360giving(SUMMARY, "https://tilskudd.example")
+    assert "Møteplasser" in text and text.startswith('{\n  "grants"')
