@@ -85,6 +85,9 @@ class Config:
     CELERY_VISIBILITY_TIMEOUT = _env_int("CELERY_VISIBILITY_TIMEOUT", 3600)
     CELERY_ALWAYS_EAGER = _env_bool("CELERY_ALWAYS_EAGER", False)
     OUTBOX_DISPATCH_AFTER_COMMIT = _env_bool("OUTBOX_DISPATCH_AFTER_COMMIT", True)
+    # Decision letters are made by the worker (heavy queue) after a release commits. With this set, the same task
+    # runs in the committing process instead (the tests, which have no worker unless they start one).
+    LETTERS_MADE_AT_COMMIT = _env_bool("LETTERS_MADE_AT_COMMIT", False)
     OUTBOX_SWEEP_SECONDS = _env_int("OUTBOX_SWEEP_SECONDS", 60)
     OUTBOX_STALE_SECONDS = _env_int("OUTBOX_STALE_SECONDS", 120)
     OUTBOX_LEASE_SECONDS = _env_int("OUTBOX_LEASE_SECONDS", 120)
@@ -127,6 +130,7 @@ class TestingConfig(Config):
     WTF_CSRF_ENABLED = _env_bool("WTF_CSRF_ENABLED", False)
     CELERY_ALWAYS_EAGER = _env_bool("CELERY_ALWAYS_EAGER", False)
     OUTBOX_DISPATCH_AFTER_COMMIT = _env_bool("OUTBOX_DISPATCH_AFTER_COMMIT", False)
+    LETTERS_MADE_AT_COMMIT = _env_bool("LETTERS_MADE_AT_COMMIT", True)
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", False)
 

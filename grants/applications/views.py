@@ -317,8 +317,14 @@ def decision(application_id):
         except DomainError as error:
             db.session.rollback()
             form.text.errors = [*form.text.errors, appeal_message(error.message)]
+    letter_html = None
+    if released is not None:  # made by the worker just after the release; until then, made here for the page
+        from grants.review import letters
+
+        letter_html = released.letter_html or letters.render_letter_html(released)
     return render_template(
         "applications/decision.html", application=application, decision=released, form=form, can_appeal=can_appeal,
+        letter_html=letter_html,
         appeals=review_queries.appeals_for(application.id) if released is not None else [],
         appeal_deadline=review_ops.appeal_deadline(released) if released is not None else None,
     ), 422 if request.method == "POST" else 200

@@ -42,7 +42,9 @@ class Notice(db.Model):
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When the notice may be sent next. NULL: held until what it waits for is ready (a decision notice until its
+    # letter is made); outbox.release_held sets it.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(default=utcnow)
     lease_until: Mapped[datetime | None]
     dispatched_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]

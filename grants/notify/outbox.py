@@ -4,7 +4,7 @@ import logging
 import uuid
 
 from flask import current_app
-from sqlalchemy import event, insert, select
+from sqlalchemy import event, insert, select, update
 from sqlalchemy.orm import Session
 
 from grants.core.timeutil import now_utc
@@ -27,8 +27,12 @@ def _insert_ignoring_duplicates(values):
     return db.session.execute(statement.returning(Notice.id)).scalar()
 
 
-def queue_notice(kind, *, to, language="nb", context=None, key=None, user=None, name=None, attachments=None):
-    """Add a notice to the outbox in the current transaction. Returns its id, or None if the key exists."""
+def queue_notice(kind, *, to, language="nb", context=None, key=None, user=None, name=None, attachments=None,
+                 held=False):
+    """Add a notice to the outbox in the current transaction. Returns its id, or None if the key exists.
+
+    ``held``: the notice waits, neither dispatched nor swept, until ``release_held`` is called for its key (for
+    example a decision notice until its letter is made)."""
     address = (to or "").replace("\r", "").replace("\n", "").strip()
     if not address:
         return None
@@ -45,15 +49,33 @@ def queue_notice(kind, *, to, language="nb", context=None, key=None, user=None, 
         "state": "pending",
         "attempts": 0,
         "created_at": now_utc(),
-        "next_attempt_at": now_utc(),
+        "next_attempt_at": None if held else now_utc(),
         # Handed to the broker when this transaction commits; if that fails, the sweeper finds the row once
         # OUTBOX_STALE_SECONDS have passed. Without after-commit dispatch the next sweep takes it at once.
-        "dispatched_at": now_utc() if current_app.config.get("OUTBOX_DISPATCH_AFTER_COMMIT") else None,
+        "dispatched_at": now_utc() if current_app.config.get("OUTBOX_DISPATCH_AFTER_COMMIT") and not held else None,
     }
     notice_id = _insert_ignoring_duplicates(values)
-    if notice_id is not None:
+    if notice_id is not None and not held:
         db.session.info.setdefault(_PENDING_KEY, []).append(notice_id)
     return notice_id
+
+
+def release_held(key_prefix):
+    """Let the held notices whose key starts with ``key_prefix`` (str) go: due now, and handed to Celery once the
+    current transaction commits. Returns how many were released (0 if none was held)."""
+    now = now_utc()
+    dispatched = now if current_app.config.get("OUTBOX_DISPATCH_AFTER_COMMIT") else None
+    ids = db.session.scalars(
+        update(Notice)
+        .where(Notice.key.startswith(key_prefix, autoescape=True), Notice.state == "pending",
+               Notice.next_attempt_at.is_(None))
+        .values(next_attempt_at=now, dispatched_at=dispatched)
+        .returning(Notice.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    if ids:
+        db.session.info.setdefault(_PENDING_KEY, []).extend(ids)
+    return len(ids)
 
 
 def notice_exists(key):

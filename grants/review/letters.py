@@ -9,9 +9,12 @@ written standard (språklova). What a letter contains follows Økonomiregelverke
 forvaltningsloven §§ 24-25 (reasons), 27 (notice) and 29 (appeal).
 """
 
+import logging
 from dataclasses import dataclass, field
 
-from flask import render_template
+from flask import current_app, render_template
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from grants.core.money import format_kroner
 from grants.core.pdf import Document
@@ -19,7 +22,9 @@ from grants.core.timeutil import format_oslo, now_utc
 from grants.extensions import db
 from grants.i18n import language
 from grants.notify.attachments import LOADERS
-from grants.review.models import Decision, Outcome
+from grants.review.models import Decision, DecisionState, Outcome
+
+log = logging.getLogger(__name__)
 
 LANGUAGES = ("nb", "nn", "en")
 
@@ -464,10 +469,74 @@ def render_letter_pdf(decision):
 
 
 def store_letter(decision):
-    """Keep both renderings with the decision (the release operation calls this and flushes)."""
+    """Keep both renderings with the decision (HTML for the kommune's page, the PDF for the e-mail)."""
     decision.letter_html = render_letter_html(decision)
     decision.letter_pdf = render_letter_pdf(decision)
     return decision
+
+
+# --- letters are made after the release, off the request ----------------------------------------------------------
+
+_TO_MAKE = "letters_to_make"
+
+
+def make_letters(decision_ids):
+    """Make and store the letters of the released decisions ``decision_ids`` (ints) that have none yet, and let
+    their held decision notices go (outbox.release_held). Flushes; the caller commits. Returns how many letters
+    were made. A decision's row is locked while its letter is made, so two workers never make it twice."""
+    from grants.notify.outbox import release_held
+
+    made = 0
+    for decision_id in sorted(set(decision_ids)):
+        decision = db.session.scalar(select(Decision).where(Decision.id == decision_id).with_for_update(of=Decision))
+        if decision is None or decision.state not in (DecisionState.released, DecisionState.superseded):
+            continue
+        if decision.letter_pdf is None:
+            store_letter(decision)
+            made += 1
+        db.session.flush()
+        release_held(f"decision:{decision.id}:")
+    return made
+
+
+def decisions_without_letters(limit=200):
+    """Ids of released decisions whose letters are not made yet (the hand-over to the worker was lost)."""
+    return db.session.scalars(select(Decision.id).where(Decision.state == DecisionState.released,
+                                                        Decision.letter_pdf.is_(None))
+                              .order_by(Decision.id).limit(limit)).all()
+
+
+def make_after_commit(decision_ids):
+    """Have the letters of ``decision_ids`` made once the current transaction commits: by the Celery worker on the
+    heavy queue, or at once in this process where LETTERS_MADE_AT_COMMIT is set (the tests). If the broker is
+    down, the beat job make_missing_letters finds them."""
+    db.session.info.setdefault(_TO_MAKE, []).extend(decision_ids)
+
+
+@event.listens_for(Session, "after_commit")
+def _hand_over_after_commit(session):
+    ids = session.info.pop(_TO_MAKE, None)
+    if not ids:
+        return
+    try:
+        app = current_app._get_current_object()
+    except RuntimeError:
+        return
+    from grants.review import tasks as _registers_the_tasks  # noqa: F401
+
+    task = app.extensions["celery"].tasks["grants.review.tasks.make_letters"]
+    try:
+        if app.config.get("LETTERS_MADE_AT_COMMIT"):
+            task.apply(args=(ids,))  # the same task, run here; it has an app context and a session of its own
+        else:
+            task.apply_async((ids,), retry=False)
+    except Exception as exc:  # the broker is away: the beat job makes them within a minute of its return
+        log.warning("could not hand %s letters to the broker: %s", len(ids), exc)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_after_rollback(session):
+    session.info.pop(_TO_MAKE, None)
 
 
 # --- the outbox attaches the PDF to the decision e-mail --------------------------------------------------------

@@ -460,8 +460,9 @@ def release_blocker(decision):
 
 
 def release_round(round_, actor):
-    """Release the round's approved decisions, case by case: each application changes state, its letter is stored
-    with the case, and its decision notices (letter attached) go to the outbox. Returns (released, held): the
+    """Release the round's approved decisions, case by case: each application changes state and its decision
+    notices go to the outbox, held until the Celery worker has made the decision's letter (HTML and PDF, on the
+    heavy queue, after the commit: letters.make_after_commit) and attached. Returns (released, held): the
     decisions released, and (decision, error key) for each one whose application cannot take its decision now
     (release_blocker); those stay approved and are listed for the approver, and never stop the others."""
     _require(permissions.can_release(actor))
@@ -487,12 +488,12 @@ def release_round(round_, actor):
         application.decided_at = now
         decision.state = DecisionState.released
         decision.released_at = now
-        db.session.flush()
-        letters.store_letter(decision)
         audit.record(actor, application, "release", from_state=source, to_state=target, decision_id=decision.id)
         _queue_decision_notices(decision)
         released.append(decision)
     db.session.flush()
+    # The letters (HTML and PDF) are made after the commit, off the request; each decision notice waits for its own.
+    letters.make_after_commit([d.id for d in released])
     return released, held
 
 
@@ -539,7 +540,7 @@ def _queue_decision_notices(decision):
             context={"reference": application.reference, "title": application.title,
                      "municipality_name": application.municipality.name, "outcome": str(decision.outcome),
                      "amount": decision.amount, "application_id": application.id},
-            attachments=[{"type": "decision_letter", "decision_id": decision.id}],
+            attachments=[{"type": "decision_letter", "decision_id": decision.id}], held=True,
         )
 
 

@@ -45,8 +45,9 @@ def get_or_create_scheme(slug, **values):
 def free_reference_prefix(year, exclude_round_id=None):
     """The reference prefix for a new round of ``year`` (int): "2025" if no other round has it, else "2025-2",
     "2025-3" ... the first one free. References are unique across rounds, and say which round they belong to."""
-    taken = set(db.session.scalars(select(Round.reference_prefix).where(
-        Round.year == year, Round.id != (exclude_round_id or 0))))
+    with db.session.no_autoflush:  # the round being made is not in the session yet
+        taken = set(db.session.scalars(select(Round.reference_prefix).where(
+            Round.year == year, Round.id != (exclude_round_id or 0))))
     candidate, n = str(year), 1
     while candidate in taken:
         n += 1

@@ -280,3 +280,48 @@ def test_refusing_server_retries_with_backoff_then_fails_then_the_admin_resends(
     notice = db.session.get(Notice, notice_id)
     assert notice.state == NoticeState.sent and notice.last_error is None and notice.attempts == 1
     assert smtp.recorder.messages[0]["Message-ID"] == notice.message_id == smtp.recorder.attempts[0][1]
+
+
+def test_released_decisions_get_their_letters_from_the_worker_and_then_their_e_mails(
+    switch_app, broker, smtp, workers
+):
+    """The release answers without making any letter: the worker makes them on the heavy queue, and each decision
+    e-mail waits for its own letter and carries it."""
+    from grants.review import operations as review
+    from grants.review.models import Decision, Outcome
+    from tests.factories import submitted_application
+
+    switch_app(*broker, LETTERS_MADE_AT_COMMIT=False)
+    caseworker, approver = UserFactory(role=Role.caseworker), UserFactory(role=Role.approver)
+    round_ = RoundFactory(budget=1_000_000)
+    checks = dict(eligible_applicant=True, in_time=True, complete=True, within_scheme=True, conditions_met=True)
+    for number in ("0301", "4601", "5001"):
+        staff = municipal_user(number, language="nn" if number == "4601" else "nb")
+        application = submitted_application(round_, number=number, submitted_by_id=staff.id)
+        review.formal_check(application, caseworker, checks=checks, accept=True)
+        decision = review.propose_decision(application, caseworker, outcome=Outcome.granted, amount=200_000)
+        review.approve_decision(decision, approver)
+    db.session.commit()
+
+    released, held = review.release_round(round_, approver)
+    db.session.commit()
+    assert len(released) == 3 and held == []
+    assert _states() == {NoticeState.pending: 3}
+    assert sweep() == 0  # held: nothing goes before its letter
+
+    workers.start(broker, smtp.port)
+
+    def letters_made():
+        db.session.expire_all()
+        made = db.session.scalars(select(Decision.letter_pdf)).all()
+        db.session.commit()
+        return all(made)
+
+    wait_until(letters_made, timeout=90, message="the letters made by the worker")
+    _sweep_until(lambda: _states() == {NoticeState.sent: 3}, message="three decision e-mails sent")
+    letters = {d.application.reference: d.letter_pdf for d in db.session.scalars(select(Decision))}
+    for message in smtp.recorder.messages:
+        (attachment,) = [part for part in message.iter_attachments()]
+        reference = attachment.get_filename().removeprefix("vedtak-").removesuffix(".pdf")
+        assert attachment.get_content() == letters[reference]
+    assert not smtp.recorder.duplicates()

@@ -163,9 +163,14 @@ def test_release_changes_state_stores_letters_and_queues_notices(round_, people)
     assert {d.id for d in released} == {d1.id, d2.id} and held == []
     assert granted.state == State.granted and granted.amount_granted == 250_000
     assert rejected.state == State.rejected
-    assert d1.letter_pdf.startswith(b"%PDF") and "Kartlegging" in d1.letter_html
     notice = db.session.scalar(select(Notice).where(Notice.kind == "decision", Notice.recipient_email == staff.email))
     assert notice.attachments == [{"type": "decision_letter", "decision_id": d1.id}]
+    assert d1.letter_pdf is None and notice.next_attempt_at is None  # the notice waits for its letter ...
+    db.session.commit()  # ... made once the release is committed (by the worker; here in this process)
+    db.session.refresh(d1)
+    db.session.refresh(notice)
+    assert d1.letter_pdf.startswith(b"%PDF") and "Kartlegging" in d1.letter_html
+    assert notice.next_attempt_at is not None and notice.state == "pending"
 
 
 def test_appeal_within_three_weeks_reversal_goes_through_the_budget(round_, people):
@@ -236,3 +241,34 @@ def test_many_approvals_in_parallel_never_exceed_a_tight_budget(app, round_, peo
         Decision.state == DecisionState.approved))
     assert approved <= 550_000
     assert results.count("approved") == 5 and results.count("over") == 7
+
+
+def test_a_letter_whose_hand_over_was_lost_is_made_by_the_beat_job_and_its_notice_then_goes(app, round_, people):
+    from grants.review import letters
+    from grants.review.tasks import make_missing_letters
+
+    app.config["LETTERS_MADE_AT_COMMIT"] = False  # as in production: the worker makes the letters ...
+    app.config["CELERY_BROKER_URL"] = app.extensions["celery"].conf.broker_url = "redis://127.0.0.1:9/0"  # ... gone
+    application = in_review(round_, people)
+    municipal_user("0301", email="kommune@example.no")
+    decision = ops.propose_decision(application, people["caseworker"], outcome="granted", amount=100_000)
+    ops.approve_decision(decision, people["approver"])
+    ops.release_round(round_, people["approver"])
+    db.session.commit()  # the hand-over to the broker fails: logged, nothing lost
+    db.session.refresh(decision)
+    assert decision.letter_pdf is None and letters.decisions_without_letters() == [decision.id]
+    assert db.session.scalar(select(Notice.next_attempt_at).where(Notice.kind == "decision")) is None
+    from grants.notify.delivery import claim, due_for_dispatch
+
+    held = db.session.scalar(select(Notice.id).where(Notice.kind == "decision"))
+    assert held not in due_for_dispatch()
+    db.session.commit()  # claim works on a connection of its own
+    assert claim(held) is None  # neither swept nor sent while held
+
+    assert make_missing_letters.run() == 1  # what beat runs every OUTBOX_SWEEP_SECONDS
+    db.session.expire_all()
+    assert db.session.get(type(decision), decision.id).letter_pdf.startswith(b"%PDF")
+    assert db.session.scalar(select(Notice.next_attempt_at).where(Notice.kind == "decision")) is not None
+    assert letters.decisions_without_letters() == []
+    assert held in due_for_dispatch()
+    assert make_missing_letters.run() == 0

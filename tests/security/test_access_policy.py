@@ -390,18 +390,21 @@ def test_route_follows_the_policy(world, route):
     assert not mismatches, "\n".join(mismatches)
 
 
-@pytest.mark.parametrize("cell", [
-    pytest.param(cell, id=f"{cell[0]} {cell[1]} [{cell[2]}] {cell[3]}", marks=pytest.mark.xfail(strict=True,
-                                                                                                 reason=reason))
-    for cell, reason in KNOWN_DEVIATIONS.items()])
-def test_known_deviation_from_the_policy(world, cell):
-    """A cell where the product is known to be wrong: it must still fail. When it passes, the product was mended:
-    take the cell out of KNOWN_DEVIATIONS."""
-    method, text, on, role = cell
-    outcomes = dict(ROWS[method, text])[on]
-    rule = rule_for(world.app, method, text)
-    mismatches = check_row(world, method, rule, on, outcomes, [role])
-    assert not mismatches, "\n".join(mismatches)
+# Cells where the product is known to be wrong (none today) are checked on their own, so that the rest of their
+# row stays guarded; the test exists only while there is such a cell.
+if KNOWN_DEVIATIONS:
+    @pytest.mark.parametrize("cell", [
+        pytest.param(cell, id=f"{cell[0]} {cell[1]} [{cell[2]}] {cell[3]}", marks=pytest.mark.xfail(strict=True,
+                                                                                                     reason=reason))
+        for cell, reason in KNOWN_DEVIATIONS.items()])
+    def test_known_deviation_from_the_policy(world, cell):
+        """A cell where the product is known to be wrong: it must still fail. When it passes, the product was mended:
+        take the cell out of KNOWN_DEVIATIONS."""
+        method, text, on, role = cell
+        outcomes = dict(ROWS[method, text])[on]
+        rule = rule_for(world.app, method, text)
+        mismatches = check_row(world, method, rule, on, outcomes, [role])
+        assert not mismatches, "\n".join(mismatches)
 
 
 def test_the_world_is_what_the_table_says(world):
