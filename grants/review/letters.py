@@ -480,28 +480,40 @@ def store_letter(decision):
 _TO_MAKE = "letters_to_make"
 
 
+_WITH_LETTERS = (DecisionState.released, DecisionState.superseded)
+
+
 def make_letters(decision_ids):
     """Make and store the letters of the released decisions ``decision_ids`` (ints) that have none yet, and let
-    their held decision notices go (outbox.release_held). Flushes; the caller commits. Returns how many letters
-    were made. A decision's row is locked while its letter is made, so two workers never make it twice."""
+    their held decision notices go (outbox.release_held). Commits after each decision, so a letter that cannot be
+    made (logged, tried again by the beat job) holds back only its own notices, and a SQLite database is locked
+    for one letter at a time. Returns how many letters were made. A decision's row is locked while its letter is
+    made, so two workers never make it twice."""
     from grants.notify.outbox import release_held
 
     made = 0
     for decision_id in sorted(set(decision_ids)):
-        decision = db.session.scalar(select(Decision).where(Decision.id == decision_id).with_for_update(of=Decision))
-        if decision is None or decision.state not in (DecisionState.released, DecisionState.superseded):
-            continue
-        if decision.letter_pdf is None:
-            store_letter(decision)
-            made += 1
-        db.session.flush()
-        release_held(f"decision:{decision.id}:")
+        try:
+            decision = db.session.scalar(select(Decision).where(Decision.id == decision_id)
+                                         .with_for_update(of=Decision))
+            if decision is None or decision.state not in _WITH_LETTERS:
+                db.session.rollback()
+                continue
+            if decision.letter_pdf is None:
+                store_letter(decision)
+                made += 1
+            db.session.flush()
+            release_held(f"decision:{decision.id}:")
+            db.session.commit()
+        except Exception:  # one letter's fault must not hold back the others
+            db.session.rollback()
+            log.exception("could not make the letter of decision %s; the beat job tries again", decision_id)
     return made
 
 
 def decisions_without_letters(limit=200):
     """Ids of released decisions whose letters are not made yet (the hand-over to the worker was lost)."""
-    return db.session.scalars(select(Decision.id).where(Decision.state == DecisionState.released,
+    return db.session.scalars(select(Decision.id).where(Decision.state.in_(_WITH_LETTERS),
                                                         Decision.letter_pdf.is_(None))
                               .order_by(Decision.id).limit(limit)).all()
 

@@ -102,8 +102,9 @@ def formal_check(application, actor, *, checks, accept, reason_code=None, reason
         setattr(check, name, bool(value))
     if accept:
         for proposal in db.session.scalars(select(Decision).where(
-                Decision.application_id == application.id, Decision.state == DecisionState.proposed)):
-            proposal.state = DecisionState.withdrawn  # a dismissal proposed by an earlier check
+                Decision.application_id == application.id,
+                Decision.state.in_((DecisionState.proposed, DecisionState.approved)))):
+            proposal.state = DecisionState.withdrawn  # a dismissal proposed (or approved) after an earlier check
         target = workflow.target(Action.accept_for_review, application.state, workflow.CASEWORKER)
         if target is None:
             raise InvalidTransition("not_allowed")
@@ -393,8 +394,9 @@ def _propose(application, actor, *, outcome, amount=None, purpose=None, conditio
         committed = committed_amount(round_.id, exclude_application_id=application.id)
         if not allocation.check_within_budget(round_.budget, committed, amount):
             raise BudgetExceeded("over_budget", remaining=round_.budget - committed)
-    earlier = db.session.scalars(select(Decision).where(
-        Decision.application_id == application.id, Decision.state == DecisionState.proposed)).all()
+    earlier = db.session.scalars(select(Decision).where(   # a new proposal needs approving afresh
+        Decision.application_id == application.id,
+        Decision.state.in_((DecisionState.proposed, DecisionState.approved)))).all()
     for old in earlier:
         old.state = DecisionState.withdrawn
     decision = Decision(

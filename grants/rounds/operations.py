@@ -3,7 +3,7 @@
 from sqlalchemy import func, select
 
 from grants.core import audit
-from grants.core.timeutil import deadline_utc
+from grants.core.timeutil import deadline_utc, now_utc
 from grants.errors import ValidationFailed
 from grants.extensions import db
 from grants.rounds.models import Criterion, Round, Scheme
@@ -56,12 +56,16 @@ def free_reference_prefix(year, exclude_round_id=None):
 
 
 def _apply(round_, values):
+    before = (round_.year, round_.deadline_date)
     for name in ROUND_FIELDS:
         if name in values:
             setattr(round_, name, values[name])
     if round_.deadline_date is not None:
         round_.deadline_at = deadline_utc(round_.deadline_date)
-        if round_.year != round_.deadline_date.year:
+        # Checked when a round is made or its year or deadline changes (a round stored before the rule keeps
+        # working for its other settings).
+        changed = round_.id is None or before != (round_.year, round_.deadline_date)
+        if changed and round_.year != round_.deadline_date.year:
             # The year names the round and begins its references: it is the year of its deadline.
             raise ValidationFailed("year_not_deadline_year", field="year")
     if not round_.last_reference and round_.year is not None:  # no reference handed out yet: free to follow
@@ -136,6 +140,7 @@ def change_deadline(round_, actor, new_date, reason):
     if round_.deadline_at <= round_.opens_at:
         raise ValidationFailed("deadline_before_opening", field="deadline_date")
     db.session.flush()
+    changed_at = now_utc().isoformat()
     audit.record(actor, round_, "change_deadline", old=old_date.isoformat(), new=new_date.isoformat(),
                  reason=reason)
     from grants.accounts.models import User, UserStatus
@@ -146,7 +151,7 @@ def change_deadline(round_, actor, new_date, reason):
     queued = 0
     for person in people:
         if queue_notice("deadline_changed", to=person.email, user=person, language=person.language,
-                        key=f"deadline_changed:{round_.id}:{new_date.isoformat()}:{person.id}",
+                        key=f"deadline_changed:{round_.id}:{changed_at}:{person.id}",  # one per change
                         context={"round_id": round_.id, "round_title_nb": round_.title_nb,
                                  "round_title_nn": round_.title_nn, "round_title_en": round_.title_en,
                                  "deadline_at": round_.deadline_at.isoformat(),

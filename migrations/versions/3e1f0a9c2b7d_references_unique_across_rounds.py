@@ -6,7 +6,7 @@ Create Date: 2026-11-30 11:10:00
 
 Two rounds of one year used to number their applications alike (2025-0001 in both), so two kommuner could get
 letters with one reference. Each round now has a prefix of its own: the year for the year's first round, the year
-and a count for later ones (2025-2). Applications of those later rounds are given their round's prefix, and the
+and a count for later ones (2025-2). Every application's reference is given its round's prefix, and the
 database keeps every reference unique.
 """
 from alembic import op
@@ -31,14 +31,16 @@ def upgrade():
         prefix = str(year) if seen[year] == 1 else f"{year}-{seen[year]}"
         connection.execute(sa.text("UPDATE rounds SET reference_prefix = :p WHERE id = :i"),
                            {"p": prefix, "i": round_id})
-        if seen[year] > 1:  # "2025-0007" becomes "2025-2-0007": the number stays, the round is named
-            applications = connection.execute(sa.text(
-                "SELECT id, reference FROM applications WHERE round_id = :i AND reference IS NOT NULL"),
-                {"i": round_id}).all()
-            for application_id, reference in applications:
-                number = reference.rsplit("-", 1)[-1]
+        # Every reference becomes its round's prefix and its own number: "2025-0007" in a year's second round
+        # becomes "2025-2-0007", and one whose round later changed its year takes the round's year.
+        applications = connection.execute(sa.text(
+            "SELECT id, reference FROM applications WHERE round_id = :i AND reference IS NOT NULL"),
+            {"i": round_id}).all()
+        for application_id, reference in applications:
+            renamed = f"{prefix}-{reference.rsplit('-', 1)[-1]}"
+            if renamed != reference:
                 connection.execute(sa.text("UPDATE applications SET reference = :r WHERE id = :i"),
-                                   {"r": f"{prefix}-{number}", "i": application_id})
+                                   {"r": renamed, "i": application_id})
 
     with op.batch_alter_table('rounds', schema=None) as batch_op:
         batch_op.alter_column('reference_prefix', existing_type=sa.String(length=12), nullable=False)

@@ -272,3 +272,35 @@ def test_a_letter_whose_hand_over_was_lost_is_made_by_the_beat_job_and_its_notic
     assert letters.decisions_without_letters() == []
     assert held in due_for_dispatch()
     assert make_missing_letters.run() == 0
+
+
+def test_a_letter_that_cannot_be_made_holds_back_only_its_own_notices(app, round_, people, monkeypatch):
+    from grants.review import letters
+
+    decisions = []
+    for number in ("0301", "4601"):
+        application = in_review(round_, people, number=number)
+        municipal_user(number)
+        decision = ops.propose_decision(application, people["caseworker"], outcome="granted", amount=100_000)
+        ops.approve_decision(decision, people["approver"])
+        decisions.append(decision)
+    app.config["LETTERS_MADE_AT_COMMIT"] = False
+    app.config["CELERY_BROKER_URL"] = app.extensions["celery"].conf.broker_url = "redis://127.0.0.1:9/0"
+    ops.release_round(round_, people["approver"])
+    db.session.commit()
+    broken, fine = (d.id for d in decisions)
+    real = letters.store_letter
+
+    def store(decision):
+        if decision.id == broken:
+            raise RuntimeError("a font is missing")
+        return real(decision)
+
+    monkeypatch.setattr(letters, "store_letter", store)
+    assert letters.make_letters([broken, fine]) == 1
+    db.session.expire_all()
+    waiting = {d.id: d.letter_pdf is None for d in db.session.scalars(select(Decision))}
+    assert waiting == {broken: True, fine: False}
+    held = dict(db.session.execute(select(Notice.key, Notice.next_attempt_at).where(Notice.kind == "decision")).all())
+    assert {key.split(":")[1]: at is None for key, at in held.items()} == {str(broken): True, str(fine): False}
+    assert letters.decisions_without_letters() == [broken]  # the beat job tries it again

@@ -263,3 +263,29 @@ def test_a_rounds_dates_are_locked_once_received_and_the_deadline_moves_only_wit
     assert entry is not None and entry.reason == "Midlene må fordeles"
     told = db.session.scalars(select(Notice.recipient_email).where(Notice.kind == "deadline_changed")).all()
     assert told == [people["staff"].email]
+
+
+def test_a_formal_check_done_again_withdraws_the_dismissal_it_replaced_even_when_approved(people, round_):
+    application = submitted_application(round_)
+    checks = dict(eligible_applicant=True, in_time=True, complete=True, within_scheme=True, conditions_met=True)
+    ops.formal_check(application, people["caseworker"], checks=dict(checks, eligible_applicant=False), accept=False,
+                     reason_code="ineligible", reason_text="Ikke en kommune")
+    dismissal = db.session.scalar(select(Decision).where(Decision.application_id == application.id))
+    ops.approve_decision(dismissal, people["approver"])
+    ops.formal_check(application, people["caseworker"], checks=checks, accept=True)  # it was a kommune after all
+    assert dismissal.state == DecisionState.withdrawn and application.state == State.in_review
+    released, held = ops.release_round(round_, people["approver"])
+    assert released == [] and held == [] and application.state == State.in_review
+
+
+def test_a_round_stored_before_the_year_rule_can_still_change_its_other_settings(people):
+    from grants.errors import ValidationFailed
+    from grants.rounds import operations as rounds
+    from tests.factories import RoundFactory
+
+    legacy = RoundFactory(year=2025)  # its deadline is in another year, as rounds made before the rule may be
+    assert legacy.deadline_date.year != 2025
+    rounds.update_round(legacy, people["admin"], budget=2_000_000, title_nb="Ny tittel")
+    assert legacy.budget == 2_000_000
+    with pytest.raises(ValidationFailed):  # but a changed year or deadline must follow the rule
+        rounds.update_round(legacy, people["admin"], deadline_date=legacy.deadline_date.replace(day=1))
