@@ -87,8 +87,10 @@ def _import_models():
 
 
 def _register_blueprints(app):
+    from grants.accounts.permissions import can_view_outbox
     from grants.accounts.views import bp as accounts_bp
     from grants.applications.views import bp as applications_bp
+    from grants.notify.views import allow_viewers
     from grants.notify.views import bp as notify_bp
     from grants.public.views import bp as public_bp
     from grants.review.views import bp as review_bp
@@ -98,6 +100,7 @@ def _register_blueprints(app):
     app.register_blueprint(accounts_bp)
     app.register_blueprint(rounds_bp)
     app.register_blueprint(applications_bp)
+    allow_viewers(can_view_outbox)
     app.register_blueprint(notify_bp)
     app.register_blueprint(review_bp)
     from grants.api.views import bp as api_bp

@@ -15,7 +15,7 @@ def celery_settings(config):
     prefix = config.get("CELERY_KEY_PREFIX") or os.environ.get("CELERY_KEY_PREFIX")
     return {
         "broker_url": broker,
-        "imports": ("grants.notify.tasks", "grants.review.tasks"),
+        "imports": ("grants.notify.tasks", "grants.review.tasks", "grants.reminders"),
         "task_ignore_result": True,
         "result_backend": None,
         # Acknowledge after the task ran, and give the message back if the worker process dies.
@@ -68,7 +68,7 @@ def beat_schedule(config):
     sweep = config["OUTBOX_SWEEP_SECONDS"]
     return {
         "outbox-sweep": {"task": "grants.notify.tasks.sweep_outbox", "schedule": float(sweep)},
-        "deadline-notices": {"task": "grants.notify.tasks.schedule_notices", "schedule": 300.0},
+        "deadline-notices": {"task": "grants.reminders.schedule_notices", "schedule": 300.0},
         "missing-letters": {"task": "grants.review.tasks.make_missing_letters", "schedule": float(sweep)},
     }
 

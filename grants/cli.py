@@ -51,7 +51,8 @@ def create_user_command(email, name, role, language, password):
 @grants_cli.command("send-due")
 def send_due_command():
     """Schedule due reminders and hand every due notice to the workers (what beat does)."""
-    from grants.notify.tasks import schedule_notices, sweep_outbox
+    from grants.notify.tasks import sweep_outbox
+    from grants.reminders import schedule_notices
 
     created = schedule_notices.run()
     handed = sweep_outbox.run()

@@ -2,8 +2,6 @@
 
 from celery import shared_task
 
-from grants.extensions import db
-
 
 @shared_task(name="grants.notify.tasks.send_notice", ignore_result=True)
 def send_notice(notice_ids):
@@ -24,13 +22,3 @@ def sweep_outbox():
     from grants.notify.delivery import sweep
 
     return sweep()
-
-
-@shared_task(name="grants.notify.tasks.schedule_notices", ignore_result=True)
-def schedule_notices():
-    """Write the announcements and reminders that are due today (each once, by its natural key)."""
-    from grants.notify.schedule import schedule_due_notices
-
-    created = schedule_due_notices()
-    db.session.commit()
-    return created

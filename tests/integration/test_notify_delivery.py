@@ -20,7 +20,7 @@ from grants.notify.mailer import close_connection, send_message
 from grants.notify.messages import build_message, message_id_for
 from grants.notify.models import Notice, NoticeState
 from grants.notify.outbox import queue_notice
-from grants.notify.schedule import schedule_due_notices
+from grants.reminders import schedule_due_notices
 from tests.factories import ApplicationFactory, RoundFactory, UserFactory, municipal_user
 from tests.notify_support import SMTPServer
 

@@ -17,7 +17,7 @@ from grants.notify.delivery import sweep
 from grants.notify.messages import render_notice
 from grants.notify.models import Notice, NoticeState
 from grants.notify.outbox import queue_notice
-from grants.notify.schedule import schedule_due_notices
+from grants.reminders import schedule_due_notices
 from tests.conftest import make_app
 from tests.factories import ApplicationFactory, RoundFactory, UserFactory, municipal_user
 from tests.notify_support import (

@@ -1,5 +1,8 @@
 """Notices on a calendar: round announcements, deadline and reporting reminders, found by scanning the database.
 
+This module sits beside the app factory and the CLI, above the domain packages whose reminders it writes; it hands
+notice rows to notify's outbox, which knows nothing of rounds or applications.
+
 Nothing here puts a future task in the broker; beat runs ``schedule_due_notices`` every few minutes and each
 notice's natural key makes a second run add nothing. Days are Oslo calendar days: a reminder "7 days before" is
 written on that day, by the first run of the job that day.
@@ -8,6 +11,7 @@ written on that day, by the first run of the job that day.
 from collections import defaultdict
 from datetime import timedelta
 
+from celery import shared_task
 from sqlalchemy import select
 
 from grants.accounts.models import Role, User, UserStatus
@@ -151,3 +155,12 @@ def schedule_due_notices(at=None):
     """Run every schedule for the moment ``at``. Returns how many notices were created."""
     at = at or now_utc()
     return sum(schedule(at) for schedule in SCHEDULES)
+
+
+@shared_task(name="grants.reminders.schedule_notices", ignore_result=True)
+def schedule_notices():
+    """Beat: write the announcements and reminders that are due now (each once, by its natural key)."""
+    created = schedule_due_notices()
+    db.session.commit()
+    return created
+
