@@ -109,6 +109,34 @@ class Application(TimestampMixin, db.Model):
     def activity_types(self):
         return [a.activity for a in self.activities]
 
+    # Typed reads of what the applicant typed: the rest of the code asks these, never the stored form lists.
+    def _answer(self, section, name):
+        """The first value typed in ``name`` of ``section`` (str, stripped), from the submitted snapshot when there
+        is one, else from the draft; "" when nothing was typed."""
+        answers = (self.snapshot or {}).get("answers") or self.answers or {}
+        values = (answers.get(section) or {}).get(name) or [""]
+        return str(values[0]).strip()
+
+    @property
+    def contact_name(self):
+        """The contact person's name (str, "" if none was given)."""
+        return self._answer("applicant", "contact_name")
+
+    @property
+    def contact_email(self):
+        """The contact person's e-mail address, lower case (str, "" if none was given)."""
+        return self._answer("applicant", "contact_email").lower()
+
+    @property
+    def summary(self):
+        """The project's summary as typed (str, "" if none was given)."""
+        return self._answer("project", "summary")
+
+    @property
+    def confirms_no_running_costs(self):
+        """Whether the applicant confirmed that the budget has no ordinary running costs (bool)."""
+        return bool(self._answer("budget", "no_running_costs"))
+
     def __repr__(self):
         return f"<Application {self.id} {self.state} {self.reference}>"
 

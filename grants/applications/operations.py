@@ -216,9 +216,7 @@ def submit_application(application, user, *, submission_key, snapshot, problems,
 
 def queue_receipts(application, submitter):
     """Receipt notices to the submitter and to the contact person, once each."""
-    contact = (application.answers.get("applicant") or {})
-    contact_email = (contact.get("contact_email") or [""])[0].strip().lower()
-    contact_name = (contact.get("contact_name") or [""])[0]
+    contact_email, contact_name = application.contact_email, application.contact_name
     context = {
         "reference": application.reference,
         "title": application.title,

@@ -19,9 +19,7 @@ def can_publish(user):
 
 
 def _summary_text(application):
-    answers = (application.snapshot or {}).get("answers") or application.answers or {}
-    summary = ((answers.get("project") or {}).get("summary") or [""])[0]
-    return shorten(summary.strip(), 1000)
+    return shorten(application.summary, 1000)
 
 
 def build_data(round_):

@@ -78,7 +78,7 @@ def suggested_check(application):
         "in_time": application.received_at is not None
         and within_deadline(application.received_at, application.round.deadline_date),
         "complete": application.snapshot is not None and not application.snapshot.get("registered", False),
-        "within_scheme": bool((application.answers.get("budget") or {}).get("no_running_costs")),
+        "within_scheme": application.confirms_no_running_costs,
         "conditions_met": (application.participants or 0) >= application.round.min_participants
         and (not application.round.own_contribution_required or bool(application.own_contribution)),
     }
@@ -527,11 +527,10 @@ def cancel_open_decisions(application, actor, reason):
 def _queue_decision_notices(decision):
     application = decision.application
     recipients = {}
-    contact = (application.answers.get("applicant") or {}).get("contact_email") or []
     if application.submitted_by is not None:
         recipients[application.submitted_by.email] = application.submitted_by
-    for email in contact:
-        recipients.setdefault(email.strip().lower(), None)
+    if application.contact_email:
+        recipients.setdefault(application.contact_email, None)
     if not recipients:
         for user in db.session.scalars(select(User).where(User.municipality_id == application.municipality_id)):
             recipients[user.email] = user

@@ -289,3 +289,15 @@ def test_a_round_stored_before_the_year_rule_can_still_change_its_other_settings
     assert legacy.budget == 2_000_000
     with pytest.raises(ValidationFailed):  # but a changed year or deadline must follow the rule
         rounds.update_round(legacy, people["admin"], deadline_date=legacy.deadline_date.replace(day=1))
+
+
+def test_the_contact_person_and_summary_are_read_as_typed_fields(round_):
+    application = submitted_application(round_, answers={
+        "applicant": {"contact_name": [" Kari Kontakt "], "contact_email": ["Kari.Kontakt@Kommune.example"]},
+        "project": {"summary": ["  Vi kartlegger.  "]}, "budget": {"no_running_costs": ["y"]}},
+        snapshot={"answers": {}})
+    assert (application.contact_name, application.contact_email) == ("Kari Kontakt", "kari.kontakt@kommune.example")
+    assert application.summary == "Vi kartlegger." and application.confirms_no_running_costs
+    application.snapshot = {"answers": {"project": {"summary": ["Slik det ble sendt inn"]}}}
+    assert application.summary == "Slik det ble sendt inn"  # once submitted, the snapshot is what counts
+    assert application.contact_email == "" and not application.confirms_no_running_costs
