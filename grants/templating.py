@@ -118,12 +118,10 @@ def status_names():
 
 
 def state_names():
-    """Application states as the applicant reads them. Decisions show only once released."""
-    return {
-        "draft": _("Draft"), "submitted": _("Submitted"), "in_review": _("Under consideration"),
-        "granted": _("Granted"), "rejected": _("Rejected"), "dismissed": _("Dismissed"),
-        "withdrawn": _("Withdrawn"), "reported": _("Reported"), "closed": _("Closed"),
-    }
+    """Application states as people read them, in the request's language: the workflow's titles, translated."""
+    from grants.applications.workflow import TITLES
+
+    return {str(state): _(title) for state, title in TITLES.items()}
 
 
 def activity_names():

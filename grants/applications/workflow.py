@@ -7,6 +7,10 @@ import enum
 from dataclasses import dataclass
 
 
+def N_(message):  # noqa: N802 - Babel's marker: extracted for the catalogue, translated where it is shown
+    return message
+
+
 class State(enum.StrEnum):
     draft = "draft"
     submitted = "submitted"
@@ -17,6 +21,26 @@ class State(enum.StrEnum):
     withdrawn = "withdrawn"    # trukket
     reported = "reported"
     closed = "closed"
+
+    @property
+    def title(self):
+        """The state's name for people (an English msgid: translate it with gettext where it is shown)."""
+        return TITLES[self]
+
+    @property
+    def is_decided(self):
+        """A decision on it has been released: granted, rejected or dismissed, and what follows a grant."""
+        return self in DECIDED_STATES
+
+    @property
+    def is_open(self):
+        """Received and not yet decided: IMDi is considering it."""
+        return self in OPEN_STATES
+
+    @property
+    def is_received(self):
+        """Counted as received in the round's figures (submitted or registered, and not withdrawn)."""
+        return self in RECEIVED_STATES
 
 
 class Action(enum.StrEnum):
@@ -76,6 +100,15 @@ RECEIVED_STATES = frozenset(
 )
 DECIDED_STATES = frozenset({State.granted, State.rejected, State.dismissed, State.reported, State.closed})
 EDITABLE_STATES = frozenset({State.draft})
+OPEN_STATES = frozenset({State.submitted, State.in_review})  # received, not yet decided: IMDi is considering it
+
+
+# What each state is called where a kommune or IMDi reads it (English msgids; nb and nn in the catalogues).
+TITLES = {
+    State.draft: N_("Draft"), State.submitted: N_("Submitted"), State.in_review: N_("Under consideration"),
+    State.granted: N_("Granted"), State.rejected: N_("Rejected"), State.dismissed: N_("Dismissed"),
+    State.withdrawn: N_("Withdrawn"), State.reported: N_("Reported"), State.closed: N_("Closed"),
+}
 
 
 def transition(action, source):

@@ -51,3 +51,14 @@ def test_transition_takes_strings_and_knows_nothing_outside_the_table():
     assert workflow.transition(Action.report, State.in_review) is None
     with pytest.raises(ValueError):
         workflow.transition("approve", "draft")
+
+
+def test_every_state_has_a_title_and_its_groups():
+    from grants.applications.workflow import DECIDED_STATES, OPEN_STATES, RECEIVED_STATES, TITLES, State
+
+    assert set(TITLES) == set(State)
+    assert State.in_review.title == "Under consideration" and State.draft.title == "Draft"
+    assert {s for s in State if s.is_decided} == DECIDED_STATES
+    assert {s for s in State if s.is_open} == OPEN_STATES == {State.submitted, State.in_review}
+    assert {s for s in State if s.is_received} == RECEIVED_STATES
+    assert not State.withdrawn.is_received and not State.draft.is_open and State.closed.is_decided
