@@ -200,16 +200,14 @@ def submit_application(application, user, *, submission_key, snapshot, problems,
         raise InvalidTransition("already_submitted")
     reference = next_reference(application.round)
     db.session.refresh(application)
-    application.state = State.submitted
     application.reference = reference
     application.received_at = at
     application.submitted_by_id = user.id
     application.channel = "portal"
     application.snapshot = snapshot
     application.last_changed_by_id = user.id
+    workflow.apply(application, Action.submit, user, workflow.MUNICIPAL, reference=reference)
     db.session.flush()
-    audit.record(user, application, Action.submit, from_state=State.draft, to_state=State.submitted,
-                 reference=reference)
     queue_receipts(application, user)
     return application
 
@@ -247,14 +245,11 @@ def withdraw_application(application, user, reason):
         raise NotPermitted("not_permitted")
     if not (reason or "").strip():
         raise ValidationFailed("reason_required", field="reason")
-    source = application.state
-    application.state = workflow.target(Action.withdraw, source, workflow.MUNICIPAL)
     application.withdrawn_at = now_utc()
     application.withdraw_reason = reason.strip()
     application.last_changed_by_id = user.id
+    workflow.apply(application, Action.withdraw, user, workflow.MUNICIPAL, reason=reason.strip())
     db.session.flush()
-    audit.record(user, application, Action.withdraw, from_state=source, to_state=application.state,
-                 reason=reason.strip())
     from grants.review.operations import cancel_open_decisions  # the decisions hang on the case
 
     cancel_open_decisions(application, user, reason.strip())

@@ -127,3 +127,25 @@ def target(action, source, actor_kind):
     if t is None or actor_kind not in t.actors:
         return None
     return t.target
+
+
+def apply(case, action, actor, actor_kind, *, record_as=None, **facts):
+    """Move ``case`` (an Application) by ``action`` (Action), taken by ``actor`` (a User, or None for the system)
+    as ``actor_kind`` (MUNICIPAL, CASEWORKER or APPROVER), and write the audit entry: who, the action (or
+    ``record_as``), from, to, and ``facts`` (JSON-able values: the reason, the reference, the checks...).
+
+    The only code that changes an application's state. The caller sets the columns the new state needs (a
+    reference and a time of receipt, an amount granted...) before, and the database's CHECK constraints hold it to
+    that. Returns the Transition taken. Raises InvalidTransition("not_allowed") when the table has no such
+    transition from the case's state for this kind of actor; nothing is changed then."""
+    from grants.core import audit
+    from grants.errors import InvalidTransition
+
+    taken = transition(action, case.state)
+    if taken is None or actor_kind not in taken.actors:
+        raise InvalidTransition("not_allowed", action=str(action), state=str(case.state))
+    source = State(case.state)
+    case.state = taken.target
+    audit.record(actor, case, record_as or taken.action, from_state=source, to_state=taken.target, **facts)
+    return taken
+

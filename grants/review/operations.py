@@ -56,16 +56,13 @@ def register_received(round_, actor, *, municipality, title, amount_applied, cha
     )
     db.session.add(application)
     db.session.flush()
-    target = workflow.target(Action.register_received, State.draft, workflow.CASEWORKER)
     application.reference = next_reference(round_)
-    application.state = target
     application.received_at = received_at
     application.snapshot = {"registered": True, "channel": channel, "note": note, "title": title,
                             "amount_applied": amount_applied}
+    workflow.apply(application, Action.register_received, actor, workflow.CASEWORKER, channel=channel,
+                   received_at=received_at.isoformat(), late=not within_deadline(received_at, round_.deadline_date))
     db.session.flush()
-    audit.record(actor, application, Action.register_received, from_state=State.draft, to_state=target,
-                 channel=channel, received_at=received_at.isoformat(),
-                 late=not within_deadline(received_at, round_.deadline_date))
     return application
 
 
@@ -105,12 +102,7 @@ def formal_check(application, actor, *, checks, accept, reason_code=None, reason
                 Decision.application_id == application.id,
                 Decision.state.in_((DecisionState.proposed, DecisionState.approved)))):
             proposal.state = DecisionState.withdrawn  # a dismissal proposed (or approved) after an earlier check
-        target = workflow.target(Action.accept_for_review, application.state, workflow.CASEWORKER)
-        if target is None:
-            raise InvalidTransition("not_allowed")
-        audit.record(actor, application, Action.accept_for_review, from_state=application.state, to_state=target,
-                     **checks)
-        application.state = target
+        workflow.apply(application, Action.accept_for_review, actor, workflow.CASEWORKER, **checks)
     else:
         audit.record(actor, application, "formal_check_failed", from_state=application.state,
                      reason=reason_text, reason_code=reason_code, **checks)
@@ -481,16 +473,14 @@ def release_round(round_, actor):
         if blocker is not None:
             held.append((decision, blocker))
             continue
-        target = workflow.target(_ACTION[decision.outcome], application.state, workflow.APPROVER)
         if decision.supersedes is not None:
             decision.supersedes.state = DecisionState.superseded
-        source = application.state
-        application.state = target
         application.amount_granted = decision.amount if decision.outcome == Outcome.granted else None
         application.decided_at = now
         decision.state = DecisionState.released
         decision.released_at = now
-        audit.record(actor, application, "release", from_state=source, to_state=target, decision_id=decision.id)
+        workflow.apply(application, _ACTION[decision.outcome], actor, workflow.APPROVER, record_as="release",
+                       decision_id=decision.id)
         _queue_decision_notices(decision)
         released.append(decision)
     db.session.flush()

@@ -62,3 +62,45 @@ def test_every_state_has_a_title_and_its_groups():
     assert {s for s in State if s.is_open} == OPEN_STATES == {State.submitted, State.in_review}
     assert {s for s in State if s.is_received} == RECEIVED_STATES
     assert not State.withdrawn.is_received and not State.draft.is_open and State.closed.is_decided
+
+
+def test_apply_moves_the_state_records_it_and_refuses_what_the_table_has_not(app):
+    import pytest
+
+    from grants.applications import workflow
+    from grants.applications.workflow import Action, State
+    from grants.core.audit import AuditEntry
+    from grants.errors import InvalidTransition
+    from grants.extensions import db
+    from tests.factories import RoundFactory, submitted_application
+
+    application = submitted_application(RoundFactory())
+    taken = workflow.apply(application, Action.accept_for_review, None, workflow.CASEWORKER, complete=True)
+    assert taken.target == State.in_review and application.state == State.in_review
+    db.session.flush()
+    entry = db.session.query(AuditEntry).filter_by(action="accept_for_review").one()
+    assert (entry.from_state, entry.to_state) == ("submitted", "in_review")
+    for action, kind in ((Action.submit, workflow.MUNICIPAL), (Action.withdraw, workflow.CASEWORKER),
+                         (Action.accept_for_review, workflow.CASEWORKER)):
+        with pytest.raises(InvalidTransition):
+            workflow.apply(application, action, None, kind)
+        assert application.state == State.in_review  # nothing changed
+
+
+def test_no_code_but_the_workflow_sets_an_applications_state():
+    """DESIGN.md rule 3: apply() is the only code that changes an application's state."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "grants"
+    offenders = []
+    for path in root.rglob("*.py"):
+        if path.name == "workflow.py" and path.parent.name == "applications":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+            for target in targets:
+                if (isinstance(target, ast.Attribute) and target.attr == "state"
+                        and isinstance(target.value, ast.Name) and target.value.id in ("application", "case")):
+                    offenders.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert offenders == []
