@@ -638,6 +638,11 @@ def pages_scene(app, lang):
     ops.propose_decision(proposed, caseworker, outcome="granted", amount=200_000)
     ops.approve_decision(ops.propose_decision(approved, caseworker, outcome="granted", amount=300_000), approver)
     draft = ApplicationFactory(round=open_, municipality_id=kommune.municipality_id, created_by_id=kommune.id)
+    # An approval made before the formal check became a rule: the release page holds it back and says why.
+    unchecked = submitted_application(open_, number=KOMMUNE, amount_applied=APPLIED, title="Uten formell kontroll")
+    db.session.add(Decision(application_id=unchecked.id, round_id=open_.id, outcome="rejected",
+                            reasons={"rules": "r", "facts": "f", "considerations": "c"}, letter_language=lang,
+                            proposed_by_id=caseworker.id, state="approved", approved_by_id=approver.id))
     db.session.commit()
     scene = {"lang": lang, "closed": closed.id, "open": open_.id, "scheme": scheme.slug, "granted": granted.id,
              "to_check": to_check.id, "in_review": in_review.id, "draft": draft.id,
@@ -686,6 +691,14 @@ def test_every_page_kind_of_the_path_in_each_language(app, pages_scene, browse, 
     check(admin, "users waiting for approval")
     admin.goto(f"/saksbehandling/runder/{scene['closed']}/tall")
     check(admin, "the round's figures, published")
+    admin.goto(f"/admin/utlysninger/{scene['open']}")
+    expect(admin.locator("main #deadline_date")).to_have_attribute("readonly", "")
+    check(admin, "a round with received applications: its dates locked")
+    go(admin, f'main a[href="/admin/utlysninger/{scene["open"]}/frist"]')
+    check(admin, "changing the deadline")
+    assert save(admin).status == 422
+    expect_error_summary(admin, "reason")
+    check(admin, "changing the deadline without a reason")
 
     # The caseworker: rounds, inbox, reviewers, the formal check, and a proposal above the amount applied for.
     caseworker = browse()
@@ -717,7 +730,8 @@ def test_every_page_kind_of_the_path_in_each_language(app, pages_scene, browse, 
     expect(approver.locator('main form[action$="/godkjenn"]')).to_have_count(1)
     check(approver, "approval")
     go(approver, f'main a[href="{inbox}/send-ut"]')
-    check(approver, "sending the approved decisions")
+    expect(approver.locator("main h2")).to_have_count(1)  # "Approved, but cannot be sent now"
+    check(approver, "sending the approved decisions, one held back")
 
     # The kommune: an application section saved with invalid values, and the decision letter.
     kommune = browse()
