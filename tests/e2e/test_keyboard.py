@@ -253,7 +253,11 @@ def test_the_application_can_be_completed_with_the_keyboard_alone(app, applicant
         for name, value in VALID_SECTIONS[section].items():
             assert answers.get(name) == (value if isinstance(value, list) else [value]), (section, name, answers)
 
-    # An attachment, chosen with the keyboard (Space on the file input opens the file chooser).
+    # An attachment, chosen with the keyboard (Space on the file input opens the file chooser). The chooser is
+    # listened for from here on: Playwright intercepts choosers only once a listener exists, and one added in the
+    # same moment as the key press could come after the chooser had opened (seen under load).
+    choosers = []
+    page.on("filechooser", lambda chooser: choosers.append(chooser))
     tab_to(page, f'main a[href="/soknader/{application}/vedlegg"]')
     press_and_load(page)
     tab_to(page, "#file")
@@ -261,10 +265,13 @@ def test_the_application_can_be_completed_with_the_keyboard_alone(app, applicant
     pdf = tmp_path / "vedtak.pdf"
     pdf.write_bytes(tiny_pdf())
     expect(page.locator("#file")).to_be_focused()
-    page.wait_for_load_state("load")  # Chromium opens no chooser for a key pressed while the page still loads
-    with page.expect_file_chooser() as chooser:
-        page.keyboard.press("Space")
-    chooser.value.set_files(pdf)
+    page.keyboard.press("Space")
+    for _ in range(100):  # up to 10 s
+        if choosers:
+            break
+        page.wait_for_timeout(100)
+    assert choosers, "Space on the focused file input opened no file chooser"
+    choosers[0].set_files(pdf)
     assert press(page, "Tab")["id"] == "purpose"
     page.keyboard.press("ArrowDown")
     assert press(page, "Tab")["key"] == "button:save"
