@@ -228,3 +228,22 @@ def delete_redis_keys(redis_url, prefix):
             client.delete(*keys[start:start + 500])
     finally:
         client.close()
+
+
+def drain_mail_queue(app):
+    """Take every message out of the mail queue of ``app``'s broker; the notice-id lists they carried."""
+    celery = app.extensions["celery"]
+    found = []
+    with celery.connection_for_read() as connection:
+        queue = connection.SimpleQueue("mail")
+        try:
+            while True:
+                try:
+                    message = queue.get(timeout=0.5)
+                except queue.Empty:
+                    break
+                found.append(message.decode()[0][0])
+                message.ack()
+        finally:
+            queue.close()
+    return found

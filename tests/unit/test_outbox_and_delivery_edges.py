@@ -17,7 +17,7 @@ from grants.notify.messages import InvalidAddress
 from grants.notify.models import Notice, NoticeState
 from grants.notify.outbox import notice_exists, queue_notice
 from tests.factories import UserFactory
-from tests.notify_support import SMTPServer
+from tests.notify_support import SMTPServer, drain_mail_queue
 
 CONTEXT = {"municipality_name": "Oslo"}
 
@@ -85,22 +85,7 @@ def test_notice_exists_by_its_natural_key(app):
 
 # --- the hand-over to the broker ---------------------------------------------------------------------------------
 
-def _drain(app):
-    celery = app.extensions["celery"]
-    found = []
-    with celery.connection_for_read() as connection:
-        queue = connection.SimpleQueue("mail")
-        try:
-            while True:
-                try:
-                    message = queue.get(timeout=0.5)
-                except queue.Empty:
-                    break
-                found.append(message.decode()[0][0])
-                message.ack()
-        finally:
-            queue.close()
-    return found
+_drain = drain_mail_queue
 
 
 def test_nothing_to_hand_over_hands_over_nothing(app):

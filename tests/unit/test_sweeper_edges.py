@@ -13,6 +13,7 @@ from grants.extensions import db
 from grants.notify import delivery, outbox
 from grants.notify.delivery import claim, due_for_dispatch, give_up_on_lost_workers, mark_dispatched, sweep
 from grants.notify.models import Notice, NoticeState
+from tests.notify_support import drain_mail_queue
 
 _keys = itertools.count()
 
@@ -198,23 +199,7 @@ def test_a_lost_lease_with_attempts_left_is_handed_over_again_not_given_up(app):
 
 # --- a sweep -----------------------------------------------------------------------------------------------------
 
-def _drain(app):
-    """Take every message out of the mail queue of this test session's broker; their id lists."""
-    celery = app.extensions["celery"]
-    found = []
-    with celery.connection_for_read() as connection:
-        queue = connection.SimpleQueue("mail")
-        try:
-            while True:
-                try:
-                    message = queue.get(timeout=0.5)
-                except queue.Empty:
-                    break
-                found.append(message.decode()[0][0])
-                message.ack()
-        finally:
-            queue.close()
-    return found
+_drain = drain_mail_queue
 
 
 def test_a_sweep_hands_the_due_notices_to_the_broker_and_marks_them_handed_over(app):
