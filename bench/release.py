@@ -8,7 +8,7 @@ letters are handed to Celery (kombu's SQLAlchemy transport on a local file, no w
 production. For each repetition a round with --decisions approved decisions is released through the real POST
 (the approver logged in, CSRF off), timed from the request to its answer. Beside it, in the same run: the same
 test client's GET of a minimal Flask app ("Hello"), the yardstick; and the time the worker needs afterwards to make
-those letters (grants.review.letters.make_letters, in this process), which the release no longer waits for.
+those letters (grants.decisions.letters.make_letters, in this process), which the release no longer waits for.
 Ends with one line of name=value figures.
 """
 
@@ -54,9 +54,10 @@ def round_with_approved_decisions(k, count, caseworker, approver):
     from grants.applications.models import Application
     from grants.applications.operations import next_reference
     from grants.core.timeutil import now_utc, oslo_date
+    from grants.decisions import operations as decision_ops
+    from grants.decisions.models import Outcome
     from grants.extensions import db
     from grants.review import operations as review
-    from grants.review.models import Outcome
     from grants.rounds import operations as rounds
 
     scheme = rounds.get_or_create_scheme("benk", title_nb="Benk", title_nn="Benk", title_en="Bench")
@@ -76,9 +77,10 @@ def round_with_approved_decisions(k, count, caseworker, approver):
         db.session.add(application)
         db.session.flush()
         review.formal_check(application, caseworker, checks=CHECKS, accept=True)
-        decision = review.propose_decision(application, caseworker, outcome=Outcome.granted, amount=300_000,
-                                           purpose="Tiltak mot diskriminering", conditions="Rapport innen fristen.")
-        review.approve_decision(decision, approver)
+        decision = decision_ops.propose_decision(
+            application, caseworker, outcome=Outcome.granted, amount=300_000, purpose="Tiltak mot diskriminering",
+            conditions="Rapport innen fristen.")
+        decision_ops.approve_decision(decision, approver)
     db.session.commit()
     return round_.id
 
@@ -105,9 +107,9 @@ def main():
     from flask_migrate import upgrade
 
     from grants.accounts.register import import_municipalities
+    from grants.decisions import letters
+    from grants.decisions.models import Decision
     from grants.extensions import db
-    from grants.review import letters
-    from grants.review.models import Decision
 
     with tempfile.TemporaryDirectory() as instance:
         database = nullcontext(f"sqlite:///{instance}/bench.sqlite") if args.sqlite else s.scratch_database()

@@ -78,10 +78,13 @@ def _import_models():
     """Import every model module so that relationships and Alembic see all tables."""
     from grants.accounts import models as _accounts  # noqa: F401
     from grants.applications import models as _applications  # noqa: F401
+    from grants.applications import queries as _round_facts  # noqa: F401 - tells the rounds of their applications
     from grants.core import audit as _audit  # noqa: F401
+    from grants.decisions import letters as _letters  # noqa: F401 - registers the decision letter attachment
+    from grants.decisions import models as _decisions  # noqa: F401
+    from grants.decisions import operations as _followers  # noqa: F401 - a withdrawal cancels open decisions
     from grants.notify import models as _notify  # noqa: F401
     from grants.outcomes import models as _outcomes  # noqa: F401
-    from grants.review import letters as _letters  # noqa: F401 - registers the decision letter attachment
     from grants.review import models as _review  # noqa: F401
     from grants.rounds import models as _rounds  # noqa: F401
 
@@ -90,6 +93,7 @@ def _register_blueprints(app):
     from grants.accounts.permissions import can_view_outbox
     from grants.accounts.views import bp as accounts_bp
     from grants.applications.views import bp as applications_bp
+    from grants.decisions.views import bp as decisions_bp
     from grants.notify.views import allow_viewers
     from grants.notify.views import bp as notify_bp
     from grants.public.views import bp as public_bp
@@ -103,6 +107,7 @@ def _register_blueprints(app):
     allow_viewers(can_view_outbox)
     app.register_blueprint(notify_bp)
     app.register_blueprint(review_bp)
+    app.register_blueprint(decisions_bp)
     from grants.api.views import bp as api_bp
     from grants.outcomes.views import bp as outcomes_bp
 

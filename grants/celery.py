@@ -15,7 +15,7 @@ def celery_settings(config):
     prefix = config.get("CELERY_KEY_PREFIX") or os.environ.get("CELERY_KEY_PREFIX")
     return {
         "broker_url": broker,
-        "imports": ("grants.notify.tasks", "grants.review.tasks", "grants.reminders"),
+        "imports": ("grants.notify.tasks", "grants.decisions.tasks", "grants.reminders"),
         "task_ignore_result": True,
         "result_backend": None,
         # Acknowledge after the task ran, and give the message back if the worker process dies.
@@ -37,7 +37,7 @@ def celery_settings(config):
         "task_queues": (Queue("default"), Queue("mail"), Queue("heavy")),
         "task_routes": {
             "grants.notify.tasks.send_notice": {"queue": "mail"},
-            "grants.review.tasks.*": {"queue": "heavy"},  # decision letters: PDFs, seconds of work
+            "grants.decisions.tasks.*": {"queue": "heavy"},  # decision letters: PDFs, seconds of work
         },
         "task_always_eager": config["CELERY_ALWAYS_EAGER"],
         "task_eager_propagates": True,
@@ -69,7 +69,7 @@ def beat_schedule(config):
     return {
         "outbox-sweep": {"task": "grants.notify.tasks.sweep_outbox", "schedule": float(sweep)},
         "deadline-notices": {"task": "grants.reminders.schedule_notices", "schedule": 300.0},
-        "missing-letters": {"task": "grants.review.tasks.make_missing_letters", "schedule": float(sweep)},
+        "missing-letters": {"task": "grants.decisions.tasks.make_missing_letters", "schedule": float(sweep)},
     }
 
 

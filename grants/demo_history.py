@@ -17,11 +17,12 @@ from grants.applications import operations as applying
 from grants.applications import sections
 from grants.applications.workflow import State
 from grants.core.timeutil import at_moment
+from grants.decisions import operations as decisions
+from grants.decisions.models import Outcome
 from grants.extensions import db
 from grants.outcomes import publishing
 from grants.outcomes.models import AllocationSummary
 from grants.review import operations as review
-from grants.review.models import Outcome
 from grants.rounds.models import Round
 
 FICTIONAL = "Fiktivt eksempel i demodata."
@@ -185,21 +186,21 @@ def replay_round(round_, *, granted, rejected, dismissed, staff, continues=None)
         granted_amounts = {n: amount for n, _applied, amount in granted}
         for number, (app, outcome) in applications.items():
             if outcome == "granted":
-                review.propose_decision(
+                decisions.propose_decision(
                     app, caseworker, outcome=Outcome.granted, amount=granted_amounts[number],
                     purpose=f"Tiltak mot rasisme og diskriminering i {app.municipality.name} ({FICTIONAL})",
                     conditions="Tilskuddet skal brukes til tiltaket som er beskrevet i søknaden.",
                     letter_language="nn" if app.municipality.written_standard == "nynorsk" else "nb")
             else:
-                review.propose_decision(
+                decisions.propose_decision(
                     app, caseworker, outcome=Outcome.rejected,
                     reasons={"rules": "Utlysningens kriterier for formål, gjennomføringsevne og overføringsverdi.",
                              "facts": "Søknaden beskriver tiltaket og forankringen for svakt.",
                              "considerations": "Andre søknader ble vurdert som sterkere innenfor rammen."},
                     letter_language="nn" if app.municipality.written_standard == "nynorsk" else "nb")
     with at_moment(decide_time + timedelta(days=2)):
-        review.approve_all(round_, approver)
-        review.release_round(round_, approver)
+        decisions.approve_all(round_, approver)
+        decisions.release_round(round_, approver)
     with at_moment(decide_time + timedelta(days=5)):
         summary = publishing.publish(round_, admin)
     return summary

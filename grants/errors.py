@@ -2,6 +2,7 @@
 
 from flask import flash, g, jsonify, render_template, request
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -43,6 +44,126 @@ class StaleData(DomainError):
     status = 409
 
 
+# --- the catalogue: every error key the domain raises, and what the user is told, in their language -----------
+# Each entry takes the error's detail (a dict) and gives the message; gettext finds nb, nn and en in the catalogues.
+# tests/unit/test_error_catalogue.py checks that every key raised anywhere in grants/ has an entry here.
+
+def _kroner(value):
+    from grants.core.money import format_kroner
+
+    return format_kroner(value or 0)
+
+
+def _oslo(value):
+    from grants.core.timeutil import format_oslo
+
+    return format_oslo(value) if value is not None else ""
+
+
+def _password_limits():
+    from grants.accounts.passwords import MAX_LENGTH, MIN_LENGTH
+
+    return MIN_LENGTH, MAX_LENGTH
+
+
+CATALOGUE = {
+    # who may
+    "not_permitted": lambda d: _("You do not have permission to do this."),
+    "four_eyes": lambda d: _("A decision must be approved by someone other than the person who proposed it, and "
+                             "not by someone who has declared a conflict of interest."),
+    "conflict_declared": lambda d: _("This person has declared a conflict of interest in the application and "
+                                     "cannot be assigned."),
+    "not_imdi": lambda d: _("Only IMDi's staff can review applications."),
+    "cannot_start": lambda d: _("Applications can be started only by a kommune's staff while the round is open."),
+    "first_user_needs_imdi": lambda d: _("The first user of a kommune is approved by IMDi."),
+    # the case's state
+    "not_allowed": lambda d: _("This cannot be done while the application has its present status."),
+    "not_editable": lambda d: _("The application is sent and can no longer be changed."),
+    "already_submitted": lambda d: _("The application is already sent."),
+    "not_withdrawable": lambda d: _("The application has a decision that has been sent, so it can no longer be "
+                                    "withdrawn."),
+    "formal_check_missing": lambda d: _("The application has not passed the formal check yet."),
+    "draft_locked": lambda d: _("The deadline has passed. The draft can be read but no longer changed."),
+    "deadline_passed": lambda d: _("The deadline has passed. The application can no longer be sent or changed."),
+    "conflict": lambda d: _("Someone else saved this part of the application after you opened it."),
+    "incomplete": lambda d: _("The application is not complete. Fill in what is missing before you send it."),
+    # what was typed
+    "reason_required": lambda d: _("Give a reason."),
+    "channel": lambda d: _("Choose e-mail or post."),
+    "no_reviewers": lambda d: _("Add reviewers to the round before assigning automatically."),
+    "review_submitted": lambda d: _("The review is submitted and can no longer be changed."),
+    "review_incomplete": lambda d: _("Score every criterion and choose a recommendation before you submit."),
+    "missing": lambda d: _("Choose a score."),
+    "out_of_scale": lambda d: _("Choose a score on the scale."),
+    "comment_required": lambda d: _("A comment is required for the two lowest scores."),
+    "suggested_amount": lambda d: _("The suggested amount cannot be more than the amount applied for."),
+    "above_applied": lambda d: _("The amount cannot be more than the amount applied for."),
+    "amount_required": lambda d: _("Enter the amount granted."),
+    "reasons_required": lambda d: _("Give the reasons for the decision: the rules, the facts or the main "
+                                    "considerations."),
+    "too_long_value": lambda d: _("This is far longer than the field takes. Shorten it; nothing in this part was "
+                                  "saved."),
+    # money
+    "over_budget": lambda d: _("This is more than what remains of the round's budget (%(remaining)s).",
+                               remaining=_kroner(d.get("remaining"))),
+    # appeals
+    "appeals_not_allowed": lambda d: _("Decisions in this round cannot be appealed."),
+    "not_released": lambda d: _("The decision has not been sent yet."),
+    "appeal_too_late": lambda d: _("The deadline for appealing has passed."),
+    "appeal_handled": lambda d: _("The appeal has already been handled."),
+    "text_required": lambda d: _("Write what you appeal and why."),
+    # attachments
+    "empty_file": lambda d: _("The file is empty."),
+    "too_large": lambda d: _("The file is larger than 10 MB."),
+    "too_many": lambda d: _("An application can have at most 10 attachments."),
+    "wrong_type": lambda d: _("The file must be a PDF, DOCX, ODT or XLSX document."),
+    "name_mismatch": lambda d: _("The file's content does not match its name. Upload a PDF, DOCX, ODT or XLSX "
+                                 "document with the right ending."),
+    # rounds
+    "deadline_before_opening": lambda d: _("The deadline must be after the opening."),
+    "budget_not_positive": lambda d: _("The amount must be more than zero."),
+    "year_not_deadline_year": lambda d: _("The year must be the year of the deadline."),
+    "dates_locked": lambda d: _("The round has received applications, so its year, opening and deadline can no "
+                                "longer be changed here. Use \"Change the deadline\" to move the deadline."),
+    "deadline_unchanged": lambda d: _("Choose a date other than the present deadline."),
+    "deadline_before_received": lambda d: _("Applications have been received up to this date; the deadline "
+                                            "cannot be before it."),
+    # publishing
+    "deadline_not_passed": lambda d: _("The round's deadline has not passed: applications can be sent until "
+                                       "%(deadline)s. Publish after that, when every application is decided.",
+                                       deadline=_oslo(d.get("deadline"))),
+    "decisions_not_released": lambda d: ngettext(
+        "%(num)d application has no released decision yet. Every application must be decided and the decision "
+        "sent before the summary is published.",
+        "%(num)d applications have no released decision yet. Every application must be decided and the decisions "
+        "sent before the summary is published.", d.get("open") or 0),
+    "note_required": lambda d: _("A correction needs a note that says what was corrected."),
+    "already_unpublished": lambda d: _("This summary is already withdrawn from publication."),
+    # accounts
+    "too_short": lambda d: _("The password must be at least %(n)s characters.", n=_password_limits()[0]),
+    "too_long": lambda d: _("The password can be at most %(n)s characters.", n=_password_limits()[1]),
+    "too_common": lambda d: _("This password is too common. Choose one that is harder to guess."),
+    "same_as_email": lambda d: _("The password cannot be your e-mail address."),
+    "email_taken": lambda d: _("A user with this e-mail address already exists."),
+    "wrong_password": lambda d: _("The current password is wrong."),
+    "token_invalid": lambda d: _("The link is invalid or has expired. Ask for a new one."),
+    "not_staff_role": lambda d: _("Choose an IMDi role."),
+}
+
+
+def message_for(key, **detail):
+    """The message for an error key (str) in the user's language (str), with ``detail`` (the DomainError's detail:
+    amounts in whole kroner, times in UTC) filled in. A key with no entry gets the general "This cannot be done."
+    (tests/unit/test_error_catalogue.py keeps that from happening to any key the code raises)."""
+    entry = CATALOGUE.get(key)
+    return entry(detail) if entry is not None else _("This cannot be done.")
+
+
+def error_message(error):
+    """``message_for`` of a DomainError."""
+    return message_for(error.message, **error.detail)
+
+
 ERROR_TEMPLATES = {400, 403, 404, 409, 422, 429, 500}
 
 
@@ -67,7 +188,7 @@ def register_error_handlers(app):
     @app.errorhandler(DomainError)
     def domain_error(error):
         db.session.rollback()
-        return render_error(error.status, error.message)
+        return render_error(error.status, error_message(error))
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):

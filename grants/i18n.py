@@ -1,6 +1,7 @@
 """Languages: bokmål (default), nynorsk and English through Flask-Babel."""
 
 from contextlib import contextmanager
+from pathlib import Path
 
 from flask import g, has_app_context, has_request_context, session
 from flask_babel import force_locale, get_locale, get_translations
@@ -70,9 +71,7 @@ def translations():
 
 
 def init_app(app):
-    from grants import ROOT
-
-    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(ROOT / "grants" / "translations"))
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(Path(__file__).resolve().parent / "translations"))
     babel.init_app(app, locale_selector=select_locale, default_timezone="Europe/Oslo")
     # The templates' gettext through the catalogue kept in g (Flask-Babel's own looks it up every time).
     app.jinja_env.install_gettext_callables(

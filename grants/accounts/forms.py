@@ -1,33 +1,15 @@
 """Account forms. Labels and messages are lazily translated."""
 
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, RadioField, SelectField, StringField, TelField
-from wtforms.validators import Email, EqualTo, InputRequired, Length, Optional, Regexp
+from wtforms.validators import Email, EqualTo, Length, Optional, Regexp
 
 from grants.accounts.passwords import MAX_LENGTH, MIN_LENGTH
+from grants.core.forms import required
 
 LANGUAGE_CHOICES = [("nb", "Bokmål"), ("nn", "Nynorsk"), ("en", "English")]
 PHONE = Regexp(r"^\+?[0-9 ]{8,15}$", message=_l("Enter a phone number of 8 digits, or with a country code."))
-
-
-def problem_message(key):
-    """The user-facing text for an error key raised by the account operations."""
-    return {
-        "too_short": _("The password must be at least %(n)s characters.", n=MIN_LENGTH),
-        "too_long": _("The password can be at most %(n)s characters.", n=MAX_LENGTH),
-        "too_common": _("This password is too common. Choose one that is harder to guess."),
-        "same_as_email": _("The password cannot be your e-mail address."),
-        "email_taken": _("A user with this e-mail address already exists."),
-        "wrong_password": _("The current password is wrong."),
-        "token_invalid": _("The link is invalid or has expired. Ask for a new one."),
-        "not_staff_role": _("Choose an IMDi role."),
-    }.get(key, key)
-
-
-def required(message=None):
-    return InputRequired(message=message or _l("This field is required."))
 
 
 class LoginForm(FlaskForm):

@@ -23,3 +23,18 @@ def can_manage_rounds(user):
 
 def can_view_outbox(user):
     return user.is_authenticated and user.role == Role.admin
+
+
+def is_caseworker(user):
+    """IMDi's caseworkers (saksbehandlere); an administrator has every IMDi role (User.has_role)."""
+    return user.is_authenticated and user.has_role(Role.caseworker)
+
+
+def is_approver(user):
+    """Those who approve and release decisions (the second pair of eyes)."""
+    return user.is_authenticated and user.has_role(Role.approver)
+
+
+def can_work_on_round(user):
+    """IMDi's staff who run a round's casework: caseworkers, approvers and administrators (not reviewers)."""
+    return user.is_authenticated and user.role in (Role.caseworker, Role.approver, Role.admin)

@@ -17,13 +17,13 @@ from grants.accounts.forms import (
     ResetForm,
     ResetRequestForm,
     StaffUserForm,
-    problem_message,
 )
 from grants.accounts.models import Municipality, Role, User, UserStatus
 from grants.accounts.permissions import can_approve_user
 from grants.core.urls import safe_next
-from grants.errors import ValidationFailed
+from grants.errors import ValidationFailed, message_for
 from grants.extensions import db, limiter, login_manager
+from grants.frame import put_error
 
 bp = Blueprint("accounts", __name__, url_prefix="/konto")
 
@@ -51,15 +51,6 @@ def staff_required(*roles):
         abort(401)
     if not current_user.has_role(*roles):
         abort(403)
-
-
-def _field_error(form, error):
-    field = getattr(form, error.detail.get("field", ""), None)
-    message = problem_message(error.message)
-    if field is not None:
-        field.errors = [*field.errors, message]
-    else:
-        form.form_errors.append(message)
 
 
 @bp.route("/logg-inn", methods=["GET", "POST"])
@@ -112,7 +103,7 @@ def register():
             )
         except ValidationFailed as error:
             db.session.rollback()
-            _field_error(form, error)
+            put_error(form, error)
             return render_template("accounts/register.html", form=form), 422
         db.session.commit()
         return render_template("accounts/registered.html", municipality=municipality)
@@ -124,7 +115,7 @@ def register():
 def confirm(token):
     user = ops.confirm_email(token)
     if user is None:
-        flash(problem_message("token_invalid"), "error")
+        flash(message_for("token_invalid"), "error")
         return redirect(url_for("public.index"))
     db.session.commit()
     flash(_("Thank you, your e-mail address is confirmed."), "success")
@@ -155,7 +146,7 @@ def password():
             ops.change_password(user, form.current_password.data, form.password.data)
         except ValidationFailed as error:
             db.session.rollback()
-            _field_error(form, error)
+            put_error(form, error)
             return render_template("accounts/password.html", form=form), 422
         db.session.commit()
         flash(_("Your password is changed. Other sessions are logged out."), "success")
@@ -177,7 +168,7 @@ def forgot_password():
 @bp.route("/nytt-passord/<token>", methods=["GET", "POST"])
 def reset_password(token):
     if ops.user_for_reset_token(token) is None:
-        flash(problem_message("token_invalid"), "error")
+        flash(message_for("token_invalid"), "error")
         return redirect(url_for("accounts.forgot_password"))
     form = ResetForm()
     if form.validate_on_submit():
@@ -185,7 +176,7 @@ def reset_password(token):
             ops.reset_password(token, form.password.data)
         except ValidationFailed as error:
             db.session.rollback()
-            _field_error(form, error)
+            put_error(form, error)
             return render_template("accounts/reset.html", form=form), 422
         db.session.commit()
         flash(_("Your password is changed. You can log in now."), "success")
@@ -255,7 +246,7 @@ def new_staff_user():
                                   role=form.role.data, language=form.language.data, actor=current_user)
         except ValidationFailed as error:
             db.session.rollback()
-            _field_error(form, error)
+            put_error(form, error)
             return render_template("accounts/new_staff.html", form=form), 422
         db.session.commit()
         flash(_("The user is created."), "success")

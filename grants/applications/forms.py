@@ -23,7 +23,6 @@ from wtforms import (
 from wtforms.validators import (
     URL,
     Email,
-    InputRequired,
     Length,
     Optional,
     Regexp,
@@ -32,11 +31,7 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from grants.applications.models import ActivityType
-from grants.core.forms import KronerField, NumberRange
-
-
-def required(message=None):
-    return InputRequired(message=message or _l("This field is required."))
+from grants.core.forms import KronerField, NumberRange, required
 
 
 class CheckboxesField(SelectMultipleField):

@@ -248,11 +248,9 @@ def withdraw_application(application, user, reason):
     application.withdrawn_at = now_utc()
     application.withdraw_reason = reason.strip()
     application.last_changed_by_id = user.id
+    # The decisions not yet released follow (grants.decisions.operations registers the follower).
     workflow.apply(application, Action.withdraw, user, workflow.MUNICIPAL, reason=reason.strip())
     db.session.flush()
-    from grants.review.operations import cancel_open_decisions  # the decisions hang on the case
-
-    cancel_open_decisions(application, user, reason.strip())
     queue_notice(
         "withdrawn", to=user.email, user=user, language=user.language,
         key=f"withdrawn:{application.id}",

@@ -1,6 +1,7 @@
 """Who may see and change an application. Every view asks these before it does anything."""
 
 from grants.accounts.models import Role
+from grants.applications import workflow
 from grants.applications.workflow import State
 
 IMDI_READERS = (Role.caseworker, Role.approver, Role.admin)
@@ -40,11 +41,13 @@ def can_edit(application, user):
 
 
 def can_submit(application, user):
-    return can_edit(application, user)
+    """The workflow's word: the lead kommune's staff, from a draft, while the round takes applications."""
+    return workflow.may(application, user, workflow.Action.submit)
 
 
 def can_withdraw(application, user):
-    return is_lead_staff(application, user) and application.state in (State.submitted, State.in_review)
+    """The workflow's word: the lead kommune's staff, while the application is received and not yet decided."""
+    return workflow.may(application, user, workflow.Action.withdraw)
 
 
 def can_download_attachment(application, user):

@@ -11,6 +11,7 @@ from grants.accounts.models import Municipality
 from grants.applications.models import Application, ApplicationPartner
 from grants.applications.workflow import State
 from grants.extensions import db
+from grants.rounds import operations as round_operations
 from grants.rounds.models import Localised, Round
 
 DASHBOARD_PAGE_SIZE = 25
@@ -145,3 +146,18 @@ def grants_to_continue(municipality_id, before_round):
         )
         .order_by(Round.deadline_at.desc(), Application.id)
     ).all()
+
+
+def latest_received(round_id):
+    """The latest time of receipt (UTC) of any application of the round, withdrawn ones included, or None."""
+    return db.session.scalar(select(func.max(Application.received_at)).where(Application.round_id == round_id))
+
+
+def applicant_municipalities(round_id):
+    """A select of the ids of the kommuner with an application in the round, drafts included."""
+    return select(Application.municipality_id).where(Application.round_id == round_id)
+
+
+# The round's dates lock once it has received applications, and a deadline change tells their kommuner.
+round_operations.learn_applications(latest_received=latest_received,
+                                    applicant_municipalities=applicant_municipalities)

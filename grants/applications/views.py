@@ -8,31 +8,24 @@ from flask_login import current_user, login_required
 
 from grants.applications import attachments as files
 from grants.applications import operations as ops
-from grants.applications import permissions, queries, sections
+from grants.applications import permissions, queries, sections, workflow
 from grants.applications.documents import application_pdf
 from grants.applications.forms import SECTION_FORMS, SECTION_TITLES, AttachmentForm, SubmitForm, WithdrawForm
 from grants.applications.models import Attachment
 from grants.applications.workflow import DECIDED_STATES, State
-from grants.errors import DeadlinePassed, DomainError, StaleData, ValidationFailed, render_error
+from grants.errors import DeadlinePassed, StaleData, ValidationFailed, message_for, render_error
 from grants.extensions import db
+from grants.frame import act
 from grants.rounds.models import Round
 from grants.rounds.queries import open_rounds
 
 bp = Blueprint("applications", __name__, url_prefix="/soknader")
 
 
-def upload_message(key):
-    return {
-        "empty_file": _("The file is empty."),
-        "too_large": _("The file is larger than 10 MB."),
-        "too_many": _("An application can have at most 10 attachments."),
-        "wrong_type": _("The file must be a PDF, DOCX, ODT or XLSX document."),
-        "name_mismatch": _("The file's content does not match its name. Upload a PDF, DOCX, ODT or XLSX document "
-                           "with the right ending."),
-    }[key]
-
-
-def _load(application_id, *, edit=False):
+def load_application(application_id, *, edit=False):
+    """The application for a kommune's page (or IMDi's reading of it): 404 if there is none, 404 to a kommune
+    that may not see it (it learns nothing of others' applications), 403 to anyone else. ``edit``: the lead
+    kommune's staff may change it now, or DeadlinePassed (the draft is kept and can be read)."""
     application = queries.application_for_view(application_id)
     if application is None:
         abort(404)
@@ -41,7 +34,7 @@ def _load(application_id, *, edit=False):
         abort(404 if user.role == "municipal" else 403)
     if edit and not permissions.can_edit(application, user):
         if application.state == State.draft and application.round.deadline_passed():
-            raise DeadlinePassed(_("The deadline has passed. The draft can be read but no longer changed."))
+            raise DeadlinePassed("draft_locked")
         abort(403)
     return application
 
@@ -110,18 +103,18 @@ def start():
 
 @bp.route("/<int:application_id>")
 def overview(application_id):
-    application = _load(application_id)
+    application = load_application(application_id)
     return render_template(
         "applications/overview.html", application=application, status=sections.completeness(application),
         can_edit=permissions.can_edit(application, current_user),
-        can_withdraw=permissions.can_withdraw(application, current_user),
+        actions={str(t.action): t for t in workflow.available(application, current_user)},
         is_partner=permissions.is_partner_staff(application, current_user),
     )
 
 
 @bp.route("/<int:application_id>/del/<any(" + ",".join(SECTION_FORMS) + "):section>", methods=["GET", "POST"])
 def section(application_id, section):
-    application = _load(application_id, edit=True)
+    application = load_application(application_id, edit=True)
     conflict = None
     if request.method == "POST":
         form = sections.build_form(application, section, request.form)
@@ -137,7 +130,7 @@ def section(application_id, section):
         except ValidationFailed as error:  # a value far beyond any field's limit: nothing saved, all shown
             db.session.rollback()
             field = _field_named(form, error.detail.get("field"))
-            message = _("This is far longer than the field takes. Shorten it; nothing in this part was saved.")
+            message = message_for("too_long_value")
             if field is None:
                 form.form_errors.append(message)
             else:
@@ -171,31 +164,29 @@ def section(application_id, section):
 
 @bp.route("/<int:application_id>/vedlegg", methods=["GET", "POST"])
 def attachments(application_id):
-    application = _load(application_id)
+    application = load_application(application_id)
     can_edit = permissions.can_edit(application, current_user)
     form = AttachmentForm()
     status = 200
     if request.method == "POST":
         if not can_edit:
             abort(403)
-        if form.validate_on_submit():
-            upload = form.file.data
-            try:
-                files.add_attachment(application, current_user, upload.filename, upload.read(), form.purpose.data)
-                db.session.commit()
-                flash(_("The file %(name)s is uploaded.", name=files.clean_filename(upload.filename)), "success")
-                return redirect(url_for("applications.attachments", application_id=application.id))
-            except ValidationFailed as error:
-                db.session.rollback()
-                form.file.errors = [*form.file.errors, upload_message(error.message)]
-        status = 422
+        upload = form.file.data
+        return act(lambda: files.add_attachment(application, current_user, upload.filename, upload.read(),
+                                                form.purpose.data),
+                   form=form, field="file",
+                   again=lambda f: render_template("applications/attachments.html", application=application,
+                                                   form=f, can_edit=can_edit),
+                   success=lambda _attachment: _("The file %(name)s is uploaded.",
+                                                 name=files.clean_filename(upload.filename)),
+                   done=url_for("applications.attachments", application_id=application.id))
     return render_template("applications/attachments.html", application=application, form=form,
                            can_edit=can_edit), status
 
 
 @bp.route("/<int:application_id>/vedlegg/<int:attachment_id>")
 def download(application_id, attachment_id):
-    application = _load(application_id)
+    application = load_application(application_id)
     attachment = db.session.get(Attachment, attachment_id)
     if attachment is None or attachment.application_id != application.id:
         abort(404)
@@ -207,31 +198,32 @@ def download(application_id, attachment_id):
 
 @bp.route("/<int:application_id>/vedlegg/<int:attachment_id>/slett", methods=["POST"])
 def remove(application_id, attachment_id):
-    application = _load(application_id, edit=True)
+    application = load_application(application_id, edit=True)
     attachment = db.session.get(Attachment, attachment_id)
     if attachment is None or attachment.application_id != application.id:
         abort(404)
-    files.remove_attachment(attachment, current_user)
-    db.session.commit()
-    flash(_("The file %(name)s is removed.", name=attachment.original_name), "success")
-    return redirect(url_for("applications.attachments", application_id=application.id))
+    return act(lambda: files.remove_attachment(attachment, current_user),
+               success=_("The file %(name)s is removed.", name=attachment.original_name),
+               done=url_for("applications.attachments", application_id=application.id))
 
 
 @bp.route("/<int:application_id>/kontroll")
 def check(application_id):
-    application = _load(application_id)
+    application = load_application(application_id)
     if application.state != State.draft:
         return redirect(url_for("applications.receipt", application_id=application.id))
     form = SubmitForm(submission_key=secrets.token_urlsafe(24))
     status = sections.completeness(application)
     complete = all(s == "complete" for _section, _title, s, _errors in status)
+    submit = next((t for t in workflow.available(application, current_user) if t.action == workflow.Action.submit),
+                  None)
     return render_template("applications/check.html", application=application, status=status, form=form,
-                           complete=complete, can_submit=permissions.can_submit(application, current_user))
+                           complete=complete, can_submit=submit is not None, submit=submit)
 
 
 @bp.route("/<int:application_id>/send", methods=["POST"])
 def submit(application_id):
-    application = _load(application_id)
+    application = load_application(application_id)
     form = SubmitForm()
     if not form.validate_on_submit():
         abort(400)
@@ -249,7 +241,7 @@ def submit(application_id):
 
 @bp.route("/<int:application_id>/kvittering")
 def receipt(application_id):
-    application = _load(application_id)
+    application = load_application(application_id)
     if application.reference is None:
         return redirect(url_for("applications.overview", application_id=application.id))
     return render_template("applications/receipt.html", application=application)
@@ -257,7 +249,7 @@ def receipt(application_id):
 
 @bp.route("/<int:application_id>/soknad.pdf")
 def pdf(application_id):
-    application = _load(application_id)
+    application = load_application(application_id)
     from io import BytesIO
 
     name = f"soknad-{application.reference or application.id}.pdf"
@@ -267,7 +259,7 @@ def pdf(application_id):
 
 @bp.route("/<int:application_id>/trekk", methods=["GET", "POST"])
 def withdraw(application_id):
-    application = _load(application_id)
+    application = load_application(application_id)
     if not permissions.can_withdraw(application, current_user):
         if permissions.is_lead_staff(application, current_user) and application.state in DECIDED_STATES:
             return render_error(409, _("IMDi has decided on this application and sent the decision, so it can no "
@@ -275,71 +267,10 @@ def withdraw(application_id):
                                        "IMDi."))
         abort(403)
     form = WithdrawForm()
-    if form.validate_on_submit():
-        ops.withdraw_application(application, current_user, form.reason.data)
-        db.session.commit()
-        flash(_("The application is withdrawn."), "success")
-        return redirect(url_for("applications.overview", application_id=application.id))
-    return render_template("applications/withdraw.html", application=application, form=form), \
-        422 if form.errors else 200
-
-
-def appeal_message(key):
-    return {
-        "appeals_not_allowed": _("Decisions in this round cannot be appealed."),
-        "not_released": _("The decision has not been sent yet."),
-        "appeal_too_late": _("The deadline for appealing has passed."),
-        "text_required": _("Write what you appeal and why."),
-    }.get(key, _("This cannot be done."))
-
-
-@bp.route("/<int:application_id>/vedtak", methods=["GET", "POST"])
-def decision(application_id):
-    """The decision as the kommune reads it: only once released; before that, "Under consideration"."""
-    from grants.review import operations as review_ops
-    from grants.review import permissions as review_permissions
-    from grants.review import queries as review_queries
-    from grants.review.forms import AppealForm
-
-    application = _load(application_id)
-    released = review_queries.released_decision(application.id)
-    can_appeal = released is not None and review_permissions.can_appeal(released, current_user)
-    form = AppealForm()
-    if request.method == "POST":
-        if not can_appeal:
-            abort(403)
-        try:
-            if form.validate_on_submit():
-                review_ops.lodge_appeal(released, current_user, form.text.data)
-                db.session.commit()
-                flash(_("Your appeal is received. IMDi will consider it."), "success")
-                return redirect(url_for("applications.decision", application_id=application.id))
-        except DomainError as error:
-            db.session.rollback()
-            form.text.errors = [*form.text.errors, appeal_message(error.message)]
-    letter_html = None
-    if released is not None:  # made by the worker just after the release; until then, made here for the page
-        from grants.review import letters
-
-        letter_html = released.letter_html or letters.render_letter_html(released)
-    return render_template(
-        "applications/decision.html", application=application, decision=released, form=form, can_appeal=can_appeal,
-        letter_html=letter_html,
-        appeals=review_queries.appeals_for(application.id) if released is not None else [],
-        appeal_deadline=review_ops.appeal_deadline(released) if released is not None else None,
-    ), 422 if request.method == "POST" else 200
-
-
-@bp.route("/<int:application_id>/vedtak/<int:decision_id>.pdf")
-def decision_pdf(application_id, decision_id):
-    from io import BytesIO
-
-    from grants.review import letters
-    from grants.review.models import Decision
-
-    application = _load(application_id)
-    released = db.session.get(Decision, decision_id)
-    if released is None or released.application_id != application.id or released.released_at is None:
-        abort(404)
-    return send_file(BytesIO(released.letter_pdf or letters.render_letter_pdf(released)), mimetype="application/pdf",
-                     as_attachment=True, download_name=letters.attachment_filename(released), max_age=0)
+    if request.method == "GET":
+        return render_template("applications/withdraw.html", application=application, form=form)
+    return act(lambda: ops.withdraw_application(application, current_user, form.reason.data), form=form,
+               field="reason", again=lambda f: render_template("applications/withdraw.html", application=application,
+                                                               form=f),
+               success=_("The application is withdrawn."),
+               done=url_for("applications.overview", application_id=application.id))

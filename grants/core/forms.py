@@ -10,6 +10,11 @@ from grants.core.money import MAX_KRONER, format_kroner, parse_kroner
 from grants.core.timeutil import OSLO, to_oslo
 
 
+def required(message=None):
+    """A field that must be filled in, with ``message`` (a lazy string) or the common one in the user's language."""
+    return validators.InputRequired(message=message or _l("This field is required."))
+
+
 class NumberRange(validators.NumberRange):
     """WTForms' NumberRange without its server error: it calls math.isnan(), which raises OverflowError for a whole
     number above 1e308 (a 309-digit participant count). Such a number is compared as infinity instead."""

@@ -2,7 +2,7 @@
 
 import hashlib
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, abort, current_app, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
@@ -11,9 +11,8 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from sqlalchemy import select
 
-from grants.core.timeutil import format_oslo
-from grants.errors import DomainError
 from grants.extensions import db
+from grants.frame import act
 from grants.i18n import current_language
 from grants.outcomes import cache, charts, exports, publishing, tallies
 from grants.outcomes.models import AllocationSummary
@@ -49,21 +48,6 @@ def round_tallies(round_id):
                            summaries=summaries, form=FlaskForm(), labels=outcome_labels())
 
 
-def _publish_refusal(error):
-    """Why the summary cannot be published, in the user's language: each cause its own sentence."""
-    if error.message == "deadline_not_passed":
-        return _("The round's deadline has not passed: applications can be sent until %(deadline)s. Publish "
-                 "after that, when every application is decided.", deadline=format_oslo(error.detail["deadline"]))
-    if error.message == "decisions_not_released":
-        return ngettext("%(num)d application has no released decision yet. Every application must be decided "
-                        "and the decision sent before the summary is published.",
-                        "%(num)d applications have no released decision yet. Every application must be decided "
-                        "and the decisions sent before the summary is published.", error.detail["open"])
-    if error.message == "note_required":
-        return _("A correction needs a note that says what was corrected.")
-    return _("This cannot be done.")
-
-
 @bp.route("/saksbehandling/runder/<int:round_id>/publiser", methods=["POST"])
 @login_required
 def publish(round_id):
@@ -72,15 +56,10 @@ def publish(round_id):
         abort(403)
     if not FlaskForm().validate_on_submit():
         abort(400)
-    try:
-        summary = publishing.publish(round_, current_user, request.form.get("note"))
-    except DomainError as error:
-        db.session.rollback()
-        flash(_publish_refusal(error), "error")
-        return redirect(url_for("outcomes.round_tallies", round_id=round_id))
-    db.session.commit()
-    flash(_("Version %(v)s of the summary is published.", v=summary.version), "success")
-    return redirect(url_for("outcomes.summary", round_id=round_id))
+    return act(lambda: publishing.publish(round_, current_user, request.form.get("note")),
+               refused=url_for("outcomes.round_tallies", round_id=round_id),
+               success=lambda summary: _("Version %(v)s of the summary is published.", v=summary.version),
+               done=url_for("outcomes.summary", round_id=round_id))
 
 
 @bp.route("/saksbehandling/sammendrag/<int:summary_id>/avpubliser", methods=["POST"])
@@ -91,15 +70,9 @@ def unpublish(summary_id):
         abort(403)
     if not FlaskForm().validate_on_submit():
         abort(400)
-    try:
-        publishing.unpublish(summary, current_user, request.form.get("reason"))
-    except DomainError:
-        db.session.rollback()
-        flash(_("Give a reason for unpublishing."), "error")
-        return redirect(url_for("outcomes.round_tallies", round_id=summary.round_id))
-    db.session.commit()
-    flash(_("The summary is unpublished."), "success")
-    return redirect(url_for("outcomes.round_tallies", round_id=summary.round_id))
+    back = url_for("outcomes.round_tallies", round_id=summary.round_id)
+    return act(lambda: publishing.unpublish(summary, current_user, request.form.get("reason")), refused=back,
+               success=_("The summary is unpublished."), done=back)
 
 
 def _versions(round_id):

@@ -1,21 +1,20 @@
-"""IMDi's side of a case: formal check, reviewers and their declarations, reviews, decisions, letters, appeals."""
+"""Reviewing a case: the formal check, the round's reviewers, their assignments, reviews and scores. The
+impartiality declarations and the decisions are in grants.decisions.models."""
 
 import enum
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import (
-    JSON,
     CheckConstraint,
     Enum,
     ForeignKey,
-    Index,
-    LargeBinary,
-    String,
     Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from grants.core.lifecycle import Lifecycle, step
+from grants.core.text import N_
 from grants.db import utcnow
 from grants.extensions import db
 
@@ -73,6 +72,16 @@ class AssignmentState(enum.StrEnum):
     removed = "removed"        # declared a conflict, or taken off by a caseworker
 
 
+# A reviewer's assignment: assigned, then the impartiality declaration makes it active (free of conflict) or removes
+# it (a conflict); a caseworker may take a reviewer off, and assign the same person again later.
+ASSIGNMENT_LIFE = Lifecycle("assignment", (
+    step("declare_free", [AssignmentState.assigned], AssignmentState.active, N_("Declare yourself free of conflict")),
+    step("declare_conflict", [AssignmentState.assigned], AssignmentState.removed, N_("Declare a conflict")),
+    step("remove", [AssignmentState.assigned, AssignmentState.active], AssignmentState.removed, N_("Remove")),
+    step("reassign", [AssignmentState.removed], AssignmentState.assigned, N_("Assign")),
+))
+
+
 class Assignment(db.Model):
     __tablename__ = "assignments"
     __table_args__ = (UniqueConstraint("application_id", "reviewer_id", name="uq_assignment"),)
@@ -88,24 +97,15 @@ class Assignment(db.Model):
     application = relationship("Application")
     reviewer = relationship("User", foreign_keys=[reviewer_id], lazy="joined")
 
+    @property
+    def awaits_declaration(self):
+        """Assigned, and the reviewer has not yet declared impartiality (the declaration is the next step)."""
+        return ASSIGNMENT_LIFE.can(self, "declare_free")
 
-class Declaration(db.Model):
-    """An impartiality declaration (forvaltningsloven §§ 6-10). Kept for ever: who, when, what."""
-
-    __tablename__ = "declarations"
-    __table_args__ = (
-        CheckConstraint("NOT conflict OR reason IS NOT NULL", name="conflict_has_reason"),
-        Index("ix_declarations_application_user", "application_id", "user_id"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"))
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    conflict: Mapped[bool]
-    reason: Mapped[str | None] = mapped_column(Text)
-    declared_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-    user = relationship("User", lazy="joined")
+    @property
+    def is_current(self):
+        """The reviewer is on the application (assigned or assessing): a caseworker can take them off."""
+        return ASSIGNMENT_LIFE.can(self, "remove")
 
 
 class Recommendation(enum.StrEnum):
@@ -153,100 +153,3 @@ class Score(db.Model):
 
     review = relationship(Review, back_populates="scores")
     criterion = relationship("Criterion", lazy="joined")
-
-
-class Allocation(db.Model):
-    """The amount a caseworker sets for an application in the allocation view (before proposing)."""
-
-    __tablename__ = "allocations"
-    __table_args__ = (CheckConstraint("amount >= 0", name="amount_non_negative"),)
-
-    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"),
-                                                primary_key=True)
-    amount: Mapped[int]
-    set_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    set_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class Outcome(enum.StrEnum):
-    granted = "granted"
-    rejected = "rejected"
-    dismissed = "dismissed"
-
-
-class DecisionState(enum.StrEnum):
-    proposed = "proposed"
-    approved = "approved"
-    released = "released"
-    withdrawn = "withdrawn"      # a proposal taken back before approval
-    superseded = "superseded"    # replaced by a new decision after an appeal
-    cancelled = "cancelled"      # the application was withdrawn before the decision was released
-
-
-class Decision(db.Model):
-    __tablename__ = "decisions"
-    __table_args__ = (
-        CheckConstraint("outcome != 'granted' OR (amount IS NOT NULL AND amount > 0)", name="grant_has_amount"),
-        CheckConstraint("outcome = 'granted' OR amount IS NULL", name="only_grants_have_amount"),
-        CheckConstraint("outcome = 'granted' OR reasons IS NOT NULL", name="refusal_has_reasons"),
-        CheckConstraint("approved_by_id IS NULL OR approved_by_id != proposed_by_id", name="four_eyes"),
-        CheckConstraint("state NOT IN ('approved', 'released') OR approved_by_id IS NOT NULL",
-                        name="approved_has_approver"),
-        CheckConstraint("state != 'released' OR released_at IS NOT NULL", name="released_has_time"),
-        CheckConstraint("letter_language IN ('nb', 'nn', 'en')", name="letter_language_known"),
-        Index("ix_decisions_round_state", "round_id", "state"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"), index=True)
-    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"))
-    outcome: Mapped[Outcome] = mapped_column(_enum(Outcome, "outcome"))
-    state: Mapped[DecisionState] = mapped_column(_enum(DecisionState, "decision_state"),
-                                                 default=DecisionState.proposed)
-    amount: Mapped[int | None]
-    purpose: Mapped[str | None] = mapped_column(Text)
-    conditions: Mapped[str | None] = mapped_column(Text)
-    special_conditions: Mapped[str | None] = mapped_column(Text)
-    reporting_deadline: Mapped[date | None]
-    # Reasons (forvaltningsloven §§ 24-25): the rules applied, the facts, the main considerations.
-    reasons: Mapped[dict | None] = mapped_column(JSON)
-    letter_language: Mapped[str] = mapped_column(String(2), default="nb")
-    proposed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    proposed_at: Mapped[datetime] = mapped_column(default=utcnow)
-    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    approved_at: Mapped[datetime | None]
-    released_at: Mapped[datetime | None]
-    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id"))
-    letter_html: Mapped[str | None] = mapped_column(Text)
-    letter_pdf: Mapped[bytes | None] = mapped_column(LargeBinary)
-
-    application = relationship("Application", lazy="joined")
-    proposed_by = relationship("User", foreign_keys=[proposed_by_id])
-    approved_by = relationship("User", foreign_keys=[approved_by_id])
-    supersedes = relationship("Decision", remote_side=[id])
-
-
-class AppealState(enum.StrEnum):
-    lodged = "lodged"
-    reversed = "reversed"
-    upheld = "upheld"          # sent on to the ministry
-
-
-class Appeal(db.Model):
-    __tablename__ = "appeals"
-    __table_args__ = (CheckConstraint("state = 'lodged' OR handled_at IS NOT NULL", name="handled_has_time"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    decision_id: Mapped[int] = mapped_column(ForeignKey("decisions.id"), index=True)
-    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"), index=True)
-    lodged_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    lodged_at: Mapped[datetime] = mapped_column(default=utcnow)
-    text: Mapped[str] = mapped_column(Text)
-    state: Mapped[AppealState] = mapped_column(_enum(AppealState, "appeal_state"), default=AppealState.lodged)
-    handled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    handled_at: Mapped[datetime | None]
-    note: Mapped[str | None] = mapped_column(Text)
-    new_decision_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id"))
-
-    decision = relationship(Decision, foreign_keys=[decision_id])
-    lodged_by = relationship("User", foreign_keys=[lodged_by_id])

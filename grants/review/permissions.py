@@ -1,55 +1,22 @@
-"""Who may do what on IMDi's side. Impartiality is checked everywhere: a declared conflict closes every door."""
+"""Who may do what in reviewing a case: registering, the formal check, assigning, declaring and scoring.
+Impartiality is checked everywhere: a declared conflict closes every door. The decisions' own rules (propose,
+approve, release, appeal) are in grants.decisions.permissions."""
 
 from sqlalchemy import select
 
 from grants.accounts.models import Role
+from grants.accounts.permissions import can_work_on_round, is_approver, is_caseworker  # noqa: F401 - the roles
+from grants.applications import workflow
 from grants.applications.workflow import State
+from grants.decisions.permissions import has_declared_conflict
 from grants.extensions import db
-from grants.review.models import Assignment, AssignmentState, DecisionState, Declaration
-
-
-def has_declared_conflict(application, user):
-    return db.session.scalar(
-        select(Declaration.id).where(Declaration.application_id == application.id, Declaration.user_id == user.id,
-                                     Declaration.conflict.is_(True)).limit(1)
-    ) is not None
-
-
-def conflicted_applications(user, application_ids):
-    """Of these applications, the ids of those where the user has declared a conflict: one statement."""
-    if not application_ids:
-        return set()
-    return set(db.session.scalars(
-        select(Declaration.application_id).where(Declaration.application_id.in_(application_ids),
-                                                 Declaration.user_id == user.id, Declaration.conflict.is_(True))
-    ))
-
-
-def approvable(decisions, user):
-    """The ids of the decisions this user may approve, as can_approve decides one by one: one statement."""
-    if not is_approver(user):
-        return set()
-    candidates = [d for d in decisions if d.state == DecisionState.proposed and d.proposed_by_id != user.id]
-    conflicts = conflicted_applications(user, {d.application_id for d in candidates})
-    return {d.id for d in candidates if d.application_id not in conflicts}
+from grants.review.models import Assignment, AssignmentState
 
 
 def assignment_of(application, user):
     return db.session.scalar(
         select(Assignment).where(Assignment.application_id == application.id, Assignment.reviewer_id == user.id)
     )
-
-
-def is_caseworker(user):
-    return user.is_authenticated and user.has_role(Role.caseworker)
-
-
-def is_approver(user):
-    return user.is_authenticated and user.has_role(Role.approver)
-
-
-def can_work_on_round(user):
-    return user.is_authenticated and user.role in (Role.caseworker, Role.approver, Role.admin)
 
 
 def can_view_case(application, user):
@@ -70,7 +37,9 @@ def can_register_received(user):
 
 
 def can_formal_check(application, user):
-    return (is_caseworker(user) and application.state == State.submitted
+    """The workflow offers the caseworker to accept the application for review (its formal check), and the
+    caseworker has declared no conflict in it."""
+    return (workflow.may(application, user, workflow.Action.accept_for_review)
             and not has_declared_conflict(application, user))
 
 
@@ -90,46 +59,4 @@ def can_score(application, user):
         and assignment.state == AssignmentState.active
         and application.state == State.in_review
         and not has_declared_conflict(application, user)
-    )
-
-
-def can_propose(application, user):
-    """A caseworker free of conflict proposes a grant or a rejection once the application has passed the formal
-    check (in review). A dismissal before that comes from the formal check itself."""
-    return (is_caseworker(user) and application.state == State.in_review
-            and not has_declared_conflict(application, user))
-
-
-def can_approve(decision, user):
-    return (
-        is_approver(user)
-        and decision.state == DecisionState.proposed
-        and decision.proposed_by_id != user.id
-        and not has_declared_conflict(decision.application, user)
-    )
-
-
-def can_release(user):
-    return is_approver(user)
-
-
-def can_handle_appeal(application, user):
-    return is_caseworker(user) and not has_declared_conflict(application, user)
-
-
-def can_appeal(decision, user, at=None):
-    """The lead kommune's staff, within three weeks of a released decision, where the round allows appeals, and
-    only once per decision."""
-    from grants.applications.permissions import is_lead_staff
-    from grants.core.timeutil import now_utc
-    from grants.review.models import Appeal
-    from grants.review.operations import appeal_deadline
-
-    application = decision.application
-    return (
-        is_lead_staff(application, user)
-        and application.round.appeals_allowed
-        and decision.state == DecisionState.released
-        and (at or now_utc()) <= appeal_deadline(decision)
-        and db.session.scalar(select(Appeal.id).where(Appeal.decision_id == decision.id).limit(1)) is None
     )

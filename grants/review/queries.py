@@ -2,15 +2,16 @@
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from grants.accounts.models import Municipality
 from grants.applications.models import Application, ApplicationActivity
 from grants.applications.workflow import RECEIVED_STATES, State
+from grants.decisions.models import Allocation, Decision, DecisionState
 from grants.extensions import db
 from grants.review import scoring
-from grants.review.models import Allocation, Assignment, AssignmentState, Decision, DecisionState, Review
+from grants.review.models import Assignment, AssignmentState, Review
 
 SORTS = {
     "reference": (Application.reference,),
@@ -150,22 +151,12 @@ def my_assignments(user):
     ).all()
 
 
-def proposals(round_id):
-    return db.session.scalars(
-        select(Decision).options(joinedload(Decision.proposed_by), joinedload(Decision.approved_by),
-                                 joinedload(Decision.application).joinedload(Application.municipality))
-        .where(Decision.round_id == round_id,
-               or_(Decision.state == DecisionState.proposed, Decision.state == DecisionState.approved))
-        .order_by(Decision.id)
-    ).all()
-
-
 def received_count(round_id):
     return db.session.scalar(select(func.count()).where(Application.round_id == round_id,
                                                          Application.state.in_(RECEIVED_STATES)))
 
 
-# --- pages of IMDi's side and the kommune's decision page ------------------------------------------------------
+# --- pages of IMDi's side ------------------------------------------------------
 
 def rounds_with_counts():
     """Every round, newest deadline first, with its applications counted by state: 2 statements."""
@@ -195,7 +186,7 @@ def assignments_for(application_id):
 
 
 def declarations_for(application_id):
-    from grants.review.models import Declaration
+    from grants.decisions.models import Declaration
 
     return db.session.scalars(
         select(Declaration).where(Declaration.application_id == application_id).order_by(Declaration.id)
@@ -231,19 +222,3 @@ def formal_check_of(application_id):
     from grants.review.models import FormalCheck
 
     return db.session.scalar(select(FormalCheck).where(FormalCheck.application_id == application_id))
-
-
-def appeals_for(application_id):
-    from grants.review.models import Appeal
-
-    return db.session.scalars(select(Appeal).where(Appeal.application_id == application_id)
-                              .order_by(Appeal.id)).all()
-
-
-def released_decision(application_id):
-    """The decision in force that the kommune has been sent, or None: never a proposed or approved one."""
-    return db.session.scalar(
-        select(Decision).where(Decision.application_id == application_id,
-                               Decision.state == DecisionState.released)
-        .order_by(Decision.id.desc()).limit(1)
-    )

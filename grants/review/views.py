@@ -1,9 +1,10 @@
-"""IMDi's pages: rounds and their inboxes, registering received applications, the case page (formal check,
-reviewers, reviews, decision, appeals, audit trail), the reviewer pool, ranking and allocation, approval and
-release, and the reviewers' own pages (assignments, impartiality, scoring).
+"""IMDi's pages of reviewing: rounds and their inboxes, registering received applications, the case page (formal
+check, reviewers, reviews, the decision and appeals as grants.decisions keeps them, audit trail), the reviewer
+pool, ranking and allocation, and the reviewers' own pages (assignments, impartiality, scoring). Approval and
+release are grants.decisions.views.
 
-Every view is thin: load, check a predicate from grants.review.permissions (403), validate, call one operation,
-commit, redirect. The operations' error keys become translated messages here (``problem``)."""
+Every view names its parts for grants.frame.act: load (404), a predicate of the permissions modules (403), the
+form, one operation, where to go. Error keys become messages from the one catalogue (grants.errors)."""
 
 from io import BytesIO
 
@@ -26,84 +27,33 @@ from grants.applications.operations import section_answers
 from grants.applications.workflow import State
 from grants.core import audit
 from grants.core.money import format_kroner
-from grants.errors import BudgetExceeded, DomainError, NotPermitted, ValidationFailed, render_error
+from grants.decisions import operations as decision_ops
+from grants.decisions import permissions as decision_permissions
+from grants.decisions import queries as decision_queries
+from grants.decisions.forms import DecisionForm, ReverseAppealForm, UpholdAppealForm
+from grants.decisions.letters import letter_language_for
+from grants.decisions.models import Appeal, AppealState
+from grants.errors import NotPermitted, ValidationFailed, message_for
 from grants.extensions import db
+from grants.frame import act, put_error
 from grants.review import operations as ops
 from grants.review import permissions, queries, scoring
 from grants.review.forms import (
     AssignForm,
     AutoAssignForm,
-    DecisionForm,
     DeclarationForm,
     FormalCheckForm,
     PoolForm,
     RegisterForm,
-    ReverseAppealForm,
-    UpholdAppealForm,
     allocation_form,
     review_form,
     review_values,
 )
-from grants.review.letters import letter_language_for
-from grants.review.models import Appeal, AppealState, Assignment, Decision, DecisionState
+from grants.review.models import Assignment
 from grants.rounds.models import Round
 from grants.templating import state_names
 
 bp = Blueprint("review", __name__, url_prefix="/saksbehandling")
-
-
-# --- messages ------------------------------------------------------------------------------------------------
-
-def problem(key, **detail):
-    """The translated message for an operation's error key."""
-    remaining = detail.get("remaining")
-    messages = {
-        "not_permitted": lambda: _("You do not have permission to do this."),
-        "four_eyes": lambda: _("A decision must be approved by someone other than the person who proposed it, "
-                               "and not by someone who has declared a conflict of interest."),
-        "conflict_declared": lambda: _("This person has declared a conflict of interest in the application and "
-                                       "cannot be assigned."),
-        "reason_required": lambda: _("Give a reason."),
-        "not_allowed": lambda: _("This cannot be done while the application has its present status."),
-        "formal_check_missing": lambda: _("The application has not passed the formal check yet."),
-        "not_imdi": lambda: _("Only IMDi's staff can review applications."),
-        "no_reviewers": lambda: _("Add reviewers to the round before assigning automatically."),
-        "channel": lambda: _("Choose e-mail or post."),
-        "review_submitted": lambda: _("The review is submitted and can no longer be changed."),
-        "review_incomplete": lambda: _("Score every criterion and choose a recommendation before you submit."),
-        "suggested_amount": lambda: _("The suggested amount cannot be more than the amount applied for."),
-        "above_applied": lambda: _("The amount cannot be more than the amount applied for."),
-        "amount_required": lambda: _("Enter the amount granted."),
-        "reasons_required": lambda: _("Give the reasons for the decision: the rules, the facts or the main "
-                                      "considerations."),
-        "over_budget": lambda: _("This is more than what remains of the round's budget (%(remaining)s).",
-                                 remaining=format_kroner(remaining or 0)),
-        "appeals_not_allowed": lambda: _("Decisions in this round cannot be appealed."),
-        "not_released": lambda: _("The decision has not been sent yet."),
-        "appeal_too_late": lambda: _("The deadline for appealing has passed."),
-        "appeal_handled": lambda: _("The appeal has already been handled."),
-        "text_required": lambda: _("Write what you appeal and why."),
-        "missing": lambda: _("Choose a score."),
-        "out_of_scale": lambda: _("Choose a score on the scale."),
-        "comment_required": lambda: _("A comment is required for the two lowest scores."),
-    }
-    return messages[key]() if key in messages else _("This cannot be done.")
-
-
-def _field_error(form, error, field_name=None):
-    """Put an operation's error next to its field, or at the top of the form."""
-    field = getattr(form, field_name or error.detail.get("field") or "", None)
-    message = problem(error.message, **error.detail)
-    if field is None:
-        form.form_errors.append(message)
-    else:
-        field.errors = [*field.errors, message]
-
-
-@bp.errorhandler(DomainError)
-def _domain_error(error):
-    db.session.rollback()
-    return render_error(error.status, problem(error.message, **error.detail))
 
 
 # --- loading and access ------------------------------------------------------------------------------------------
@@ -176,16 +126,18 @@ def register(round_id):
     form = RegisterForm()
     form.municipality.choices = [("", _("Choose a municipality"))] + [
         (m.number, f"{m.display_name} ({m.number})") for m in accounts_ops.municipalities()]
-    if form.validate_on_submit():
-        municipality = db.session.scalar(select(Municipality).where(Municipality.number == form.municipality.data))
-        application = ops.register_received(
-            round_, _user(), municipality=municipality, title=form.title.data.strip(),
-            amount_applied=form.amount_applied.amount, channel=form.channel.data,
-            received_at=form.received_at.moment, note=(form.note.data or "").strip())
-        db.session.commit()
-        flash(_("The application is registered as %(reference)s.", reference=application.reference), "success")
-        return redirect(url_for("review.case", application_id=application.id))
-    return render_template("review/register.html", round=round_, form=form), 422 if form.errors else 200
+    if request.method == "GET":
+        return render_template("review/register.html", round=round_, form=form)
+    return act(
+        lambda: ops.register_received(
+            round_, _user(), municipality=db.session.scalar(
+                select(Municipality).where(Municipality.number == form.municipality.data)),
+            title=form.title.data.strip(), amount_applied=form.amount_applied.amount, channel=form.channel.data,
+            received_at=form.received_at.moment, note=(form.note.data or "").strip()),
+        form=form, again=lambda f: render_template("review/register.html", round=round_, form=f),
+        success=lambda application: _("The application is registered as %(reference)s.",
+                                      reference=application.reference),
+        done=lambda application: url_for("review.case", application_id=application.id))
 
 
 # --- the round's reviewers -----------------------------------------------------------------------------------
@@ -209,13 +161,10 @@ def reviewers(round_id):
     _allow(permissions.is_caseworker(current_user))
     form = PoolForm(prefix="pool")
     form.user.choices = [(str(u.id), u.name) for u in queries.imdi_people()]
-    if not form.validate():
-        return _reviewers_page(round_, pool_form=form, status=422)
-    person = db.session.get(User, int(form.user.data))
-    ops.add_round_reviewer(round_, person, _user())
-    db.session.commit()
-    flash(_("%(name)s is added to the round's reviewers.", name=person.name), "success")
-    return redirect(url_for("review.reviewers", round_id=round_.id))
+    return act(lambda: ops.add_round_reviewer(round_, db.session.get(User, int(form.user.data)), _user()),
+               form=form, field="user", again=lambda f: _reviewers_page(round_, pool_form=f)[0],
+               success=lambda row: _("%(name)s is added to the round's reviewers.", name=row.user.name),
+               done=url_for("review.reviewers", round_id=round_.id))
 
 
 @bp.route("/runder/<int:round_id>/fagvurderere/fordel", methods=["POST"])
@@ -223,23 +172,17 @@ def auto_assign(round_id):
     round_ = _round(round_id)
     _allow(permissions.is_caseworker(current_user))
     form = AutoAssignForm(prefix="auto")
-    try:
-        if form.validate():
-            made = ops.auto_assign(round_, _user(), per_application=form.per_application.data)
-            db.session.commit()
-            flash(ngettext("%(num)d assignment was made.", "%(num)d assignments were made.", made), "success")
-            return redirect(url_for("review.reviewers", round_id=round_.id))
-    except ValidationFailed as error:
-        db.session.rollback()
-        _field_error(form, error, "per_application")
-    return _reviewers_page(round_, auto_form=form, status=422)
+    return act(lambda: ops.auto_assign(round_, _user(), per_application=form.per_application.data),
+               form=form, field="per_application", again=lambda f: _reviewers_page(round_, auto_form=f)[0],
+               success=lambda made: ngettext("%(num)d assignment was made.", "%(num)d assignments were made.", made),
+               done=url_for("review.reviewers", round_id=round_.id))
 
 
 # --- ranking and allocation ------------------------------------------------------------------------------------
 
 def _ranking_page(round_, rows, form, status=200):
     return render_template("review/ranking.html", round=round_, rows=rows, form=form,
-                           committed=ops.committed_amount(round_.id),
+                           committed=decision_ops.committed_amount(round_.id),
                            can_allocate=permissions.is_caseworker(current_user)), status
 
 
@@ -261,16 +204,16 @@ def ranking(round_id):
 
 
 def _set_allocations(form, rows):
-    """ops.set_allocation for every amount typed; each row's error stays with its row."""
+    """decision_ops.set_allocation for every amount typed; each row's error stays with its row."""
     ok = True
     for row in rows:
         field = form[f"amount_{row.application_id}"]
         if field.amount is None:
             continue
         try:
-            ops.set_allocation(row.application, _user(), field.amount)
+            decision_ops.set_allocation(row.application, _user(), field.amount)
         except ValidationFailed as error:
-            _field_error(form, error, field.name)
+            put_error(form, error, field.name)
             ok = False
     return ok
 
@@ -279,73 +222,11 @@ def _set_allocations(form, rows):
 def fill(round_id):
     round_ = _round(round_id)
     _allow(permissions.is_caseworker(current_user))
-    amounts = ops.fill_allocations(round_, _user(), queries.ranked(round_))
+    amounts = decision_ops.fill_allocations(round_, _user(), queries.ranked(round_))
     db.session.commit()
     flash(_("Amounts are set by rank: %(total)s of %(budget)s.", total=format_kroner(sum(amounts.values())),
             budget=format_kroner(round_.budget)), "success")
     return redirect(url_for("review.ranking", round_id=round_.id))
-
-
-# --- approval and release --------------------------------------------------------------------------------------
-
-@bp.route("/runder/<int:round_id>/godkjenning")
-def approvals(round_id):
-    round_ = _round(round_id)
-    _allow(permissions.is_approver(current_user))
-    proposals = queries.proposals(round_.id)
-    approvable = permissions.approvable(proposals, _user())
-    return render_template("review/approvals.html", round=round_, proposals=proposals, approvable=approvable,
-                           committed=ops.committed_amount(round_.id))
-
-
-@bp.route("/vedtak/<int:decision_id>/godkjenn", methods=["POST"])
-def approve(decision_id):
-    decision = db.get_or_404(Decision, decision_id)
-    _allow(permissions.can_approve(decision, _user()))
-    try:
-        ops.approve_decision(decision, _user())
-    except BudgetExceeded as error:
-        db.session.rollback()
-        flash(problem(error.message, **error.detail), "error")
-    else:
-        db.session.commit()
-        flash(_("The decision for %(reference)s is approved.", reference=decision.application.reference), "success")
-    if request.form.get("back") == "case":
-        return redirect(url_for("review.case", application_id=decision.application_id))
-    return redirect(url_for("review.approvals", round_id=decision.round_id))
-
-
-@bp.route("/runder/<int:round_id>/godkjenning/alle", methods=["POST"])
-def approve_all(round_id):
-    round_ = _round(round_id)
-    _allow(permissions.is_approver(current_user))
-    approved, refused = ops.approve_all(round_, _user())
-    db.session.commit()
-    flash(ngettext("%(num)d decision was approved.", "%(num)d decisions were approved.", len(approved)),
-          "success")
-    for decision, error in refused:
-        flash(_("%(reference)s was not approved: %(reason)s", reference=decision.application.reference,
-                reason=problem(error.message, **error.detail)), "error")
-    return redirect(url_for("review.approvals", round_id=round_.id))
-
-
-@bp.route("/runder/<int:round_id>/send-ut", methods=["GET", "POST"])
-def release(round_id):
-    round_ = _round(round_id)
-    _allow(permissions.can_release(current_user))
-    if request.method == "GET":
-        approved = [d for d in queries.proposals(round_.id) if d.state == DecisionState.approved]
-        held = [(d, problem(key)) for d in approved if (key := ops.release_blocker(d)) is not None]
-        ready = [d for d in approved if all(d is not h for h, _reason in held)]
-        return render_template("review/release.html", round=round_, approved=ready, held=held)
-    released, held = ops.release_round(round_, _user())
-    db.session.commit()
-    flash(ngettext("%(num)d decision was sent.", "%(num)d decisions were sent.", len(released)), "success")
-    if held:  # still approved: the release page lists each with what stands in its way
-        flash(ngettext("%(num)d decision could not be sent; see why below.",
-                       "%(num)d decisions could not be sent; see why below.", len(held)), "error")
-        return redirect(url_for("review.release", round_id=round_.id))
-    return redirect(url_for("review.approvals", round_id=round_.id))
 
 
 # --- the case page ---------------------------------------------------------------------------------------------
@@ -373,7 +254,7 @@ def _case_forms(application):
                                               data={**ops.suggested_check(application), "letter_language": language})
     if permissions.can_assign(application, user):
         forms["assign_form"] = _assign_form(application, formdata=None)
-    if permissions.can_propose(application, user):
+    if decision_permissions.can_propose(application, user):
         forms["decision_form"] = DecisionForm(formdata=None, prefix="decision", data={"letter_language": language},
                                               amount_applied=application.amount_applied)
     return forms
@@ -381,7 +262,7 @@ def _case_forms(application):
 
 def _assign_form(application, formdata):
     form = AssignForm(formdata=formdata, prefix="assign")
-    taken = {a.reviewer_id for a in queries.assignments_for(application.id) if a.state != "removed"}
+    taken = {a.reviewer_id for a in queries.assignments_for(application.id) if a.is_current}
     form.reviewer.choices = [("", _("Choose a reviewer"))] + [
         (str(u.id), u.name) for u, _load in queries.round_pool(application.round_id) if u.id not in taken]
     return form
@@ -402,9 +283,10 @@ def _case_page(application, status=200, **bound):
     reviews = []
     if ops.can_see_other_reviews(application, user):
         reviews = [r for r in queries.reviews_for(application.id) if r.is_submitted]
-    decision = ops.current_decision(application) if staff else None
-    appeals = queries.appeals_for(application.id) if staff else []
-    appeal_forms = _appeal_forms(appeals, application) if permissions.can_handle_appeal(application, user) else {}
+    decision = decision_ops.current_decision(application) if staff else None
+    appeals = decision_queries.appeals_for(application.id) if staff else []
+    handles = decision_permissions.can_handle_appeal(application, user)
+    appeal_forms = _appeal_forms(appeals, application) if handles else {}
     appeal_forms.update(bound.pop("appeal_forms", {}))
     forms = {**_case_forms(application), **bound}
     return render_template(
@@ -416,7 +298,7 @@ def _case_page(application, status=200, **bound):
         can_declare=permissions.can_declare(application, user), can_score=permissions.can_score(application, user),
         reviews=reviews, criteria=application.round.criteria,
         aggregate=scoring.aggregate([r.weighted_score for r in reviews], application.round.score_spread_threshold),
-        decision=decision, can_approve=decision is not None and permissions.can_approve(decision, user),
+        decision=decision, can_approve=decision is not None and decision_permissions.can_approve(decision, user),
         appeals=appeals, appeal_forms=appeal_forms, audit_entries=audit.entries_for(application) if staff else [],
         **forms,
     ), status
@@ -433,19 +315,15 @@ def formal_check(application_id):
     _allow(permissions.can_formal_check(application, _user()))
     form = FormalCheckForm(prefix="check")
     accept = request.form.get("check-verdict") == "accept"
-    try:
-        if form.validate():
-            ops.formal_check(application, _user(), checks=form.checks(), accept=accept,
-                             reason_code=form.reason_code.data or None, reason_text=form.reason_text.data,
-                             letter_language=letter_language_for(application.municipality, form.letter_language.data))
-            db.session.commit()
-            flash(_("The application is accepted for review.") if accept
-                  else _("A dismissal is proposed. It takes effect when it is approved and sent."), "success")
-            return redirect(url_for("review.case", application_id=application.id))
-    except ValidationFailed as error:
-        db.session.rollback()
-        _field_error(form, error)
-    return _case_page(application, 422, check_form=form)
+    return act(
+        lambda: ops.formal_check(
+            application, _user(), checks=form.checks(), accept=accept, reason_code=form.reason_code.data or None,
+            reason_text=form.reason_text.data,
+            letter_language=letter_language_for(application.municipality, form.letter_language.data)),
+        form=form, again=lambda f: _case_page(application, check_form=f)[0],
+        success=_("The application is accepted for review.") if accept
+        else _("A dismissal is proposed. It takes effect when it is approved and sent."),
+        done=url_for("review.case", application_id=application.id))
 
 
 @bp.route("/soknader/<int:application_id>/fagvurderere", methods=["POST"])
@@ -453,17 +331,11 @@ def assign(application_id):
     application = _application(application_id)
     _allow(permissions.can_assign(application, _user()))
     form = _assign_form(application, request.form)
-    try:
-        if form.validate():
-            reviewer = db.session.get(User, int(form.reviewer.data))
-            ops.assign(application, reviewer, _user())
-            db.session.commit()
-            flash(_("%(name)s is assigned.", name=reviewer.name), "success")
-            return redirect(url_for("review.case", application_id=application.id) + "#reviewers")
-    except NotPermitted as error:
-        db.session.rollback()
-        _field_error(form, error, "reviewer")
-    return _case_page(application, 422, assign_form=form)
+    return act(lambda: ops.assign(application, db.session.get(User, int(form.reviewer.data)), _user()),
+               form=form, field="reviewer", on_form=(ValidationFailed, NotPermitted),  # conflict_declared
+               again=lambda f: _case_page(application, assign_form=f)[0],
+               success=lambda assignment: _("%(name)s is assigned.", name=assignment.reviewer.name),
+               done=url_for("review.case", application_id=application.id) + "#reviewers")
 
 
 @bp.route("/soknader/<int:application_id>/fagvurderere/<int:assignment_id>/fjern", methods=["POST"])
@@ -473,34 +345,35 @@ def unassign(application_id, assignment_id):
     assignment = db.session.get(Assignment, assignment_id)
     if assignment is None or assignment.application_id != application.id:
         abort(404)
-    ops.remove_assignment(assignment, _user())
-    db.session.commit()
-    flash(_("%(name)s is taken off the application.", name=assignment.reviewer.name), "success")
-    return redirect(url_for("review.case", application_id=application.id) + "#reviewers")
+    return act(lambda: ops.remove_assignment(assignment, _user()),
+               success=_("%(name)s is taken off the application.", name=assignment.reviewer.name),
+               done=url_for("review.case", application_id=application.id) + "#reviewers")
 
 
 @bp.route("/soknader/<int:application_id>/vedtak", methods=["POST"])
 def propose(application_id):
     application = _application(application_id)
-    _allow(permissions.can_propose(application, _user()))
+    _allow(decision_permissions.can_propose(application, _user()))
     form = DecisionForm(prefix="decision", amount_applied=application.amount_applied)
-    try:
-        if form.validate():
-            ops.propose_decision(application, _user(), **form.values(), letter_language=letter_language_for(
-                application.municipality, form.letter_language.data))
-            db.session.commit()
-            flash(_("The decision is proposed. Another person must approve it."), "success")
-            return redirect(url_for("review.case", application_id=application.id) + "#decision")
-    except (ValidationFailed, BudgetExceeded) as error:
-        db.session.rollback()
-        _field_error(form, error, {"reasons": "reasons_rules"}.get(error.detail.get("field"), "amount"))
-    return _case_page(application, 422, decision_form=form)
+    return act(
+        lambda: decision_ops.propose_decision(
+            application, _user(), **form.values(),
+            letter_language=letter_language_for(application.municipality, form.letter_language.data)),
+        form=form, field=_decision_field, again=lambda f: _case_page(application, decision_form=f)[0],
+        success=_("The decision is proposed. Another person must approve it."),
+        done=url_for("review.case", application_id=application.id) + "#decision")
+
+
+def _decision_field(error):
+    """The decision form's field for an error of the decision: the reasons go under the first reasons field, the
+    rest (amount, budget) under the amount."""
+    return {"reasons": "reasons_rules"}.get(error.detail.get("field"), "amount")
 
 
 def _appeal(appeal_id):
     appeal = db.get_or_404(Appeal, appeal_id)
     application = _application(appeal.application_id)
-    _allow(permissions.can_handle_appeal(application, _user()))
+    _allow(decision_permissions.can_handle_appeal(application, _user()))
     return appeal, application
 
 
@@ -508,30 +381,26 @@ def _appeal(appeal_id):
 def reverse_appeal(appeal_id):
     appeal, application = _appeal(appeal_id)
     form = ReverseAppealForm(prefix=f"reverse-{appeal.id}", amount_applied=application.amount_applied)
-    try:
-        if form.validate():
-            ops.reverse_appeal(appeal, _user(), form.note.data, **form.values(), letter_language=letter_language_for(
-                application.municipality, form.letter_language.data))
-            db.session.commit()
-            flash(_("The decision is reversed. The new decision must be approved and sent."), "success")
-            return redirect(url_for("review.case", application_id=application.id) + "#appeals")
-    except (ValidationFailed, BudgetExceeded) as error:
-        db.session.rollback()
-        _field_error(form, error, {"reasons": "reasons_rules"}.get(error.detail.get("field"), "amount"))
-    return _case_page(application, 422, appeal_forms={appeal.id: (form, UpholdAppealForm(
-        formdata=None, prefix=f"uphold-{appeal.id}"))})
+    return act(
+        lambda: decision_ops.reverse_appeal(
+            appeal, _user(), form.note.data, **form.values(),
+            letter_language=letter_language_for(application.municipality, form.letter_language.data)),
+        form=form, field=_decision_field,
+        again=lambda f: _case_page(application, appeal_forms={appeal.id: (f, UpholdAppealForm(
+            formdata=None, prefix=f"uphold-{appeal.id}"))})[0],
+        success=_("The decision is reversed. The new decision must be approved and sent."),
+        done=url_for("review.case", application_id=application.id) + "#appeals")
 
 
 @bp.route("/klager/<int:appeal_id>/oppretthold", methods=["POST"])
 def uphold_appeal(appeal_id):
     appeal, application = _appeal(appeal_id)
     form = UpholdAppealForm(prefix=f"uphold-{appeal.id}")
-    if not form.validate():
-        return _case_page(application, 422)
-    ops.uphold_appeal(appeal, _user(), form.note.data)
-    db.session.commit()
-    flash(_("The decision is upheld and the appeal is sent on to the ministry."), "success")
-    return redirect(url_for("review.case", application_id=application.id) + "#appeals")
+    return act(lambda: decision_ops.uphold_appeal(appeal, _user(), form.note.data), form=form,
+               again=lambda f: _case_page(application, appeal_forms={appeal.id: (ReverseAppealForm(
+                   formdata=None, prefix=f"reverse-{appeal.id}", amount_applied=application.amount_applied), f)})[0],
+               success=_("The decision is upheld and the appeal is sent on to the ministry."),
+               done=url_for("review.case", application_id=application.id) + "#appeals")
 
 
 # --- the application's documents, for everyone who may see the case (reviewers too) -------------------------
@@ -567,20 +436,15 @@ def declare(application_id):
         abort(404)
     _allow(permissions.can_declare(application, _user()))
     form = DeclarationForm()
-    try:
-        if form.validate_on_submit():
-            conflict = form.conflict.data == "yes"
-            ops.declare(application, _user(), conflict=conflict, reason=form.reason.data)
-            db.session.commit()
-            flash(_("Your declaration is saved. You will not assess this application.") if conflict
-                  else _("Your declaration is saved. You can now assess the application."), "success")
-            return redirect(url_for("review.my_assignments") if conflict
-                            else url_for("review.score", application_id=application.id))
-    except ValidationFailed as error:
-        db.session.rollback()
-        _field_error(form, error)
-    return render_template("review/declare.html", application=application, form=form), \
-        422 if request.method == "POST" else 200
+    if request.method == "GET":
+        return render_template("review/declare.html", application=application, form=form)
+    conflict = form.conflict.data == "yes"
+    return act(lambda: ops.declare(application, _user(), conflict=conflict, reason=form.reason.data), form=form,
+               again=lambda f: render_template("review/declare.html", application=application, form=f),
+               success=_("Your declaration is saved. You will not assess this application.") if conflict
+               else _("Your declaration is saved. You can now assess the application."),
+               done=url_for("review.my_assignments") if conflict
+               else url_for("review.score", application_id=application.id))
 
 
 @bp.route("/soknader/<int:application_id>/vurdering", methods=["GET", "POST"])
@@ -592,27 +456,27 @@ def score(application_id):
     form = review_form(criteria, language=_language(), amount_applied=application.amount_applied,
                        formdata=request.form if request.method == "POST" else None, review=own)
     submit = request.form.get("action") == "submit"
-    try:
-        if request.method == "POST" and form.validate():
-            ops.save_review(application, _user(), **review_values(form, criteria), submit=submit)
-            db.session.commit()
-            flash(_("Your review is submitted.") if submit else _("Your draft is saved."), "success")
-            return redirect(url_for("review.case" if submit else "review.score", application_id=application.id))
-    except ValidationFailed as error:
-        db.session.rollback()
-        _review_errors(form, error)
-    return render_template("review/score.html", application=application, form=form, review=own,
-                           sections=_answer_sections(application)), 422 if request.method == "POST" else 200
+
+    def page(f):
+        return render_template("review/score.html", application=application, form=f, review=own,
+                               sections=_answer_sections(application))
+
+    if request.method == "GET":
+        return page(form)
+    return act(lambda: ops.save_review(application, _user(), **review_values(form, criteria), submit=submit),
+               form=form, again=page, show=_review_errors,
+               success=_("Your review is submitted.") if submit else _("Your draft is saved."),
+               done=url_for("review.case" if submit else "review.score", application_id=application.id))
 
 
 def _review_errors(form, error):
     for criterion_id, key in (error.detail.get("problems") or {}).items():
         name = f"comment_{criterion_id}" if key == "comment_required" else f"score_{criterion_id}"
-        form[name].errors = [*form[name].errors, problem(key)]
+        form[name].errors = [*form[name].errors, message_for(key)]
     if error.detail.get("recommendation_missing"):
         form.recommendation.errors = [*form.recommendation.errors, _("Choose a recommendation.")]
     if error.message != "review_incomplete":
-        _field_error(form, error)
+        put_error(form, error)
 
 
 def _language():
@@ -625,25 +489,6 @@ def _language():
 def review_state_label(state):
     return {"assigned": _("Waiting for the impartiality declaration"), "active": _("Assessing"),
             "removed": _("Removed")}.get(str(state), str(state))
-
-
-@bp.app_template_global()
-def decision_state_label(state):
-    return {"proposed": _("Proposed"), "approved": _("Approved"), "released": _("Sent"),
-            "withdrawn": _("Withdrawn"), "superseded": _("Replaced"),
-            "cancelled": _("Cancelled: the application was withdrawn")}.get(str(state), str(state))
-
-
-@bp.app_template_global()
-def outcome_label(outcome):
-    return {"granted": _("Grant"), "rejected": _("Rejection"), "dismissed": _("Dismissal")}.get(str(outcome),
-                                                                                                 str(outcome))
-
-
-@bp.app_template_global()
-def appeal_state_label(state):
-    return {"lodged": _("Lodged"), "reversed": _("Reversed"), "upheld": _("Upheld, sent to the ministry")}.get(
-        str(state), str(state))
 
 
 @bp.app_template_global()

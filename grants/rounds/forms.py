@@ -12,13 +12,9 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, Optional, Regexp, ValidationError
+from wtforms.validators import Length, Optional, Regexp, ValidationError
 
-from grants.core.forms import KronerField, NumberRange, OsloDateTimeField
-
-
-def required():
-    return InputRequired(message=_l("This field is required."))
+from grants.core.forms import KronerField, NumberRange, OsloDateTimeField, required
 
 
 class CriterionForm(Form):

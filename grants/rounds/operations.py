@@ -1,6 +1,6 @@
 """Use cases for schemes and rounds."""
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from grants.core import audit
 from grants.core.timeutil import deadline_utc, now_utc
@@ -93,13 +93,22 @@ def create_round(scheme, actor, *, criteria=DEFAULT_CRITERIA, **values):
 
 LOCKED_ONCE_RECEIVED = ("year", "opens_at", "deadline_date")
 
+# What a round must know of its applications is told by grants.applications, which sits above the rounds
+# (.importlinter: the case's packages are layers without circles) and registers it when the app is built.
+_applications = {}
+
+
+def learn_applications(*, latest_received, applicant_municipalities):
+    """Register how to read a round's applications: ``latest_received(round_id)`` gives the latest time of
+    receipt (UTC datetime) of any application of the round, withdrawn ones included, or None;
+    ``applicant_municipalities(round_id)`` gives a select of the municipality ids with an application in the round
+    (drafts included). Called by grants.applications.queries when it is imported."""
+    _applications.update(latest_received=latest_received, applicant_municipalities=applicant_municipalities)
+
 
 def has_received_applications(round_):
     """Whether any application of the round has been received (submitted or registered, withdrawn included)."""
-    from grants.applications.models import Application
-
-    return db.session.scalar(select(Application.id).where(Application.round_id == round_.id,
-                                                          Application.received_at.is_not(None)).limit(1)) is not None
+    return _applications["latest_received"](round_.id) is not None
 
 
 def update_round(round_, actor, **values):
@@ -121,7 +130,6 @@ def change_deadline(round_, actor, new_date, reason):
     the round's year. Recorded in the audit log, and every kommune user with an application in the round (drafts
     included) is told by e-mail in their language. Returns the number of notices queued. Raises ValidationFailed
     (reason_required, deadline_unchanged, deadline_before_received, year_not_deadline_year)."""
-    from grants.applications.models import Application
     from grants.core.timeutil import oslo_date
     from grants.notify.outbox import queue_notice
 
@@ -132,7 +140,7 @@ def change_deadline(round_, actor, new_date, reason):
         raise ValidationFailed("deadline_unchanged", field="deadline_date")
     if new_date.year != round_.year:
         raise ValidationFailed("year_not_deadline_year", field="deadline_date")
-    latest = db.session.scalar(select(func.max(Application.received_at)).where(Application.round_id == round_.id))
+    latest = _applications["latest_received"](round_.id)
     if latest is not None and new_date < oslo_date(latest):
         raise ValidationFailed("deadline_before_received", field="deadline_date", received=oslo_date(latest))
     old_date, old_at = round_.deadline_date, round_.deadline_at
@@ -145,7 +153,7 @@ def change_deadline(round_, actor, new_date, reason):
                  reason=reason)
     from grants.accounts.models import User, UserStatus
 
-    municipalities = select(Application.municipality_id).where(Application.round_id == round_.id)
+    municipalities = _applications["applicant_municipalities"](round_.id)
     people = db.session.scalars(select(User).where(User.municipality_id.in_(municipalities),
                                                    User.status == UserStatus.active).order_by(User.id)).all()
     queued = 0

@@ -9,25 +9,13 @@ from sqlalchemy import select
 from grants.accounts.permissions import can_manage_rounds
 from grants.errors import ValidationFailed
 from grants.extensions import db
+from grants.frame import act, put_error
 from grants.rounds import operations as ops
 from grants.rounds.forms import DeadlineChangeForm, RoundForm
 from grants.rounds.models import Round, Scheme
 from grants.rounds.queries import round_with_criteria
 
 bp = Blueprint("rounds", __name__, url_prefix="/admin/utlysninger")
-
-ROUND_ERRORS = {
-    "deadline_before_opening": lambda: _("The deadline must be after the opening."),
-    "budget_not_positive": lambda: _("The amount must be more than zero."),
-    "year_not_deadline_year": lambda: _("The year must be the year of the deadline."),
-    "dates_locked": lambda: _("The round has received applications, so its year, opening and deadline can no "
-                              "longer be changed here. Use \"Change the deadline\" to move the deadline."),
-    "reason_required": lambda: _("Give a reason."),
-    "deadline_unchanged": lambda: _("Choose a date other than the present deadline."),
-    "deadline_before_received": lambda: _("Applications have been received up to this date; the deadline "
-                                          "cannot be before it."),
-}
-
 
 @bp.before_request
 @login_required
@@ -53,7 +41,7 @@ def _save(form, round_=None):
         db.session.flush()
     except ValidationFailed as error:
         db.session.rollback()
-        getattr(form, error.detail["field"]).errors.append(ROUND_ERRORS[error.message]())
+        put_error(form, error)
         return None
     db.session.commit()
     return round_
@@ -96,15 +84,9 @@ def change_deadline(round_id):
     form = DeadlineChangeForm()
     if request.method == "GET":
         form.deadline_date.data = round_.deadline_date
-    if form.validate_on_submit():
-        try:
-            told = ops.change_deadline(round_, current_user, form.deadline_date.data, form.reason.data)
-        except ValidationFailed as error:
-            db.session.rollback()
-            getattr(form, error.detail["field"]).errors.append(ROUND_ERRORS[error.message]())
-        else:
-            db.session.commit()
-            flash(ngettext("The deadline is changed. %(num)d person is told by e-mail.",
-                           "The deadline is changed. %(num)d people are told by e-mail.", told), "success")
-            return redirect(url_for("rounds.edit", round_id=round_.id))
-    return render_template("rounds/change_deadline.html", form=form, round=round_), 422 if form.errors else 200
+        return render_template("rounds/change_deadline.html", form=form, round=round_)
+    return act(lambda: ops.change_deadline(round_, current_user, form.deadline_date.data, form.reason.data),
+               form=form, again=lambda f: render_template("rounds/change_deadline.html", form=f, round=round_),
+               success=lambda told: ngettext("The deadline is changed. %(num)d person is told by e-mail.",
+                                             "The deadline is changed. %(num)d people are told by e-mail.", told),
+               done=url_for("rounds.edit", round_id=round_.id))

@@ -36,6 +36,8 @@ from grants.applications.models import Application
 from grants.applications.workflow import State
 from grants.core.money import format_kroner
 from grants.core.timeutil import deadline_utc, now_utc, oslo_date
+from grants.decisions import operations as decision_ops
+from grants.decisions.models import Decision, DecisionState, Outcome
 from grants.extensions import db
 from grants.notify.delivery import deliver
 from grants.notify.mailer import close_connection
@@ -43,7 +45,7 @@ from grants.notify.messages import subject_for
 from grants.notify.models import Notice, NoticeState
 from grants.outcomes import publishing
 from grants.review import operations as ops
-from grants.review.models import Decision, DecisionState, Outcome, Review
+from grants.review.models import Review
 from grants.rounds.models import Round
 from grants.rounds.operations import DEFAULT_CRITERIA, set_criteria
 from tests.applying import VALID_SECTIONS
@@ -616,10 +618,10 @@ def pages_scene(app, lang):
     granted = submitted_application(closed, number=KOMMUNE, amount_applied=APPLIED, title=TITLE,
                                     submitted_by_id=kommune.id)
     ops.formal_check(granted, caseworker, checks=CHECKS, accept=True)
-    decision = ops.propose_decision(granted, caseworker, outcome="granted", amount=GRANTED,
+    decision = decision_ops.propose_decision(granted, caseworker, outcome="granted", amount=GRANTED,
                                     purpose=PROPOSAL["decision-purpose"])
-    ops.approve_decision(decision, approver)
-    ops.release_round(closed, approver)
+    decision_ops.approve_decision(decision, approver)
+    decision_ops.release_round(closed, approver)
     db.session.commit()
     publishing.publish(closed, people["admin"])
     db.session.commit()
@@ -635,8 +637,9 @@ def pages_scene(app, lang):
     for application in (in_review, proposed, approved):
         ops.formal_check(application, caseworker, checks=CHECKS, accept=True)
     ops.assign(in_review, people["reviewer"], caseworker)
-    ops.propose_decision(proposed, caseworker, outcome="granted", amount=200_000)
-    ops.approve_decision(ops.propose_decision(approved, caseworker, outcome="granted", amount=300_000), approver)
+    decision_ops.propose_decision(proposed, caseworker, outcome="granted", amount=200_000)
+    decision_ops.approve_decision(
+        decision_ops.propose_decision(approved, caseworker, outcome="granted", amount=300_000), approver)
     draft = ApplicationFactory(round=open_, municipality_id=kommune.municipality_id, created_by_id=kommune.id)
     # An approval made before the formal check became a rule: the release page holds it back and says why.
     unchecked = submitted_application(open_, number=KOMMUNE, amount_applied=APPLIED, title="Uten formell kontroll")

@@ -15,10 +15,11 @@ from grants.accounts.models import Role
 from grants.applications import operations as applying
 from grants.applications.models import Application
 from grants.applications.workflow import State
+from grants.decisions import operations as decision_ops
+from grants.decisions.models import Decision, DecisionState, Outcome
 from grants.errors import DomainError
 from grants.extensions import db
 from grants.review import operations as review
-from grants.review.models import Decision, DecisionState, Outcome
 from tests.conftest import _clean, examples
 from tests.factories import ApplicationFactory, RoundFactory, UserFactory, municipal_user
 
@@ -85,18 +86,18 @@ class RoundLife(RuleBasedStateMachine):
         if application is not None:
             values = {"outcome": Outcome.granted, "amount": amount} if grant else \
                 {"outcome": Outcome.rejected, "reasons": REASONS}
-            self._attempt(review.propose_decision, application, self.caseworker, **values)
+            self._attempt(decision_ops.propose_decision, application, self.caseworker, **values)
 
     @rule(data=st.data())
     def an_approver_approves_one(self, data):
         proposals = db.session.scalars(select(Decision).where(Decision.state == DecisionState.proposed)).all()
         if proposals:
-            self._attempt(review.approve_decision, data.draw(st.sampled_from(proposals)),
+            self._attempt(decision_ops.approve_decision, data.draw(st.sampled_from(proposals)),
                           data.draw(st.sampled_from(self.approvers)))
 
     @rule(which=st.integers(0, 1))
     def an_approver_approves_all(self, which):
-        self._attempt(review.approve_all, self.round, self.approvers[which])
+        self._attempt(decision_ops.approve_all, self.round, self.approvers[which])
 
     @precondition(lambda self: self._any(State.submitted, State.in_review))
     @rule(data=st.data())
@@ -108,7 +109,7 @@ class RoundLife(RuleBasedStateMachine):
 
     @rule()
     def the_approver_releases(self):
-        outcome = self._attempt(review.release_round, self.round, self.approvers[0])
+        outcome = self._attempt(decision_ops.release_round, self.round, self.approvers[0])
         assert outcome is not None, "a release refused the whole round"
         _released, self.held = outcome
         for decision, reason in self.held:
@@ -126,7 +127,8 @@ class RoundLife(RuleBasedStateMachine):
     def never_more_granted_than_the_budget(self):
         if not hasattr(self, "round"):
             return
-        committed = review.committed_amount(self.round.id, states=(DecisionState.approved, DecisionState.released))
+        committed = decision_ops.committed_amount(self.round.id,
+                                                  states=(DecisionState.approved, DecisionState.released))
         assert committed <= BUDGET
         granted = db.session.scalar(select(func.coalesce(func.sum(Application.amount_granted), 0))
                                     .where(Application.round_id == self.round.id))

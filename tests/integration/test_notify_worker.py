@@ -287,8 +287,9 @@ def test_released_decisions_get_their_letters_from_the_worker_and_then_their_e_m
 ):
     """The release answers without making any letter: the worker makes them on the heavy queue, and each decision
     e-mail waits for its own letter and carries it."""
+    from grants.decisions import operations as decision_ops
+    from grants.decisions.models import Decision, Outcome
     from grants.review import operations as review
-    from grants.review.models import Decision, Outcome
     from tests.factories import submitted_application
 
     switch_app(*broker, LETTERS_MADE_AT_COMMIT=False)
@@ -299,11 +300,11 @@ def test_released_decisions_get_their_letters_from_the_worker_and_then_their_e_m
         staff = municipal_user(number, language="nn" if number == "4601" else "nb")
         application = submitted_application(round_, number=number, submitted_by_id=staff.id)
         review.formal_check(application, caseworker, checks=checks, accept=True)
-        decision = review.propose_decision(application, caseworker, outcome=Outcome.granted, amount=200_000)
-        review.approve_decision(decision, approver)
+        decision = decision_ops.propose_decision(application, caseworker, outcome=Outcome.granted, amount=200_000)
+        decision_ops.approve_decision(decision, approver)
     db.session.commit()
 
-    released, held = review.release_round(round_, approver)
+    released, held = decision_ops.release_round(round_, approver)
     db.session.commit()
     assert len(released) == 3 and held == []
     assert _states() == {NoticeState.pending: 3}

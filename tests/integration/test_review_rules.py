@@ -9,12 +9,15 @@ from sqlalchemy import func, select
 from grants.accounts.models import Role, User
 from grants.applications.workflow import State
 from grants.core.audit import AuditEntry
+from grants.decisions import operations as decision_ops
+from grants.decisions import permissions as decision_permissions
+from grants.decisions.models import Decision, DecisionState, Outcome
 from grants.errors import BudgetExceeded, InvalidTransition, NotPermitted, ValidationFailed
 from grants.extensions import db
 from grants.notify.models import Notice
 from grants.review import operations as ops
 from grants.review import permissions
-from grants.review.models import AssignmentState, Decision, DecisionState, Outcome
+from grants.review.models import AssignmentState
 from grants.rounds.operations import set_criteria
 from tests.factories import RoundFactory, UserFactory, municipal_user, submitted_application
 
@@ -58,7 +61,7 @@ def test_formal_check_accepts_or_proposes_a_dismissal(round_, people):
     ops.formal_check(late, people["caseworker"], checks=dict(CHECKS, in_time=False), accept=False,
                      reason_code="late", reason_text="Kom inn 20. februar.")
     assert late.state == State.submitted  # nothing happens to the kommune until release
-    decision = ops.current_decision(late)
+    decision = decision_ops.current_decision(late)
     assert decision.outcome == Outcome.dismissed and decision.reasons["facts"] == "Kom inn 20. februar."
     with pytest.raises(ValidationFailed):
         ops.formal_check(submitted_application(round_), people["caseworker"], checks=CHECKS, accept=False)
@@ -98,12 +101,12 @@ def test_conflicted_caseworker_cannot_propose_and_conflicted_approver_cannot_app
     for key in ("caseworker2", "approver"):
         ops.assign(application, people[key], people["caseworker"])
         ops.declare(application, people[key], conflict=True, reason="Inhabil")
-    assert not permissions.can_propose(application, people["caseworker2"])
-    decision = ops.propose_decision(application, people["caseworker"], outcome="granted", amount=100_000,
+    assert not decision_permissions.can_propose(application, people["caseworker2"])
+    decision = decision_ops.propose_decision(application, people["caseworker"], outcome="granted", amount=100_000,
                                     purpose="Formål")
-    assert not permissions.can_approve(decision, people["approver"])
+    assert not decision_permissions.can_approve(decision, people["approver"])
     with pytest.raises(NotPermitted):
-        ops.approve_decision(decision, people["approver"])
+        decision_ops.approve_decision(decision, people["approver"])
 
 
 def test_scoring_draft_then_submit_and_visibility(round_, people):
@@ -129,24 +132,24 @@ def test_scoring_draft_then_submit_and_visibility(round_, people):
 
 def test_four_eyes(round_, people):
     application = in_review(round_, people)
-    decision = ops.propose_decision(application, people["caseworker"], outcome="granted", amount=100_000)
+    decision = decision_ops.propose_decision(application, people["caseworker"], outcome="granted", amount=100_000)
     approver_and_proposer = UserFactory(role=Role.admin)
-    own = ops.propose_decision(in_review(round_, people), approver_and_proposer, outcome="granted", amount=1)
+    own = decision_ops.propose_decision(in_review(round_, people), approver_and_proposer, outcome="granted", amount=1)
     with pytest.raises(NotPermitted):
-        ops.approve_decision(own, approver_and_proposer)
-    ops.approve_decision(decision, people["approver"])
+        decision_ops.approve_decision(own, approver_and_proposer)
+    decision_ops.approve_decision(decision, people["approver"])
     assert decision.state == DecisionState.approved
 
 
 def test_a_grant_never_exceeds_the_budget(round_, people):
     first = in_review(round_, people, amount_applied=700_000)
     second = in_review(round_, people, amount_applied=700_000)
-    ops.propose_decision(first, people["caseworker"], outcome="granted", amount=700_000)
+    decision_ops.propose_decision(first, people["caseworker"], outcome="granted", amount=700_000)
     with pytest.raises(BudgetExceeded):
-        ops.propose_decision(second, people["caseworker"], outcome="granted", amount=300_001)
-    ops.propose_decision(second, people["caseworker"], outcome="granted", amount=300_000)
+        decision_ops.propose_decision(second, people["caseworker"], outcome="granted", amount=300_001)
+    decision_ops.propose_decision(second, people["caseworker"], outcome="granted", amount=300_000)
     with pytest.raises(ValidationFailed):
-        ops.propose_decision(second, people["caseworker"], outcome="granted", amount=700_001)
+        decision_ops.propose_decision(second, people["caseworker"], outcome="granted", amount=700_001)
 
 
 def test_release_changes_state_stores_letters_and_queues_notices(round_, people):
@@ -154,12 +157,13 @@ def test_release_changes_state_stores_letters_and_queues_notices(round_, people)
     rejected = in_review(round_, people)
     staff = municipal_user("0301", email="kommune@example.no")
     granted.submitted_by_id = staff.id
-    d1 = ops.propose_decision(granted, people["caseworker"], outcome="granted", amount=250_000, purpose="Kartlegging")
-    d2 = ops.propose_decision(rejected, people["caseworker"], outcome="rejected",
+    d1 = decision_ops.propose_decision(granted, people["caseworker"], outcome="granted", amount=250_000,
+                                       purpose="Kartlegging")
+    d2 = decision_ops.propose_decision(rejected, people["caseworker"], outcome="rejected",
                               reasons={"rules": "Kriteriene", "facts": "Svak forankring", "considerations": "Andre"})
     assert granted.state == State.in_review  # held until release
-    assert ops.approve_all(round_, people["approver"]) == ([d1, d2], [])
-    released, held = ops.release_round(round_, people["approver"])
+    assert decision_ops.approve_all(round_, people["approver"]) == ([d1, d2], [])
+    released, held = decision_ops.release_round(round_, people["approver"])
     assert {d.id for d in released} == {d1.id, d2.id} and held == []
     assert granted.state == State.granted and granted.amount_granted == 250_000
     assert rejected.state == State.rejected
@@ -176,28 +180,28 @@ def test_release_changes_state_stores_letters_and_queues_notices(round_, people)
 def test_appeal_within_three_weeks_reversal_goes_through_the_budget(round_, people):
     application = in_review(round_, people)
     staff = municipal_user("0301")
-    decision = ops.propose_decision(application, people["caseworker"], outcome="rejected",
+    decision = decision_ops.propose_decision(application, people["caseworker"], outcome="rejected",
                                     reasons={"rules": "r", "facts": "f", "considerations": "c"})
-    ops.approve_decision(decision, people["approver"])
-    ops.release_round(round_, people["approver"])
+    decision_ops.approve_decision(decision, people["approver"])
+    decision_ops.release_round(round_, people["approver"])
     with pytest.raises(InvalidTransition):
-        ops.lodge_appeal(decision, staff, "Vi klager", at=decision.released_at + timedelta(weeks=3, seconds=1))
-    appeal = ops.lodge_appeal(decision, staff, "Vi klager", at=decision.released_at + timedelta(days=20))
-    new = ops.reverse_appeal(appeal, people["caseworker"], "Ny vurdering", outcome="granted", amount=200_000)
-    ops.approve_decision(new, people["approver"])
-    ops.release_round(round_, people["approver"])
+        decision_ops.lodge_appeal(decision, staff, "Vi klager", at=decision.released_at + timedelta(weeks=3, seconds=1))
+    appeal = decision_ops.lodge_appeal(decision, staff, "Vi klager", at=decision.released_at + timedelta(days=20))
+    new = decision_ops.reverse_appeal(appeal, people["caseworker"], "Ny vurdering", outcome="granted", amount=200_000)
+    decision_ops.approve_decision(new, people["approver"])
+    decision_ops.release_round(round_, people["approver"])
     assert application.state == State.granted and decision.state == DecisionState.superseded
 
 
 def test_appeal_upheld_goes_to_the_ministry(round_, people):
     application = in_review(round_, people)
     staff = municipal_user("0301")
-    decision = ops.propose_decision(application, people["caseworker"], outcome="rejected",
+    decision = decision_ops.propose_decision(application, people["caseworker"], outcome="rejected",
                                     reasons={"rules": "r", "facts": "f", "considerations": "c"})
-    ops.approve_decision(decision, people["approver"])
-    ops.release_round(round_, people["approver"])
-    appeal = ops.lodge_appeal(decision, staff, "Vi klager")
-    ops.uphold_appeal(appeal, people["caseworker"], "Oversendt departementet")
+    decision_ops.approve_decision(decision, people["approver"])
+    decision_ops.release_round(round_, people["approver"])
+    appeal = decision_ops.lodge_appeal(decision, staff, "Vi klager")
+    decision_ops.uphold_appeal(appeal, people["caseworker"], "Oversendt departementet")
     assert appeal.state == "upheld" and application.state == State.rejected
 
 
@@ -208,7 +212,7 @@ def _approve_in_thread(app, decision_id, approver_id, results, barrier):
         db.session.commit()
         barrier.wait()
         try:
-            ops.approve_decision(decision, approver)
+            decision_ops.approve_decision(decision, approver)
             db.session.commit()
             results.append("approved")
         except BudgetExceeded:
@@ -222,7 +226,8 @@ def test_many_approvals_in_parallel_never_exceed_a_tight_budget(app, round_, peo
     """Proposals are made one by one while the budget is loose; then it is tightened and 12 approvers race."""
     round_.budget = 10_000_000
     apps = [in_review(round_, people, amount_applied=100_000) for _ in range(12)]
-    decisions = [ops.propose_decision(a, people["caseworker"], outcome="granted", amount=100_000) for a in apps]
+    decisions = [decision_ops.propose_decision(a, people["caseworker"], outcome="granted", amount=100_000)
+                 for a in apps]
     approvers = [UserFactory(role=Role.approver) for _ in decisions]
     db.session.commit()
     # Tighten the budget beneath the proposals: only 5 grants of 100 000 fit in 550 000.
@@ -244,16 +249,16 @@ def test_many_approvals_in_parallel_never_exceed_a_tight_budget(app, round_, peo
 
 
 def test_a_letter_whose_hand_over_was_lost_is_made_by_the_beat_job_and_its_notice_then_goes(app, round_, people):
-    from grants.review import letters
-    from grants.review.tasks import make_missing_letters
+    from grants.decisions import letters
+    from grants.decisions.tasks import make_missing_letters
 
     app.config["LETTERS_MADE_AT_COMMIT"] = False  # as in production: the worker makes the letters ...
     app.config["CELERY_BROKER_URL"] = app.extensions["celery"].conf.broker_url = "redis://127.0.0.1:9/0"  # ... gone
     application = in_review(round_, people)
     municipal_user("0301", email="kommune@example.no")
-    decision = ops.propose_decision(application, people["caseworker"], outcome="granted", amount=100_000)
-    ops.approve_decision(decision, people["approver"])
-    ops.release_round(round_, people["approver"])
+    decision = decision_ops.propose_decision(application, people["caseworker"], outcome="granted", amount=100_000)
+    decision_ops.approve_decision(decision, people["approver"])
+    decision_ops.release_round(round_, people["approver"])
     db.session.commit()  # the hand-over to the broker fails: logged, nothing lost
     db.session.refresh(decision)
     assert decision.letter_pdf is None and letters.decisions_without_letters() == [decision.id]
@@ -275,18 +280,18 @@ def test_a_letter_whose_hand_over_was_lost_is_made_by_the_beat_job_and_its_notic
 
 
 def test_a_letter_that_cannot_be_made_holds_back_only_its_own_notices(app, round_, people, monkeypatch):
-    from grants.review import letters
+    from grants.decisions import letters
 
     decisions = []
     for number in ("0301", "4601"):
         application = in_review(round_, people, number=number)
         municipal_user(number)
-        decision = ops.propose_decision(application, people["caseworker"], outcome="granted", amount=100_000)
-        ops.approve_decision(decision, people["approver"])
+        decision = decision_ops.propose_decision(application, people["caseworker"], outcome="granted", amount=100_000)
+        decision_ops.approve_decision(decision, people["approver"])
         decisions.append(decision)
     app.config["LETTERS_MADE_AT_COMMIT"] = False
     app.config["CELERY_BROKER_URL"] = app.extensions["celery"].conf.broker_url = "redis://127.0.0.1:9/0"
-    ops.release_round(round_, people["approver"])
+    decision_ops.release_round(round_, people["approver"])
     db.session.commit()
     broken, fine = (d.id for d in decisions)
     real = letters.store_letter

@@ -28,6 +28,7 @@ from grants.accounts import operations as accounts_ops
 from grants.accounts.models import Role, UserStatus
 from grants.applications.models import ApplicationPartner, Attachment
 from grants.applications.workflow import State
+from grants.decisions import operations as decision_ops
 from grants.extensions import db
 from grants.notify.models import Notice, NoticeState
 from grants.outcomes import cache as summary_cache
@@ -185,12 +186,12 @@ class World:
                                reason="Nær familie i prosjektgruppen.")
         decisions = {}
         for state in ("decided", "appealed"):
-            decisions[state] = review_ops.propose_decision(applications[state], maker, outcome="granted",
+            decisions[state] = decision_ops.propose_decision(applications[state], maker, outcome="granted",
                                                            amount=200_000)
-            review_ops.approve_decision(decisions[state], checker)
-        review_ops.release_round(open_round, checker)
-        appeal = review_ops.lodge_appeal(decisions["appealed"], self.people["lead_staff"], "Vi klager på beløpet.")
-        decisions["in_review"] = review_ops.propose_decision(applications["in_review"], maker, outcome="granted",
+            decision_ops.approve_decision(decisions[state], checker)
+        decision_ops.release_round(open_round, checker)
+        appeal = decision_ops.lodge_appeal(decisions["appealed"], self.people["lead_staff"], "Vi klager på beløpet.")
+        decisions["in_review"] = decision_ops.propose_decision(applications["in_review"], maker, outcome="granted",
                                                              amount=150_000)
         summary = publish(closed_round, publisher)
         notice = db.session.scalars(select(Notice).order_by(Notice.id)).first()
@@ -418,8 +419,8 @@ def test_the_world_is_what_the_table_says(world):
     assert response.status_code == 200 and "Felles søknad (in_review)" in response.get_data(as_text=True)
     # an allowed POST is undone: the same approval can be made twice, because the first was rolled back
     approve = f"/saksbehandling/vedtak/{params['in_review']['decision_id']}/godkjenn"
-    assert world.ask("approver", "POST", approve, "review.approve").status_code == 302
-    assert world.ask("approver", "POST", approve, "review.approve").status_code == 302, "the approval stayed"
+    assert world.ask("approver", "POST", approve, "decisions.approve").status_code == 302
+    assert world.ask("approver", "POST", approve, "decisions.approve").status_code == 302, "the approval stayed"
     # and a logout did not end the session for the next check
     assert world.ask("lead_staff", "POST", "/konto/logg-ut", "accounts.logout").status_code == 302
     assert world.ask("lead_staff", "GET", "/konto/profil", "accounts.profile").status_code == 200

@@ -1,7 +1,7 @@
 """Allocation at the edges: suggestions of nothing, money already committed, and the budget check's bounds."""
 
-from grants.review import allocation
-from grants.review.allocation import Line, fill_by_rank
+from grants.decisions import allocation
+from grants.decisions.allocation import Line, fill_by_rank
 
 
 def test_a_suggestion_of_nothing_or_less_gives_nothing():

@@ -9,10 +9,12 @@ from flask_login import AnonymousUserMixin
 from grants.accounts.models import Role
 from grants.applications.workflow import State
 from grants.core.timeutil import now_utc
+from grants.decisions import permissions as decision_permissions
+from grants.decisions.models import Appeal, Decision, DecisionState, Declaration, Outcome
+from grants.decisions.operations import APPEAL_WINDOW
 from grants.extensions import db
 from grants.review import permissions
-from grants.review.models import Appeal, Assignment, AssignmentState, Decision, DecisionState, Declaration, Outcome
-from grants.review.operations import APPEAL_WINDOW
+from grants.review.models import Assignment, AssignmentState
 from tests.factories import ApplicationFactory, RoundFactory, UserFactory, municipal_user, submitted_application
 
 
@@ -57,7 +59,7 @@ def test_roles_of_imdi(people):
     assert {n for n, u in people.items() if permissions.is_caseworker(u)} == {"caseworker", "admin"}
     assert {n for n, u in people.items() if permissions.is_approver(u)} == {"approver", "approver2", "admin"}
     assert {n for n, u in people.items() if permissions.can_register_received(u)} == {"caseworker", "admin"}
-    assert {n for n, u in people.items() if permissions.can_release(u)} == {"approver", "approver2", "admin"}
+    assert {n for n, u in people.items() if decision_permissions.can_release(u)} == {"approver", "approver2", "admin"}
     assert {n for n, u in people.items() if permissions.can_work_on_round(u)} == {
         "caseworker", "approver", "approver2", "admin"}
 
@@ -67,10 +69,10 @@ def test_a_conflict_is_about_one_application_and_one_person(round_, people):
     declare_conflict(first, people["caseworker"])
     db.session.add(Declaration(application_id=second.id, user_id=people["approver"].id, conflict=False))
     db.session.flush()
-    assert permissions.has_declared_conflict(first, people["caseworker"])
-    assert not permissions.has_declared_conflict(second, people["caseworker"])
-    assert not permissions.has_declared_conflict(first, people["approver"])
-    assert not permissions.has_declared_conflict(second, people["approver"])  # declared free of conflict
+    assert decision_permissions.has_declared_conflict(first, people["caseworker"])
+    assert not decision_permissions.has_declared_conflict(second, people["caseworker"])
+    assert not decision_permissions.has_declared_conflict(first, people["approver"])
+    assert not decision_permissions.has_declared_conflict(second, people["approver"])  # declared free of conflict
 
 
 def test_conflicted_applications_among_many_in_one_go(round_, people):
@@ -81,10 +83,10 @@ def test_conflicted_applications_among_many_in_one_go(round_, people):
     db.session.add(Declaration(application_id=apps[3].id, user_id=people["approver"].id, conflict=False))
     db.session.flush()
     ids = {a.id for a in apps}
-    assert permissions.conflicted_applications(people["approver"], ids) == {apps[0].id, apps[2].id}
-    assert permissions.conflicted_applications(people["approver"], {apps[1].id, apps[3].id}) == set()
-    assert permissions.conflicted_applications(people["caseworker"], ids) == {apps[1].id}
-    assert permissions.conflicted_applications(people["approver"], set()) == set()
+    assert decision_permissions.conflicted_applications(people["approver"], ids) == {apps[0].id, apps[2].id}
+    assert decision_permissions.conflicted_applications(people["approver"], {apps[1].id, apps[3].id}) == set()
+    assert decision_permissions.conflicted_applications(people["caseworker"], ids) == {apps[1].id}
+    assert decision_permissions.conflicted_applications(people["approver"], set()) == set()
 
 
 def test_approvable_is_what_can_approve_says_one_by_one(round_, people):
@@ -97,12 +99,12 @@ def test_approvable_is_what_can_approve_says_one_by_one(round_, people):
     decisions = [by_caseworker, by_approver, conflicted, approved]
     for name in ("approver", "approver2", "caseworker", "admin"):
         user = people[name]
-        one_by_one = {d.id for d in decisions if permissions.can_approve(d, user)}
-        assert permissions.approvable(decisions, user) == one_by_one, name
-    assert permissions.approvable(decisions, people["approver"]) == {by_caseworker.id}
-    assert permissions.approvable(decisions, people["approver2"]) == {by_caseworker.id, by_approver.id,
+        one_by_one = {d.id for d in decisions if decision_permissions.can_approve(d, user)}
+        assert decision_permissions.approvable(decisions, user) == one_by_one, name
+    assert decision_permissions.approvable(decisions, people["approver"]) == {by_caseworker.id}
+    assert decision_permissions.approvable(decisions, people["approver2"]) == {by_caseworker.id, by_approver.id,
                                                                       conflicted.id}
-    assert permissions.approvable(decisions, people["caseworker"]) == set()
+    assert decision_permissions.approvable(decisions, people["caseworker"]) == set()
 
 
 def test_who_sees_a_case(round_, people):
@@ -135,14 +137,15 @@ def test_formal_check_assignment_and_proposals_by_state(round_, people):
     assert not permissions.can_formal_check(in_review, caseworker)
     assert not permissions.can_assign(submitted, caseworker) and permissions.can_assign(in_review, caseworker)
     # A proposal (grant or rejection) comes after the formal check; a dismissal before it comes from the check.
-    assert permissions.can_propose(in_review, caseworker)
-    assert not permissions.can_propose(submitted, caseworker) and not permissions.can_propose(rejected, caseworker)
+    assert decision_permissions.can_propose(in_review, caseworker)
+    assert not decision_permissions.can_propose(submitted, caseworker)
+    assert not decision_permissions.can_propose(rejected, caseworker)
     for name in ("approver", "reviewer", "kommune", "anonymous"):
         user = people[name]
         assert not permissions.can_formal_check(submitted, user), name
         assert not permissions.can_assign(in_review, user), name
-        assert not permissions.can_propose(in_review, user), name
-        assert not permissions.can_handle_appeal(submitted, user), name
+        assert not decision_permissions.can_propose(in_review, user), name
+        assert not decision_permissions.can_handle_appeal(submitted, user), name
 
 
 def test_a_declared_conflict_closes_the_caseworkers_doors_on_that_application_only(round_, people):
@@ -150,11 +153,11 @@ def test_a_declared_conflict_closes_the_caseworkers_doors_on_that_application_on
     caseworker = people["caseworker"]
     declare_conflict(submitted, caseworker)
     assert not permissions.can_formal_check(submitted, caseworker)
-    assert not permissions.can_handle_appeal(submitted, caseworker)
-    assert permissions.can_formal_check(other, caseworker) and permissions.can_handle_appeal(other, caseworker)
+    assert not decision_permissions.can_handle_appeal(submitted, caseworker)
+    assert permissions.can_formal_check(other, caseworker) and decision_permissions.can_handle_appeal(other, caseworker)
     in_review = submitted_application(round_, state=State.in_review)
     declare_conflict(in_review, caseworker)
-    assert not permissions.can_propose(in_review, caseworker)
+    assert not decision_permissions.can_propose(in_review, caseworker)
 
 
 def test_only_an_active_assignment_without_conflict_scores_an_application_in_review(round_, people):
@@ -182,32 +185,32 @@ def test_an_appeal_within_three_weeks_of_release_by_the_lead_kommune_once(round_
     released_at = now_utc() - timedelta(days=1)
     d = released(submitted_application(round_, state=State.granted, amount_granted=100_000), people, released_at)
     kommune = people["kommune"]
-    assert permissions.can_appeal(d, kommune)
-    assert permissions.can_appeal(d, kommune, at=released_at + APPEAL_WINDOW)
-    assert not permissions.can_appeal(d, kommune, at=released_at + APPEAL_WINDOW + timedelta(seconds=1))
+    assert decision_permissions.can_appeal(d, kommune)
+    assert decision_permissions.can_appeal(d, kommune, at=released_at + APPEAL_WINDOW)
+    assert not decision_permissions.can_appeal(d, kommune, at=released_at + APPEAL_WINDOW + timedelta(seconds=1))
     for name in ("caseworker", "approver", "admin"):
-        assert not permissions.can_appeal(d, people[name]), name
-    assert not permissions.can_appeal(d, municipal_user("4601"))
+        assert not decision_permissions.can_appeal(d, people[name]), name
+    assert not decision_permissions.can_appeal(d, municipal_user("4601"))
     # An appeal of another decision does not use up this one's.
     other = released(submitted_application(round_, state=State.granted, amount_granted=100_000), people, released_at)
     db.session.add(Appeal(decision_id=other.id, application_id=other.application_id, lodged_by_id=kommune.id,
                           text="Klage"))
     db.session.flush()
-    assert permissions.can_appeal(d, kommune)
-    assert not permissions.can_appeal(other, kommune)
+    assert decision_permissions.can_appeal(d, kommune)
+    assert not decision_permissions.can_appeal(other, kommune)
 
 
 def test_the_moment_given_decides_not_the_clock(round_, people):
     released_at = now_utc()
     d = released(submitted_application(round_, state=State.granted, amount_granted=100_000), people, released_at)
-    assert not permissions.can_appeal(d, people["kommune"], at=released_at + APPEAL_WINDOW + timedelta(days=7))
+    assert not decision_permissions.can_appeal(d, people["kommune"], at=released_at + APPEAL_WINDOW + timedelta(days=7))
 
 
 def test_no_appeal_where_the_round_allows_none_or_before_release(people):
     closed_to_appeals = RoundFactory(appeals_allowed=False)
     d = released(submitted_application(closed_to_appeals, state=State.granted, amount_granted=100_000), people,
                  now_utc())
-    assert not permissions.can_appeal(d, people["kommune"])
+    assert not decision_permissions.can_appeal(d, people["kommune"])
     proposed = decision(submitted_application(RoundFactory(appeals_allowed=True), state=State.in_review),
                         people["caseworker"], DecisionState.approved, approver=people["approver"])
-    assert not permissions.can_appeal(proposed, people["kommune"], at=now_utc())
+    assert not decision_permissions.can_appeal(proposed, people["kommune"], at=now_utc())

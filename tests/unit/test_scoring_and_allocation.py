@@ -3,8 +3,9 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from grants.review import allocation, scoring
-from grants.review.allocation import Line, fill_by_rank
+from grants.decisions import allocation
+from grants.decisions.allocation import Line, fill_by_rank
+from grants.review import scoring
 from grants.review.scoring import Candidate, CriterionSpec
 from tests.conftest import examples
 

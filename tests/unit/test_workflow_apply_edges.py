@@ -31,3 +31,23 @@ def test_a_refusal_says_not_allowed_with_the_action_and_the_state_it_refused(app
     assert refused.value.message == "not_allowed"
     assert refused.value.detail == {"action": "submit", "state": "submitted"}
     assert application.state == State.submitted
+
+
+def test_what_hangs_on_the_case_follows_inside_apply(app):
+    """The decisions register a follower of the withdrawal when the app is built (no import upwards); a follower
+    runs inside apply, after the state changed, with the actor and the facts; registering it twice keeps one."""
+    assert workflow.followers(Action.withdraw), "grants.decisions registers the cancellation of open decisions"
+    seen = []
+
+    def follower(case, actor, facts):
+        seen.append((case.state, actor, facts))
+
+    workflow.follow(Action.accept_for_review, follower)
+    workflow.follow(Action.accept_for_review, follower)
+    try:
+        application = submitted_application(RoundFactory())
+        caseworker = UserFactory(role=Role.caseworker)
+        workflow.apply(application, Action.accept_for_review, caseworker, workflow.CASEWORKER, complete=True)
+        assert seen == [(State.in_review, caseworker, {"complete": True})]
+    finally:
+        workflow._FOLLOWERS[Action.accept_for_review].remove(follower)

@@ -8,10 +8,11 @@ from sqlalchemy import select
 from grants.applications.models import Application
 from grants.applications.workflow import State
 from grants.core.timeutil import format_oslo
+from grants.decisions import operations as decision_ops
+from grants.decisions.models import Decision, DecisionState, Outcome
 from grants.extensions import db
 from grants.notify.models import Notice
 from grants.review import operations as ops
-from grants.review.models import Decision, DecisionState, Outcome
 from tests.factories import submitted_application
 from tests.web.test_review import in_review
 
@@ -20,8 +21,8 @@ REASONS = {"rules": "Utlysningen", "facts": "Svak forankring", "considerations":
 
 def grant_approved(round_, people, amount, number="0301", **kwargs):
     application = in_review(round_, people, number=number, submitted_by_id=people["staff"].id, **kwargs)
-    decision = ops.propose_decision(application, people["caseworker"], outcome=Outcome.granted, amount=amount)
-    ops.approve_decision(decision, people["approver"])
+    decision = decision_ops.propose_decision(application, people["caseworker"], outcome=Outcome.granted, amount=amount)
+    decision_ops.approve_decision(decision, people["approver"])
     return application, decision
 
 
@@ -30,14 +31,14 @@ def test_a_withdrawal_after_approval_cancels_its_decision_and_the_round_is_still
     a, decision_a = grant_approved(round_, people, 300_000)
     b, decision_b = grant_approved(round_, people, 200_000, number="4601")
     db.session.commit()
-    assert ops.committed_amount(round_.id) == 500_000
+    assert decision_ops.committed_amount(round_.id) == 500_000
 
     login_as(people["staff"])  # Oslo's staff withdraw A
     response = client.post(f"/soknader/{a.id}/trekk", data={"reason": "Prosjektet er lagt ned"})
     assert response.status_code == 302
     assert db.session.get(Application, a.id).state == State.withdrawn
     assert db.session.get(Decision, decision_a.id).state == DecisionState.cancelled
-    assert ops.committed_amount(round_.id) == 200_000  # A's money is back in the budget
+    assert decision_ops.committed_amount(round_.id) == 200_000  # A's money is back in the budget
     told = db.session.scalars(select(Notice.recipient_email).where(Notice.kind == "decision_cancelled")).all()
     assert sorted(told) == sorted([people["caseworker"].email, people["approver"].email])
 
@@ -57,7 +58,7 @@ def test_a_withdrawal_after_approval_cancels_its_decision_and_the_round_is_still
 
 def test_a_decided_application_cannot_be_withdrawn_and_says_why(client, login_as, people, round_):
     application, _decision = grant_approved(round_, people, 300_000)
-    ops.release_round(round_, people["approver"])
+    decision_ops.release_round(round_, people["approver"])
     db.session.commit()
     login_as(people["staff"])
     response = client.post(f"/soknader/{application.id}/trekk", data={"reason": "Vi ombestemte oss"})
@@ -104,9 +105,9 @@ def test_a_decision_that_cannot_be_released_is_held_and_the_rest_go(client, logi
 def test_approve_all_approves_what_fits_and_names_what_does_not(client, login_as, people, round_):
     first = in_review(round_, people)
     second = in_review(round_, people, number="4601")
-    d1 = ops.propose_decision(first, people["caseworker"], outcome=Outcome.granted, amount=400_000)
-    d2 = ops.propose_decision(second, people["caseworker"], outcome=Outcome.granted, amount=400_000)
-    ops.approve_decision(d1, people["approver"])
+    d1 = decision_ops.propose_decision(first, people["caseworker"], outcome=Outcome.granted, amount=400_000)
+    d2 = decision_ops.propose_decision(second, people["caseworker"], outcome=Outcome.granted, amount=400_000)
+    decision_ops.approve_decision(d1, people["approver"])
     round_.budget = 600_000  # the budget was cut after both were proposed: only one of them fits now
     db.session.commit()
 
@@ -271,10 +272,10 @@ def test_a_formal_check_done_again_withdraws_the_dismissal_it_replaced_even_when
     ops.formal_check(application, people["caseworker"], checks=dict(checks, eligible_applicant=False), accept=False,
                      reason_code="ineligible", reason_text="Ikke en kommune")
     dismissal = db.session.scalar(select(Decision).where(Decision.application_id == application.id))
-    ops.approve_decision(dismissal, people["approver"])
+    decision_ops.approve_decision(dismissal, people["approver"])
     ops.formal_check(application, people["caseworker"], checks=checks, accept=True)  # it was a kommune after all
     assert dismissal.state == DecisionState.withdrawn and application.state == State.in_review
-    released, held = ops.release_round(round_, people["approver"])
+    released, held = decision_ops.release_round(round_, people["approver"])
     assert released == [] and held == [] and application.state == State.in_review
 
 

@@ -8,10 +8,10 @@ import pytest
 
 from grants.applications.workflow import State
 from grants.core.timeutil import now_utc
+from grants.decisions import letters
+from grants.decisions.models import Decision, DecisionState, Outcome
 from grants.extensions import db
 from grants.notify.attachments import LOADERS, load_attachments
-from grants.review import letters
-from grants.review.models import Decision, DecisionState, Outcome
 from tests.factories import ApplicationFactory, RoundFactory, UserFactory, municipality
 
 NBSP = "\u00a0"

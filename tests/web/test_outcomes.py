@@ -19,6 +19,7 @@ from grants.accounts.models import Role
 from grants.applications.operations import withdraw_application
 from grants.core.audit import AuditEntry
 from grants.core.timeutil import now_utc, oslo_date
+from grants.decisions import operations as decision_ops
 from grants.errors import InvalidTransition
 from grants.extensions import db
 from grants.i18n import language
@@ -141,15 +142,15 @@ def in_review(round_, people, **kwargs):
 
 def grant(round_, people, amount, **kwargs):
     application = in_review(round_, people, **kwargs)
-    decision = ops.propose_decision(application, people["caseworker"], outcome="granted", amount=amount)
-    ops.approve_decision(decision, people["approver"])
+    decision = decision_ops.propose_decision(application, people["caseworker"], outcome="granted", amount=amount)
+    decision_ops.approve_decision(decision, people["approver"])
     return application
 
 
 def reject(round_, people, **kwargs):
     application = in_review(round_, people, **kwargs)
-    decision = ops.propose_decision(application, people["caseworker"], outcome="rejected", reasons=REASONS)
-    ops.approve_decision(decision, people["approver"])
+    decision = decision_ops.propose_decision(application, people["caseworker"], outcome="rejected", reasons=REASONS)
+    decision_ops.approve_decision(decision, people["approver"])
     return application
 
 
@@ -157,7 +158,7 @@ def dismiss(round_, people, **kwargs):
     application = submitted_application(round_, **kwargs)
     ops.formal_check(application, people["caseworker"], checks={**CHECKS, "in_time": False}, accept=False,
                      reason_code="late", reason_text="Kom inn etter fristen.")
-    ops.approve_decision(ops.current_decision(application), people["approver"])
+    decision_ops.approve_decision(decision_ops.current_decision(application), people["approver"])
     return application
 
 
@@ -168,7 +169,7 @@ def withdraw(round_, people, **kwargs):
 
 
 def release(round_, people):
-    ops.release_round(round_, people["approver"])
+    decision_ops.release_round(round_, people["approver"])
     db.session.commit()
 
 
@@ -306,9 +307,9 @@ def test_publishing_is_refused_until_every_decision_is_released(app, client, peo
     round_ = closed_round()
     grant(round_, people, 100_000)
     approved_not_released = in_review(round_, people)
-    decision = ops.propose_decision(approved_not_released, people["caseworker"], outcome="rejected",
+    decision = decision_ops.propose_decision(approved_not_released, people["caseworker"], outcome="rejected",
                                     reasons=REASONS)
-    ops.approve_decision(decision, people["approver"])
+    decision_ops.approve_decision(decision, people["approver"])
     db.session.commit()
     with pytest.raises(InvalidTransition):
         publishing.publish(round_, people["admin"])
@@ -400,10 +401,10 @@ def test_counts_in_words_agree_with_their_numbers(app, lang, counts, words):
 
 def appeal_and_reverse(people, application, amount):
     """The kommune appeals its rejection; IMDi reverses it to a grant, approved and released."""
-    decision = ops.current_decision(application)
-    appeal = ops.lodge_appeal(decision, people["staff"], "Vi klager på avslaget")
-    new = ops.reverse_appeal(appeal, people["caseworker"], "Ny vurdering", outcome="granted", amount=amount)
-    ops.approve_decision(new, people["approver"])
+    decision = decision_ops.current_decision(application)
+    appeal = decision_ops.lodge_appeal(decision, people["staff"], "Vi klager på avslaget")
+    new = decision_ops.reverse_appeal(appeal, people["caseworker"], "Ny vurdering", outcome="granted", amount=amount)
+    decision_ops.approve_decision(new, people["approver"])
     release(application.round, people)
 
 

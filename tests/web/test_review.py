@@ -11,21 +11,11 @@ from grants.accounts.models import Role
 from grants.applications.models import Application
 from grants.applications.workflow import State
 from grants.core.timeutil import now_utc
+from grants.decisions import operations as decision_ops
+from grants.decisions.models import Allocation, Appeal, AppealState, Decision, DecisionState, Declaration, Outcome
 from grants.extensions import db
 from grants.review import operations as ops
-from grants.review.models import (
-    Allocation,
-    Appeal,
-    AppealState,
-    Assignment,
-    AssignmentState,
-    Decision,
-    DecisionState,
-    Declaration,
-    Outcome,
-    Review,
-    RoundReviewer,
-)
+from grants.review.models import Assignment, AssignmentState, Review, RoundReviewer
 from tests.factories import UserFactory, submitted_application
 
 NBSP = "\u00a0"
@@ -146,10 +136,10 @@ def test_the_whole_path_from_formal_check_to_the_kommune_reading_its_letter(clie
 
 def test_the_letter_is_escaped_user_text_on_the_kommunes_page(client, login_as, people, round_):
     application = in_review(round_, people)
-    decision = ops.propose_decision(application, people["caseworker"], outcome="rejected", reasons={
+    decision = decision_ops.propose_decision(application, people["caseworker"], outcome="rejected", reasons={
         "rules": "Utlysningen punkt 3", "facts": "<script>alert(1)</script>", "considerations": "Svak forankring"})
-    ops.approve_decision(decision, people["approver"])
-    ops.release_round(round_, people["approver"])
+    decision_ops.approve_decision(decision, people["approver"])
+    decision_ops.release_round(round_, people["approver"])
     db.session.commit()
     login_as(people["staff"])
     page = client.get(f"/soknader/{application.id}/vedtak").get_data(as_text=True)
@@ -159,10 +149,10 @@ def test_the_letter_is_escaped_user_text_on_the_kommunes_page(client, login_as, 
 
 def test_a_kommune_appeals_within_three_weeks_and_imdi_reverses(client, login_as, people, round_):
     application = in_review(round_, people)
-    decision = ops.propose_decision(application, people["caseworker"], outcome="rejected",
+    decision = decision_ops.propose_decision(application, people["caseworker"], outcome="rejected",
                                     reasons={"rules": "r", "facts": "f", "considerations": "c"})
-    ops.approve_decision(decision, people["approver"])
-    ops.release_round(round_, people["approver"])
+    decision_ops.approve_decision(decision, people["approver"])
+    decision_ops.release_round(round_, people["approver"])
     db.session.commit()
 
     login_as(people["staff"])
@@ -191,10 +181,10 @@ def test_a_kommune_appeals_within_three_weeks_and_imdi_reverses(client, login_as
 
 def test_an_appeal_after_three_weeks_is_not_offered_or_taken(client, login_as, people, round_):
     application = in_review(round_, people)
-    decision = ops.propose_decision(application, people["caseworker"], outcome="rejected",
+    decision = decision_ops.propose_decision(application, people["caseworker"], outcome="rejected",
                                     reasons={"rules": "r", "facts": "f", "considerations": "c"})
-    ops.approve_decision(decision, people["approver"])
-    ops.release_round(round_, people["approver"])
+    decision_ops.approve_decision(decision, people["approver"])
+    decision_ops.release_round(round_, people["approver"])
     decision.released_at = now_utc() - timedelta(weeks=3, minutes=1)
     db.session.commit()
     login_as(people["staff"])
@@ -204,11 +194,11 @@ def test_an_appeal_after_three_weeks_is_not_offered_or_taken(client, login_as, p
 
 def test_an_appeal_can_be_upheld(client, login_as, people, round_):
     application = in_review(round_, people)
-    decision = ops.propose_decision(application, people["caseworker"], outcome="rejected",
+    decision = decision_ops.propose_decision(application, people["caseworker"], outcome="rejected",
                                     reasons={"rules": "r", "facts": "f", "considerations": "c"})
-    ops.approve_decision(decision, people["approver"])
-    ops.release_round(round_, people["approver"])
-    appeal = ops.lodge_appeal(decision, people["staff"], "Vi klager")
+    decision_ops.approve_decision(decision, people["approver"])
+    decision_ops.release_round(round_, people["approver"])
+    appeal = decision_ops.lodge_appeal(decision, people["staff"], "Vi klager")
     db.session.commit()
     login_as(people["caseworker"])
     response = client.post(f"/saksbehandling/klager/{appeal.id}/oppretthold",
@@ -234,7 +224,7 @@ def test_a_dismissal_needs_a_reason_and_waits_for_approval(client, login_as, peo
     assert response.status_code == 302
     application = db.session.get(Application, application.id)
     assert application.state == State.submitted
-    decision = ops.current_decision(application)
+    decision = decision_ops.current_decision(application)
     assert decision.outcome == Outcome.dismissed and decision.reasons["facts"] == "Kom inn etter fristen."
     assert decision.letter_language == "nn"
 
@@ -277,7 +267,7 @@ def test_a_proposal_with_problems_is_refused_next_to_the_field(client, login_as,
 def test_a_grant_above_what_remains_of_the_budget_is_refused(client, login_as, people, round_):
     first = in_review(round_, people, amount_applied=900_000)
     second = in_review(round_, people, amount_applied=400_000)
-    ops.propose_decision(first, people["caseworker"], outcome="granted", amount=900_000)
+    decision_ops.propose_decision(first, people["caseworker"], outcome="granted", amount=900_000)
     db.session.commit()
     login_as(people["caseworker"])
     response = client.post(case_url(second, "/vedtak"), data={"decision-outcome": "granted",
@@ -432,8 +422,8 @@ def test_ranking_fills_the_budget_and_saves_amounts_with_errors_per_row(client, 
 def test_approvals_approve_all_that_the_approver_may_then_release(client, login_as, people, round_):
     a = in_review(round_, people)
     b = in_review(round_, people)
-    ops.propose_decision(a, people["caseworker"], outcome="granted", amount=100_000)
-    ops.propose_decision(b, people["admin"], outcome="rejected", reasons={"rules": "r", "facts": "f",
+    decision_ops.propose_decision(a, people["caseworker"], outcome="granted", amount=100_000)
+    decision_ops.propose_decision(b, people["admin"], outcome="rejected", reasons={"rules": "r", "facts": "f",
                                                                         "considerations": "c"})
     db.session.commit()
     login_as(people["admin"])  # an admin may approve, but never their own proposal
@@ -454,7 +444,7 @@ def test_approvals_page_runs_the_same_number_of_queries_for_2_and_10_proposals(c
         made = []
         for i in range(n):
             application = in_review(round_, people)
-            ops.propose_decision(application, people["caseworker"], outcome="granted", amount=10_000 + i)
+            decision_ops.propose_decision(application, people["caseworker"], outcome="granted", amount=10_000 + i)
             made.append(application)
         db.session.commit()
         return made

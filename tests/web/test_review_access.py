@@ -6,9 +6,11 @@ import pytest
 from sqlalchemy import select
 
 from grants.accounts.models import Role
+from grants.decisions import operations as decision_ops
+from grants.decisions.models import Decision, DecisionState
 from grants.extensions import db
 from grants.review import operations as ops
-from grants.review.models import Decision, DecisionState, Review
+from grants.review.models import Review
 from grants.rounds.operations import set_criteria
 from tests.factories import RoundFactory, UserFactory, municipal_user, submitted_application
 
@@ -24,7 +26,7 @@ def setting(app):
     set_criteria(round_, [{"code": "purpose", "weight": 1, "title_nb": "F", "title_nn": "F", "title_en": "P"}])
     application = submitted_application(round_)
     ops.formal_check(application, caseworker, checks=CHECKS, accept=True)
-    decision = ops.propose_decision(application, caseworker, outcome="granted", amount=100_000)
+    decision = decision_ops.propose_decision(application, caseworker, outcome="granted", amount=100_000)
     appeal_application = submitted_application(round_)
     ops.formal_check(appeal_application, caseworker, checks=CHECKS, accept=True)
     db.session.commit()
@@ -33,12 +35,13 @@ def setting(app):
 
 
 def review_urls(app, setting):
-    """Every URL of the review blueprint, with real ids filled in."""
+    """Every URL of reviewing and of the decisions under /saksbehandling (approval, release), with real ids
+    filled in."""
     ids = {"round_id": setting["round"].id, "application_id": setting["application"].id,
            "decision_id": setting["decision"].id, "assignment_id": 1, "appeal_id": 1, "attachment_id": 1}
     urls = []
     for rule in app.url_map.iter_rules():
-        if rule.endpoint.startswith("review."):
+        if rule.endpoint.startswith(("review.", "decisions.")) and rule.rule.startswith("/saksbehandling"):
             path = rule.rule
             for name, value in ids.items():
                 path = path.replace(f"<int:{name}>", str(value))
@@ -146,7 +149,7 @@ def test_the_kommune_sees_no_decision_before_release(client, login_as, setting):
     login_as(staff)
     for state in ("proposed", "approved"):
         if state == "approved":
-            ops.approve_decision(db.session.get(Decision, decision.id), setting["approver"])
+            decision_ops.approve_decision(db.session.get(Decision, decision.id), setting["approver"])
             db.session.commit()
         page = client.get(f"/soknader/{application.id}/vedtak").get_data(as_text=True)
         assert "100\u00a0000" not in page and '<article class="letter' not in page
@@ -159,8 +162,8 @@ def test_the_kommune_sees_no_decision_before_release(client, login_as, setting):
 
 def test_another_kommune_reaches_no_decision(client, login_as, setting):
     application, decision = setting["application"], setting["decision"]
-    ops.approve_decision(decision, setting["approver"])
-    ops.release_round(setting["round"], setting["approver"])
+    decision_ops.approve_decision(decision, setting["approver"])
+    decision_ops.release_round(setting["round"], setting["approver"])
     outsider = municipal_user("4601" if application.municipality.number != "4601" else "0301")
     db.session.commit()
     login_as(outsider)
@@ -171,8 +174,8 @@ def test_another_kommune_reaches_no_decision(client, login_as, setting):
 
 def test_a_decision_of_another_application_is_not_served_under_this_one(client, login_as, setting):
     application, decision = setting["application"], setting["decision"]
-    ops.approve_decision(decision, setting["approver"])
-    ops.release_round(setting["round"], setting["approver"])
+    decision_ops.approve_decision(decision, setting["approver"])
+    decision_ops.release_round(setting["round"], setting["approver"])
     other = submitted_application(RoundFactory(), number="4601")
     staff = municipal_user("4601")
     db.session.commit()

@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session
 from grants.core.money import format_kroner
 from grants.core.pdf import Document
 from grants.core.timeutil import format_oslo, now_utc
+from grants.decisions.models import Decision, DecisionState, Outcome
 from grants.extensions import db
 from grants.i18n import language
 from grants.notify.attachments import LOADERS
-from grants.review.models import Decision, DecisionState, Outcome
 
 log = logging.getLogger(__name__)
 
@@ -534,9 +534,9 @@ def _hand_over_after_commit(session):
         app = current_app._get_current_object()
     except RuntimeError:
         return
-    from grants.review import tasks as _registers_the_tasks  # noqa: F401
+    from grants.decisions import tasks as _registers_the_tasks  # noqa: F401
 
-    task = app.extensions["celery"].tasks["grants.review.tasks.make_letters"]
+    task = app.extensions["celery"].tasks["grants.decisions.tasks.make_letters"]
     try:
         if app.config.get("LETTERS_MADE_AT_COMMIT"):
             task.apply(args=(ids,))  # the same task, run here; it has an app context and a session of its own
