@@ -54,6 +54,9 @@ RELEASED_HAS_TIME = ('ck_decisions_released_has_time',
                      "state NOT IN ('released', 'superseded') OR released_at IS NOT NULL")
 
 REPAIRS = (
+    # Only a released (or since superseded) decision has a release time.
+    "UPDATE decisions SET released_at = NULL "
+    "WHERE state NOT IN ('released', 'superseded') AND released_at IS NOT NULL",
     # A proposal has no approval yet; an approver has a time (no later than the release, no earlier than the
     # proposal), and a time without an approver is dropped.
     "UPDATE decisions SET approved_by_id = NULL, approved_at = NULL "
@@ -61,27 +64,25 @@ REPAIRS = (
     "UPDATE decisions SET approved_at = COALESCE(released_at, proposed_at) "
     "WHERE approved_by_id IS NOT NULL AND approved_at IS NULL",
     "UPDATE decisions SET approved_at = NULL WHERE approved_by_id IS NULL AND approved_at IS NOT NULL",
-    # Only a released (or since superseded) decision has a release time; a superseded one without it takes its
-    # approval time, else its proposal's.
-    "UPDATE decisions SET released_at = NULL "
-    "WHERE state NOT IN ('released', 'superseded') AND released_at IS NOT NULL",
+    # A superseded decision without its release time takes its approval time, else its proposal's.
     "UPDATE decisions SET released_at = COALESCE(approved_at, proposed_at) "
     "WHERE state = 'superseded' AND released_at IS NULL",
-    # A lodged appeal is not handled yet. A handled one names its handler: the one who proposed the new decision
-    # (a reversal), else the last actor the audit log has for an appeal handled on that application.
+    # A lodged appeal is not handled yet.
     "UPDATE appeals SET handled_by_id = NULL, handled_at = NULL "
     "WHERE state = 'lodged' AND (handled_by_id IS NOT NULL OR handled_at IS NOT NULL)",
+    # Only a reversal has a new decision: the one that supersedes the appealed decision.
+    "UPDATE appeals SET new_decision_id = NULL WHERE state != 'reversed' AND new_decision_id IS NOT NULL",
+    "UPDATE appeals SET new_decision_id = ("
+    " SELECT MAX(d.id) FROM decisions d WHERE d.supersedes_id = appeals.decision_id) "
+    "WHERE state = 'reversed' AND new_decision_id IS NULL",
+    # A handled appeal names its handler: the one who proposed the new decision (a reversal), else the last actor
+    # the audit log has for an appeal handled on that application.
     "UPDATE appeals SET handled_by_id = COALESCE("
     " (SELECT d.proposed_by_id FROM decisions d WHERE d.id = appeals.new_decision_id),"
     " (SELECT e.actor_id FROM audit_entries e WHERE e.object_type = 'applications'"
     "  AND e.object_id = appeals.application_id AND e.action IN ('uphold_appeal', 'reverse_appeal')"
     "  AND e.actor_id IS NOT NULL ORDER BY e.at DESC, e.id DESC LIMIT 1)) "
     "WHERE state != 'lodged' AND handled_by_id IS NULL",
-    # Only a reversal has a new decision: the one that supersedes the appealed decision.
-    "UPDATE appeals SET new_decision_id = NULL WHERE state != 'reversed' AND new_decision_id IS NOT NULL",
-    "UPDATE appeals SET new_decision_id = ("
-    " SELECT MAX(d.id) FROM decisions d WHERE d.supersedes_id = appeals.decision_id) "
-    "WHERE state = 'reversed' AND new_decision_id IS NULL",
     # A draft has not been received.
     "UPDATE applications SET reference = NULL, received_at = NULL, submitted_by_id = NULL "
     "WHERE state = 'draft' AND (reference IS NOT NULL OR received_at IS NOT NULL OR submitted_by_id IS NOT NULL)",
