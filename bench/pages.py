@@ -176,7 +176,8 @@ def add_applications(user, count, *, partner_count=0, lines=2, activities=2, par
             withdrawn_at=round_.deadline_at if state == "withdrawn" else None,
             withdraw_reason="Trukket (benk)." if state == "withdrawn" else None,
             amount_granted=amount if state == "granted" else None,
-            decided_at=round_.deadline_at + timedelta(days=30) if state in ("granted", "rejected") else None,
+            decided_at=(round_.deadline_at + timedelta(days=30)
+                        if state in ("granted", "rejected", "dismissed") else None),
             created_at=now - timedelta(days=1, minutes=i), updated_at=now - timedelta(minutes=i),
         ))
         children.append((cost_lines, lead))

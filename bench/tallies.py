@@ -67,7 +67,7 @@ SELECT :round_id, g.municipality_id, g.state,
        CASE WHEN g.state = 'withdrawn' THEN CAST(:opens AS timestamptz) + interval '30 days' END,
        CASE WHEN g.state = 'withdrawn' THEN 'Trukket.' END,
        CASE WHEN g.state IN ('granted', 'reported', 'closed') THEN 45000 * (g.n % 10 + 1) END,
-       CASE WHEN g.state IN ('granted', 'reported', 'closed', 'rejected')
+       CASE WHEN g.state IN ('granted', 'reported', 'closed', 'rejected', 'dismissed')
             THEN CAST(:opens AS timestamptz) + interval '60 days' END,
        CAST(:opens AS timestamptz), CAST(:opens AS timestamptz) + interval '60 days'
 FROM (SELECT n, (CAST(:states AS text[]))[n % 20 + 1] AS state,

@@ -123,13 +123,21 @@ _refs = {"n": 0}
 
 
 def submitted_application(round_, number="0301", amount_applied=400_000, **kwargs):
-    """An application as it stands after a real submission: reference, time received, snapshot."""
+    """An application as it stands after a real submission: reference, time received, snapshot. In a later
+    ``state`` it also has what the database requires of that state unless given: a decision time once decided, a
+    time and a reason once withdrawn (an amount granted must be given)."""
     _refs["n"] += 1
+    received_at = round_.opens_at + timedelta(days=1)
     values = dict(
         round=round_, municipality_id=municipality(number).id, state=State.submitted,
-        reference=f"{round_.reference_prefix}-{_refs['n']:04d}", received_at=round_.opens_at + timedelta(days=1),
+        reference=f"{round_.reference_prefix}-{_refs['n']:04d}", received_at=received_at,
         amount_applied=amount_applied, own_contribution=100_000, participants=20, snapshot={"answers": {}},
         answers={"budget": {"no_running_costs": ["y"]}},
     )
+    state = State(kwargs.get("state", State.submitted))
+    if state.is_decided:
+        values["decided_at"] = received_at + timedelta(days=30)
+    if state == State.withdrawn:
+        values.update(withdrawn_at=received_at + timedelta(days=2), withdraw_reason="Trukket")
     values.update(kwargs)
     return ApplicationFactory(**values)

@@ -36,16 +36,35 @@ class Application(TimestampMixin, db.Model):
     __tablename__ = "applications"
     __table_args__ = (
         UniqueConstraint("reference", name="uq_applications_reference"),  # across every round
+        # Each state and the columns it needs, both ways: a column that belongs to a state is set in it and only
+        # in it (the operations set the columns and the state in one flush; see workflow.apply).
         CheckConstraint(
             "state = 'draft' OR (reference IS NOT NULL AND received_at IS NOT NULL)",
             name="received_has_reference_and_time",
         ),
+        # A draft has not been received: no reference, no time of receipt, no submitter.
+        CheckConstraint(
+            "state != 'draft' OR (reference IS NULL AND received_at IS NULL AND submitted_by_id IS NULL)",
+            name="draft_not_received",
+        ),
         CheckConstraint("state != 'withdrawn' OR withdrawn_at IS NOT NULL", name="withdrawn_has_time"),
+        CheckConstraint("state != 'withdrawn' OR withdraw_reason IS NOT NULL", name="withdrawn_has_reason"),
+        CheckConstraint("state = 'withdrawn' OR (withdrawn_at IS NULL AND withdraw_reason IS NULL)",
+                        name="only_withdrawn_has_withdrawal"),
         CheckConstraint("amount_applied IS NULL OR amount_applied > 0", name="amount_applied_positive"),
         CheckConstraint("own_contribution IS NULL OR own_contribution >= 0", name="own_contribution_non_negative"),
         CheckConstraint("other_funding IS NULL OR other_funding >= 0", name="other_funding_non_negative"),
         CheckConstraint("amount_granted IS NULL OR amount_granted >= 0", name="amount_granted_non_negative"),
-        CheckConstraint("state != 'granted' OR amount_granted IS NOT NULL", name="granted_has_amount"),
+        # A grant keeps its amount when it is reported on and closed.
+        CheckConstraint("state NOT IN ('granted', 'reported', 'closed') OR amount_granted IS NOT NULL",
+                        name="granted_has_amount"),
+        CheckConstraint("state IN ('granted', 'reported', 'closed') OR amount_granted IS NULL",
+                        name="only_grants_have_amount"),
+        # Decided (workflow.DECIDED_STATES): the time its decision was released.
+        CheckConstraint("state NOT IN ('granted', 'rejected', 'dismissed', 'reported', 'closed') "
+                        "OR decided_at IS NOT NULL", name="decided_has_time"),
+        CheckConstraint("state IN ('granted', 'rejected', 'dismissed', 'reported', 'closed') OR decided_at IS NULL",
+                        name="only_decided_has_time"),
         Index("ix_applications_round_state", "round_id", "state"),
     )
 

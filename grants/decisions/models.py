@@ -69,7 +69,15 @@ class Decision(db.Model):
         CheckConstraint("approved_by_id IS NULL OR approved_by_id != proposed_by_id", name="four_eyes"),
         CheckConstraint("state NOT IN ('approved', 'released') OR approved_by_id IS NOT NULL",
                         name="approved_has_approver"),
-        CheckConstraint("state != 'released' OR released_at IS NOT NULL", name="released_has_time"),
+        CheckConstraint("state != 'proposed' OR approved_by_id IS NULL", name="proposed_not_approved"),
+        # Who approved and when are written together, or neither.
+        CheckConstraint("(approved_by_id IS NULL AND approved_at IS NULL) "
+                        "OR (approved_by_id IS NOT NULL AND approved_at IS NOT NULL)",
+                        name="approver_and_time_together"),
+        # A superseded decision was released before a decision on appeal replaced it, and keeps that time.
+        CheckConstraint("state NOT IN ('released', 'superseded') OR released_at IS NOT NULL",
+                        name="released_has_time"),
+        CheckConstraint("state IN ('released', 'superseded') OR released_at IS NULL", name="only_released_has_time"),
         CheckConstraint("letter_language IN ('nb', 'nn', 'en')", name="letter_language_known"),
         Index("ix_decisions_round_state", "round_id", "state"),
     )
@@ -124,7 +132,17 @@ APPEAL_LIFE = Lifecycle("appeal", (
 
 class Appeal(db.Model):
     __tablename__ = "appeals"
-    __table_args__ = (CheckConstraint("state = 'lodged' OR handled_at IS NOT NULL", name="handled_has_time"),)
+    __table_args__ = (
+        CheckConstraint("state = 'lodged' OR handled_at IS NOT NULL", name="handled_has_time"),
+        CheckConstraint("state != 'lodged' OR handled_at IS NULL", name="lodged_not_handled"),
+        # Who handled it and when are written together, or neither.
+        CheckConstraint("(handled_by_id IS NULL AND handled_at IS NULL) "
+                        "OR (handled_by_id IS NOT NULL AND handled_at IS NOT NULL)",
+                        name="handler_and_time_together"),
+        # A reversal is a new decision; only a reversal has one.
+        CheckConstraint("state != 'reversed' OR new_decision_id IS NOT NULL", name="reversed_has_new_decision"),
+        CheckConstraint("state = 'reversed' OR new_decision_id IS NULL", name="only_reversed_has_new_decision"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     decision_id: Mapped[int] = mapped_column(ForeignKey("decisions.id"), index=True)

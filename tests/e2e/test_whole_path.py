@@ -645,7 +645,8 @@ def pages_scene(app, lang):
     unchecked = submitted_application(open_, number=KOMMUNE, amount_applied=APPLIED, title="Uten formell kontroll")
     db.session.add(Decision(application_id=unchecked.id, round_id=open_.id, outcome="rejected",
                             reasons={"rules": "r", "facts": "f", "considerations": "c"}, letter_language=lang,
-                            proposed_by_id=caseworker.id, state="approved", approved_by_id=approver.id))
+                            proposed_by_id=caseworker.id, state="approved", approved_by_id=approver.id,
+                            approved_at=now_utc()))
     db.session.commit()
     scene = {"lang": lang, "closed": closed.id, "open": open_.id, "scheme": scheme.slug, "granted": granted.id,
              "to_check": to_check.id, "in_review": in_review.id, "draft": draft.id,

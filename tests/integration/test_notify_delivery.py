@@ -276,7 +276,7 @@ def _granted(user, round_, n):
     return ApplicationFactory(
         round=round_, municipality_id=user.municipality_id, created_by_id=user.id, submitted_by_id=user.id,
         state=State.granted, reference=f"2025-{n:04d}", received_at=now_utc() - timedelta(days=200),
-        amount_granted=100_000, title=f"Prosjekt {n}",
+        amount_granted=100_000, decided_at=now_utc() - timedelta(days=150), title=f"Prosjekt {n}",
     )
 
 
@@ -287,7 +287,7 @@ def test_reporting_reminders_30_and_7_days_before_and_overdue_the_day_after(app)
     kari = municipal_user("4601", language="nn")
     granted = _granted(kari, round_, 1)
     submitted = _granted(municipal_user("5001"), round_, 2)
-    submitted.state, submitted.amount_granted = State.submitted, None  # not granted: no reminders
+    submitted.state, submitted.amount_granted, submitted.decided_at = State.submitted, None, None  # no reminders
     db.session.commit()
 
     def run(day):

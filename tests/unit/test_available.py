@@ -54,10 +54,11 @@ EXPECTED = {
 @pytest.mark.parametrize("state", list(EXPECTED))
 def test_each_visitor_is_offered_what_the_table_gives_their_kind(people, state):
     round_ = RoundFactory()
-    case = submitted_application(round_, state=state, amount_granted=100 if state == State.granted else None,
-                                 withdrawn_at=round_.opens_at if state == State.withdrawn else None)
     if state == State.draft:
-        case.reference = case.received_at = None
+        case = ApplicationFactory(round=round_, municipality_id=people["lead"].municipality_id)
+    else:
+        case = submitted_application(round_, state=state,
+                                     amount_granted=100 if state in (State.granted, State.reported) else None)
     db.session.add(ApplicationPartner(application=case, municipality_id=people["partner"].municipality_id))
     db.session.flush()
     for name, user in people.items():

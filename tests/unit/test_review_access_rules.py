@@ -49,7 +49,8 @@ def assign(application, user, state):
 def decision(application, proposer, state=DecisionState.proposed, approver=None, released_at=None):
     d = Decision(application_id=application.id, round_id=application.round_id, outcome=Outcome.granted,
                  amount=100_000, state=state, proposed_by_id=proposer.id,
-                 approved_by_id=getattr(approver, "id", None), released_at=released_at)
+                 approved_by_id=getattr(approver, "id", None), approved_at=now_utc() if approver else None,
+                 released_at=released_at)
     db.session.add(d)
     db.session.flush()
     return d

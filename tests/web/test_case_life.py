@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from grants.applications.models import Application
 from grants.applications.workflow import State
-from grants.core.timeutil import format_oslo
+from grants.core.timeutil import format_oslo, now_utc
 from grants.decisions import operations as decision_ops
 from grants.decisions.models import Decision, DecisionState, Outcome
 from grants.extensions import db
@@ -88,7 +88,7 @@ def test_a_decision_that_cannot_be_released_is_held_and_the_rest_go(client, logi
     db.session.flush()
     stuck = Decision(application_id=unchecked.id, round_id=round_.id, outcome=Outcome.rejected, reasons=REASONS,
                      letter_language="nb", proposed_by_id=people["caseworker"].id, state=DecisionState.approved,
-                     approved_by_id=people["approver"].id)
+                     approved_by_id=people["approver"].id, approved_at=now_utc())
     db.session.add(stuck)
     db.session.commit()
 
