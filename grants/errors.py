@@ -138,6 +138,7 @@ CATALOGUE = {
         "%(num)d applications have no released decision yet. Every application must be decided and the decisions "
         "sent before the summary is published.", d.get("open") or 0),
     "note_required": lambda d: _("A correction needs a note that says what was corrected."),
+    "unpublish_reason_required": lambda d: _("Give a reason for unpublishing."),
     "already_unpublished": lambda d: _("This summary is already withdrawn from publication."),
     # accounts
     "too_short": lambda d: _("The password must be at least %(n)s characters.", n=_password_limits()[0]),

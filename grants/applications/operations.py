@@ -24,7 +24,7 @@ MAX_VALUE_CHARS = 20_000
 def own_fields(form, formdata):
     """Of ``formdata`` (a MultiDict of posted fields), only the fields ``form`` defines, as {name: [values]}: no
     CSRF token, no version, nothing the form does not know (a posted "status" or "municipality_id" is dropped).
-    A list field's entries ("cost_lines-0-amount") count as the form's own. Raises ValidationFailed("too_long",
+    A list field's entries ("cost_lines-0-amount") count as the form's own. Raises ValidationFailed("too_long_value",
     field=name) for a value over MAX_VALUE_CHARS."""
     names, prefixes = set(), []
     for field in form:
@@ -38,7 +38,7 @@ def own_fields(form, formdata):
             if key in names or key.startswith(tuple(prefixes))}
     for key, values in kept.items():
         if any(len(value) > MAX_VALUE_CHARS for value in values):
-            raise ValidationFailed("too_long", field=key)
+            raise ValidationFailed("too_long_value", field=key)
     return kept
 
 
@@ -82,7 +82,7 @@ def save_section(application, user, section, formdata, *, base_version, form):
 
     ``formdata`` is a MultiDict of the posted fields; only the fields ``form`` defines are stored (``own_fields``).
     ``base_version`` is the application version the user started from; if another user saved the same section
-    since, StaleData is raised and nothing is written. ValidationFailed("too_long") for a value beyond
+    since, StaleData is raised and nothing is written. ValidationFailed("too_long_value") for a value beyond
     MAX_VALUE_CHARS, nothing written. InvalidTransition, DeadlinePassed or NotPermitted when the user may not edit.
     """
     if not permissions.can_edit(application, user):

@@ -16,7 +16,7 @@ from grants.decisions import letters, permissions, queries
 from grants.decisions import operations as ops
 from grants.decisions.forms import AppealForm
 from grants.decisions.models import Decision, DecisionState
-from grants.errors import error_message, message_for
+from grants.errors import DomainError, error_message, message_for
 from grants.extensions import db
 from grants.frame import act
 from grants.rounds.models import Round
@@ -54,6 +54,7 @@ def approvals(round_id):
 @bp.route("/saksbehandling/vedtak/<int:decision_id>/godkjenn", methods=["POST"])
 @login_required
 def approve(decision_id):
+    _allow(is_approver(current_user))  # before loading: nobody else learns which decisions exist
     decision = db.get_or_404(Decision, decision_id)
     _allow(permissions.can_approve(decision, _user()))
     back = (url_for("review.case", application_id=decision.application_id) if request.form.get("back") == "case"
@@ -122,7 +123,9 @@ def kommune_decision(application_id):
     if request.method == "GET":
         return _kommune_page(application, released, form, can_appeal)
     _allow(can_appeal)
+    # Every refusal (the deadline passed a moment ago, appeals closed...) is shown under the text, which is kept.
     return act(lambda: ops.lodge_appeal(released, _user(), form.text.data), form=form, field="text",
+               on_form=(DomainError,),
                again=lambda f: _kommune_page(application, released, f, can_appeal)[0],
                success=_("Your appeal is received. IMDi will consider it."),
                done=url_for("decisions.kommune_decision", application_id=application.id))

@@ -99,7 +99,7 @@ def unpublish(summary, actor, reason):
     if summary.unpublished_at is not None:
         raise InvalidTransition("already_unpublished")
     if not (reason or "").strip():
-        raise ValidationFailed("reason_required", field="reason")
+        raise ValidationFailed("unpublish_reason_required", field="reason")
     summary.unpublished_at = now_utc()
     summary.unpublished_by_id = actor.id
     summary.unpublish_reason = reason.strip()

@@ -197,3 +197,10 @@ def test_a_reviewer_cannot_change_a_submitted_review(client, login_as, setting):
     response = client.post(base, data={f"score_{criterion.id}": "1", "recommendation": "reject", "action": "draft"})
     assert response.status_code == 409
     assert db.session.scalar(select(Review)).recommendation == "grant"
+
+
+def test_approving_asks_the_role_before_the_decision_exists(client, login_as, setting):
+    """A kommune user learns nothing of which decision ids exist: 403 for a real one and for one that is not."""
+    login_as(municipal_user(setting["application"].municipality.number))
+    for decision_id in (setting["decision"].id, 999_999):
+        assert client.post(f"/saksbehandling/vedtak/{decision_id}/godkjenn").status_code == 403
