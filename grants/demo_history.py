@@ -203,7 +203,34 @@ def replay_round(round_, *, granted, rejected, dismissed, staff, continues=None)
         decisions.release_round(round_, approver)
     with at_moment(decide_time + timedelta(days=5)):
         summary = publishing.publish(round_, admin)
+    with at_moment(decide_time + timedelta(days=9)):
+        _accept_grants(round_)
     return summary
+
+
+def demo_account_number(seed):
+    """A made-up account number that passes the MOD11 check (python-stdnum's no.kontonr), one per ``seed``."""
+    from stdnum.no import kontonr
+
+    for n in range(seed * 100, seed * 100 + 100):
+        candidate = f"9999{n:06d}"[-10:]
+        for check in "0123456789":
+            if kontonr.is_valid(candidate + check):
+                return candidate + check
+    raise ValueError(seed)
+
+
+def _accept_grants(round_):
+    """The kommuner with demo users accept their grants (a made-up account each); the others' grants wait."""
+    from grants.followup import operations as followup
+    from grants.followup.models import Grant
+
+    for grant in db.session.scalars(select(Grant).where(Grant.round_id == round_.id).order_by(Grant.id)):
+        staff = db.session.scalars(select(User).where(User.municipality_id == grant.application.municipality_id,
+                                                      User.role == Role.municipal).order_by(User.id)).first()
+        if staff is not None:
+            followup.accept_grant(grant, staff, account=demo_account_number(grant.application_id),
+                                  confirms_conditions=True)
 
 
 def _assignments(application):

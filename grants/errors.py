@@ -140,6 +140,11 @@ CATALOGUE = {
     "note_required": lambda d: _("A correction needs a note that says what was corrected."),
     "unpublish_reason_required": lambda d: _("Give a reason for unpublishing."),
     "already_unpublished": lambda d: _("This summary is already withdrawn from publication."),
+    # the grant
+    "grant_answered": lambda d: _("The grant has already been answered."),
+    "conditions_not_confirmed": lambda d: _("Confirm that the municipality accepts the conditions."),
+    "account_number_invalid": lambda d: _("Enter a Norwegian account number of 11 digits, for example "
+                                          "1234.56.78903. Check the digits: this number does not exist."),
     # accounts
     "too_short": lambda d: _("The password must be at least %(n)s characters.", n=_password_limits()[0]),
     "too_long": lambda d: _("The password can be at most %(n)s characters.", n=_password_limits()[1]),

@@ -12,13 +12,14 @@ from collections import defaultdict
 from datetime import timedelta
 
 from celery import shared_task
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from grants.accounts.models import Role, User, UserStatus
 from grants.applications.models import Application
 from grants.applications.workflow import State
 from grants.core.timeutil import days_before, now_utc, oslo_date
 from grants.extensions import db
+from grants.followup.models import Grant, GrantState
 from grants.notify.outbox import queue_notice
 from grants.rounds.models import Round
 
@@ -114,21 +115,23 @@ def deadline_reminders(at):
 
 
 def report_reminders(at):
-    """Reporting reminders for granted applications: 30 and 7 days before the round's reporting deadline, and an
-    overdue notice the day after it. Only applications still in ``granted`` (a report moves them on)."""
+    """Reporting reminders for granted applications: 30 and 7 days before the grant's reporting deadline (the one
+    its decision set, else the round's; grants.followup.models.Grant), and an overdue notice the day after it.
+    Only applications still in ``granted`` (a report moves them on; a declined grant is not reported on)."""
     today = oslo_date(at)
     wanted = {today + timedelta(days=d): d for d in REPORT_REMINDER_DAYS}
     wanted[today - timedelta(days=REPORT_OVERDUE_DAYS_AFTER)] = -REPORT_OVERDUE_DAYS_AFTER
-    applications = db.session.scalars(
-        select(Application)
+    due_date = func.coalesce(Grant.reporting_deadline, Round.reporting_deadline)
+    rows = db.session.execute(
+        select(Application, due_date)
         .join(Round, Round.id == Application.round_id)
-        .where(Application.state == State.granted, Round.reporting_deadline.in_(list(wanted)))
+        .outerjoin(Grant, Grant.application_id == Application.id)
+        .where(Application.state == State.granted, due_date.in_(list(wanted)))
         .order_by(Application.id)
     ).all()
-    staff = _staff_by_municipality([a.municipality_id for a in applications])
+    staff = _staff_by_municipality([a.municipality_id for a, _due in rows])
     created = 0
-    for application in applications:
-        due = application.round.reporting_deadline
+    for application, due in rows:
         days = wanted[due]
         user = _recipient(application, staff, application.submitted_by_id, application.created_by_id)
         if user is None:
@@ -148,7 +151,36 @@ def report_reminders(at):
     return created
 
 
-SCHEDULES = [announce_open_rounds, deadline_reminders, report_reminders]
+# Answering a grant: a reminder this many days before the day to answer by, and a notice the day after it.
+ANSWER_REMINDER_DAYS = 7
+
+
+def grant_answer_reminders(at):
+    """Reminders to the kommune of a grant it has not answered (accepted or declined): ANSWER_REMINDER_DAYS before
+    the day to answer by, and an overdue notice the day after it. One per grant and kind (natural keys)."""
+    today = oslo_date(at)
+    wanted = {today + timedelta(days=ANSWER_REMINDER_DAYS): ANSWER_REMINDER_DAYS, today - timedelta(days=1): -1}
+    grants = db.session.scalars(select(Grant).where(Grant.state == GrantState.offered,
+                                                    Grant.answer_by.in_(list(wanted))).order_by(Grant.id)).all()
+    staff = _staff_by_municipality([g.application.municipality_id for g in grants])
+    created = 0
+    for grant in grants:
+        application = grant.application
+        user = _recipient(application, staff, application.submitted_by_id, application.created_by_id)
+        if user is None:
+            continue
+        days = wanted[grant.answer_by]
+        kind = "grant_answer_reminder" if days > 0 else "grant_answer_overdue"
+        if queue_notice(kind, to=user.email, user=user, language=user.language, key=f"{kind}:grant={grant.id}",
+                        context={"reference": application.reference, "title": application.title,
+                                 "amount": grant.amount, "answer_by": grant.answer_by.isoformat(),
+                                 "application_id": application.id,
+                                 "municipality_name": application.municipality.name}):
+            created += 1
+    return created
+
+
+SCHEDULES = [announce_open_rounds, deadline_reminders, report_reminders, grant_answer_reminders]
 
 
 def schedule_due_notices(at=None):

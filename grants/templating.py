@@ -107,6 +107,13 @@ def oslo_date(value):
     return oslo_datetime(value, with_time=False)
 
 
+def account_number(value):
+    """An 11-digit Norwegian account number as people write it: 1234.56.78903 (python-stdnum's no.kontonr)."""
+    from stdnum.no import kontonr
+
+    return kontonr.format(value) if value else ""
+
+
 def role_names():
     return {"municipal": _("Municipal staff"), "reviewer": _("Reviewer"), "caseworker": _("Caseworker"),
             "approver": _("Approver"), "admin": _("Administrator")}
@@ -143,7 +150,8 @@ def init_app(app):
         state_names=state_names,
         activity_names=activity_names,
     )
-    app.jinja_env.filters.update(kroner=format_kroner, oslo=oslo_datetime, oslo_date=oslo_date, oslo_iso=oslo_iso)
+    app.jinja_env.filters.update(kroner=format_kroner, oslo=oslo_datetime, oslo_date=oslo_date, oslo_iso=oslo_iso,
+                                 account_number=account_number)
     app.jinja_env.add_extension("jinja2.ext.do")
 
     @app.template_filter("localised")

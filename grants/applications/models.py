@@ -55,16 +55,16 @@ class Application(TimestampMixin, db.Model):
         CheckConstraint("own_contribution IS NULL OR own_contribution >= 0", name="own_contribution_non_negative"),
         CheckConstraint("other_funding IS NULL OR other_funding >= 0", name="other_funding_non_negative"),
         CheckConstraint("amount_granted IS NULL OR amount_granted >= 0", name="amount_granted_non_negative"),
-        # A grant keeps its amount when it is reported on and closed.
-        CheckConstraint("state NOT IN ('granted', 'reported', 'closed') OR amount_granted IS NOT NULL",
+        # A grant keeps its amount when it is reported on and closed, and when the kommune declines it.
+        CheckConstraint("state NOT IN ('granted', 'reported', 'closed', 'declined') OR amount_granted IS NOT NULL",
                         name="granted_has_amount"),
-        CheckConstraint("state IN ('granted', 'reported', 'closed') OR amount_granted IS NULL",
+        CheckConstraint("state IN ('granted', 'reported', 'closed', 'declined') OR amount_granted IS NULL",
                         name="only_grants_have_amount"),
         # Decided (workflow.DECIDED_STATES): the time its decision was released.
-        CheckConstraint("state NOT IN ('granted', 'rejected', 'dismissed', 'reported', 'closed') "
+        CheckConstraint("state NOT IN ('granted', 'rejected', 'dismissed', 'reported', 'closed', 'declined') "
                         "OR decided_at IS NOT NULL", name="decided_has_time"),
-        CheckConstraint("state IN ('granted', 'rejected', 'dismissed', 'reported', 'closed') OR decided_at IS NULL",
-                        name="only_decided_has_time"),
+        CheckConstraint("state IN ('granted', 'rejected', 'dismissed', 'reported', 'closed', 'declined') "
+                        "OR decided_at IS NULL", name="only_decided_has_time"),
         Index("ix_applications_round_state", "round_id", "state"),
     )
 

@@ -19,6 +19,7 @@ class State(enum.StrEnum):
     withdrawn = "withdrawn"    # trukket
     reported = "reported"
     closed = "closed"
+    declined = "declined"      # tilsagnet avslått: the kommune declined the grant it was given
 
     @property
     def title(self):
@@ -57,6 +58,7 @@ class Action(enum.StrEnum):
     reverse = "reverse"
     report = "report"
     approve_report = "approve_report"
+    decline = "decline"
 
 
 MUNICIPAL = "municipal"
@@ -98,6 +100,7 @@ SUBMIT, WITHDRAW = N_("Submit the application"), N_("Withdraw the application")
 REGISTER, ACCEPT = N_("Register as received"), N_("Accept for review")
 DISMISS, GRANT, REJECT = N_("Send the dismissal"), N_("Send the grant"), N_("Send the rejection")
 REPORT, APPROVE_REPORT = N_("Send the report"), N_("Approve the report")
+DECLINE = N_("Decline the grant")
 
 TRANSITIONS = (
     _t(Action.submit, State.draft, State.submitted, {MUNICIPAL}, SUBMIT, _round_takes_applications,
@@ -117,15 +120,19 @@ TRANSITIONS = (
     _t(Action.reject, State.dismissed, State.rejected, {APPROVER}, REJECT),
     _t(Action.report, State.granted, State.reported, {MUNICIPAL}, REPORT),
     _t(Action.approve_report, State.reported, State.closed, {CASEWORKER}, APPROVE_REPORT),
+    # The kommune answers its grant (grants.followup): declining it returns the money to the round's budget.
+    _t(Action.decline, State.granted, State.declined, {MUNICIPAL}, DECLINE),
 )
 
 _BY_KEY = {(t.action, t.source): t for t in TRANSITIONS}
 
 # States in which an application counts as received (submitted in time or registered).
 RECEIVED_STATES = frozenset(
-    {State.submitted, State.in_review, State.granted, State.rejected, State.dismissed, State.reported, State.closed}
+    {State.submitted, State.in_review, State.granted, State.rejected, State.dismissed, State.reported, State.closed,
+     State.declined}
 )
-DECIDED_STATES = frozenset({State.granted, State.rejected, State.dismissed, State.reported, State.closed})
+DECIDED_STATES = frozenset({State.granted, State.rejected, State.dismissed, State.reported, State.closed,
+                            State.declined})
 EDITABLE_STATES = frozenset({State.draft})
 OPEN_STATES = frozenset({State.submitted, State.in_review})  # received, not yet decided: IMDi is considering it
 
@@ -135,6 +142,7 @@ TITLES = {
     State.draft: N_("Draft"), State.submitted: N_("Submitted"), State.in_review: N_("Under consideration"),
     State.granted: N_("Granted"), State.rejected: N_("Rejected"), State.dismissed: N_("Dismissed"),
     State.withdrawn: N_("Withdrawn"), State.reported: N_("Reported"), State.closed: N_("Closed"),
+    State.declined: N_("Grant declined"),
 }
 
 

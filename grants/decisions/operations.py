@@ -51,9 +51,12 @@ APPROVED_STATES = (DecisionState.approved, DecisionState.released)
 
 
 def committed_amount(round_id, exclude_application_id=None, states=COMMITTED_STATES):
-    """Kroner of grant decisions in ``states`` in a round: by default proposed, approved and released."""
+    """Kroner of grant decisions in ``states`` in a round: by default proposed, approved and released. A grant the
+    kommune declined (its application declined) no longer counts: the money is back in the budget."""
+    declined = select(Application.id).where(Application.round_id == round_id, Application.state == State.declined)
     query = select(func.coalesce(func.sum(Decision.amount), 0)).where(
-        Decision.round_id == round_id, Decision.outcome == Outcome.granted, Decision.state.in_(states))
+        Decision.round_id == round_id, Decision.outcome == Outcome.granted, Decision.state.in_(states),
+        Decision.application_id.not_in(declined))
     if exclude_application_id is not None:
         query = query.where(Decision.application_id != exclude_application_id)
     return int(db.session.scalar(query))

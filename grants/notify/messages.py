@@ -40,6 +40,10 @@ SUBJECTS = {
     "decision_cancelled": N_("Application %(reference)s was withdrawn: its decision is cancelled"),
     "report_reminder": N_("Report due %(due)s for %(reference)s"),
     "report_overdue": N_("Report overdue for %(reference)s"),
+    "grant_accepted": N_("Receipt: the grant for %(reference)s is accepted"),
+    "grant_declined": N_("The grant for %(reference)s was declined by the municipality"),
+    "grant_answer_reminder": N_("Answer the grant for %(reference)s by %(answer_by)s"),
+    "grant_answer_overdue": N_("The grant for %(reference)s is not answered"),
 }
 
 
@@ -89,8 +93,9 @@ def _day_month_year(value):
 def subject_for(kind, context):
     """The subject line of a notice, in the current locale."""
     values = {k: v for k, v in context.items() if isinstance(v, str | int) and not isinstance(v, bool)}
-    if "due" in values:
-        values["due"] = _day_month_year(values["due"])
+    for name in ("due", "answer_by"):  # dates in subjects as people write them
+        if name in values:
+            values[name] = _day_month_year(values[name])
     return _(SUBJECTS.get(f"{kind}:{values.get('days')}", SUBJECTS[kind])) % values
 
 

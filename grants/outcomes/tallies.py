@@ -17,7 +17,7 @@ from grants.rounds.models import Round
 
 GRANTED = (State.granted, State.reported, State.closed)
 OPEN = (State.submitted, State.in_review)
-RECEIVED = (*GRANTED, State.rejected, State.dismissed, *OPEN)
+RECEIVED = (*GRANTED, State.rejected, State.dismissed, State.declined, *OPEN)
 
 
 @dataclass
@@ -29,6 +29,7 @@ class Tally:
     rejected: int = 0
     dismissed: int = 0
     withdrawn: int = 0
+    declined: int = 0          # granted, and the kommune declined the grant: not in granted or amount_granted
     open: int = 0
     drafts: int = 0
     amount_applied: int = 0
@@ -75,6 +76,8 @@ def _fill(tally, rows):
             tally.dismissed += count
         elif state == State.withdrawn:
             tally.withdrawn += count
+        elif state == State.declined:
+            tally.declined += count
         elif state == State.draft:
             tally.drafts += count
     tally.new = tally.received - tally.continuation

@@ -52,6 +52,10 @@ class RoundForm(FlaskForm):
                                     validators=[required(), NumberRange(min=0, max=100000)])
     own_contribution_required = BooleanField(_l("Own contribution required"), default=True)
     reporting_deadline = DateField(_l("Reporting deadline"), validators=[Optional()])
+    acceptance_days = IntegerField(
+        _l("Days to accept a grant"), default=21, validators=[Optional(), NumberRange(min=1, max=365)],
+        description=_l("From the day a grant decision is sent to the day the municipality must accept or decline "
+                       "the grant."))
     reminder_days = StringField(_l("Reminders, days before the deadline"), default="14,7,1",
                                 validators=[required(), Regexp(r"^\d{1,3}(,\d{1,3})*$",
                                 message=_l("Numbers separated by commas, for example 14,7,1."))])
@@ -71,7 +75,7 @@ class RoundForm(FlaskForm):
             "appeals_allowed": self.appeals_allowed.data, "min_participants": self.min_participants.data,
             "own_contribution_required": self.own_contribution_required.data,
             "reporting_deadline": self.reporting_deadline.data, "reminder_days": self.reminder_days.data,
-        }
+        } | ({"acceptance_days": self.acceptance_days.data} if self.acceptance_days.data else {})
 
     def criteria_values(self):
         return [dict(entry.data) for entry in self.criteria.entries]

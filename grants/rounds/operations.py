@@ -11,7 +11,7 @@ from grants.rounds.models import Criterion, Round, Scheme
 ROUND_FIELDS = (
     "slug", "year", "area_number", "title_nb", "title_nn", "title_en", "text_nb", "text_nn", "text_en",
     "budget", "opens_at", "deadline_date", "appeals_allowed", "min_participants", "own_contribution_required",
-    "reporting_deadline", "reminder_days", "score_spread_threshold",
+    "reporting_deadline", "reminder_days", "score_spread_threshold", "acceptance_days",
 )
 
 # The assessment criteria of the 2025 call (seed 004 and DOMAIN.md): code, weight, nb, nn, en.

@@ -751,3 +751,20 @@ def test_every_page_kind_of_the_path_in_each_language(app, pages_scene, browse, 
     go(kommune, f'main a[href="/soknader/{scene["granted"]}/vedtak"]')
     expect(kommune.locator("main .letter-frame")).to_contain_text(PROPOSAL["decision-purpose"])
     check(kommune, "decision letter")
+
+    # The grant: the kommune answers it (an account number that fails MOD11 first), and IMDi sees the answer.
+    grant_page = f"/soknader/{scene['granted']}/tilsagn"
+    go(kommune, f'main a[href="{grant_page}"]')
+    check(kommune, "the grant, waiting for an answer")
+    fill_section(kommune, {"accept-account": "8601 11 17948", "accept-confirms_conditions": "y"})
+    accept_button = 'main form:has(input[name="answer"][value="accept"]) button[type=submit]'
+    assert click_through(kommune, accept_button).status == 422
+    expect_error_summary(kommune, "accept-account")
+    check(kommune, "the grant with an account number that fails MOD11")
+    fill_section(kommune, {"accept-account": "8601 11 17947", "accept-confirms_conditions": "y"})
+    assert click_through(kommune, accept_button).status == 200
+    expect(kommune.locator("main")).to_contain_text("8601.11.17947")
+    check(kommune, "the grant, accepted")
+    caseworker.goto(f"/saksbehandling/runder/{scene['closed']}/tilsagn")
+    expect(caseworker.locator("main tbody tr")).to_have_count(1)
+    check(caseworker, "the round's grants")

@@ -24,7 +24,7 @@ from grants.review import operations as ops
 from tests.conftest import fresh_postgres_database, make_app
 from tests.factories import ApplicationFactory, RoundFactory, UserFactory, municipal_user, submitted_application
 
-GRANT_STATES = frozenset({State.granted, State.reported, State.closed})
+GRANT_STATES = frozenset({State.granted, State.reported, State.closed, State.declined})
 NOW = now_utc()
 # Placeholders in the tables below for ids known only once the test's rows exist.
 KOMMUNE, APPROVER, CASEWORKER, NEW_DECISION = "<kommune>", "<approver>", "<caseworker>", "<new decision>"

@@ -148,6 +148,9 @@ POLICY = (
     ("GET", APP + "/trekk", "in_review",                                       "L  A  A  F  N  F  F  F  F  F  F  F"),
     ("POST", APP + "/trekk", "in_review",                                      "L  A  A  F  N  F  F  F  F  F  F  F"),
     ("POST", APP + "/vedtak", "decided",                                       "L  A  A  F  N  F  F  F  F  F  F  F"),
+    # The grant (tilsagn) of a released grant decision: read as the decision; answered by the lead kommune only.
+    ("GET", APP + "/tilsagn", "decided",                                       "L  A  A  A  N  A  F  F  F  F  A  A"),
+    ("POST", APP + "/tilsagn", "decided",                                      "L  A  A  F  N  F  F  F  F  F  F  F"),
 
     # --- IMDi's side: rounds, the reviewer pool, ranking, approval and release -----------------------------------
     # Kommune staff reach nothing here (403). Reviewers reach their own list and their assigned cases only.
@@ -155,6 +158,8 @@ POLICY = (
     ("GET", "/saksbehandling/mine", "-",                                       "L  F  F  F  F  A  A  A  A  A  A  A"),
     ("GET", ROUND, "round",                                                    "L  F  F  F  F  A  F  F  F  F  A  A"),
     ("GET", ROUND + "/registrer", "round",                                     "L  F  F  F  F  A  F  F  F  F  F  A"),
+    # The round's grants and the kommuner's answers: IMDi's casework staff.
+    ("GET", ROUND + "/tilsagn", "round",                                       "L  F  F  F  F  A  F  F  F  F  A  A"),
     ("POST", ROUND + "/registrer", "round",                                    "L  F  F  F  F  A  F  F  F  F  F  A"),
     ("GET", ROUND + "/fagvurderere", "round",                                  "L  F  F  F  F  A  F  F  F  F  A  A"),
     ("POST", ROUND + "/fagvurderere", "round",                                 "L  F  F  F  F  A  F  F  F  F  F  A"),

@@ -45,7 +45,7 @@ EXPECTED = {
                       "approver": [Action.dismiss], "admin": [Action.dismiss, Action.accept_for_review]},
     State.in_review: {"lead": [Action.withdraw], "approver": [Action.dismiss, Action.grant, Action.reject],
                       "admin": [Action.dismiss, Action.grant, Action.reject]},
-    State.granted: {"lead": [Action.report]},
+    State.granted: {"lead": [Action.report, Action.decline]},
     State.reported: {"caseworker": [Action.approve_report], "admin": [Action.approve_report]},
     State.withdrawn: {},
 }

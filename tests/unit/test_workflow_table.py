@@ -16,7 +16,7 @@ OFFERED = {
     (State.in_review, APPROVER): [Action.dismiss, Action.grant, Action.reject],
     (State.rejected, APPROVER): [Action.grant],
     (State.dismissed, APPROVER): [Action.grant, Action.reject],
-    (State.granted, MUNICIPAL): [Action.report],
+    (State.granted, MUNICIPAL): [Action.report, Action.decline],
     (State.reported, CASEWORKER): [Action.approve_report],
 }
 

@@ -263,7 +263,7 @@ def test_the_tally_page_shows_a_live_rounds_figures(client, login_as, people, li
     page = response.get_data(as_text=True)
     assert figures(page) == [
         ("Mottatt", "5"), ("Innvilget", "1"), ("Avslått", "1"), ("Avvist", "1"), ("Fortsatt åpen", "2"),
-        ("Trukket", "1"), ("Utkast som ikke er sendt inn", "1"),
+        ("Trukket", "1"), ("Tilskudd kommunen har takket nei til", "0"), ("Utkast som ikke er sendt inn", "1"),
         ("Omsøkt", kr(300_000 + 120_000 + 80_000 + 200_000 + 100_000)), ("Innvilget", kr(250_000)),
         ("Budsjett", kr(2_000_000)), ("Gjenstår", kr(1_750_000)),
         ("Nye prosjekter", "5"), ("Videreføringer", "0"), ("Innsendte fagvurderinger", "1 av 2"),

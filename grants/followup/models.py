@@ -1,0 +1,75 @@
+"""The grant (tilsagn): what a released grant decision gives a kommune, and whether the kommune has taken it."""
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from grants.core.lifecycle import Lifecycle, step
+from grants.core.text import N_
+from grants.db import TimestampMixin
+from grants.extensions import db
+
+
+class GrantState(enum.StrEnum):
+    offered = "offered"      # the decision is released; the kommune has not answered
+    accepted = "accepted"    # akseptert: the kommune takes the grant on its conditions
+    declined = "declined"    # avslått av kommunen: the money goes back to the round's budget
+
+
+# A grant's life: offered, then the kommune's staff accept it (with the account it is paid to) or decline it.
+GRANT_LIFE = Lifecycle("grant", (
+    step("accept", [GrantState.offered], GrantState.accepted, N_("Accept the grant")),
+    step("decline", [GrantState.offered], GrantState.declined, N_("Decline the grant")),
+))
+
+
+class Grant(TimestampMixin, db.Model):
+    """One per granted application: made when its grant decision is released (grants.followup.operations), with
+    the amount (whole kroner), the reporting deadline (the decision's, else the round's) and the date by which the
+    kommune answers (Oslo date: the whole day)."""
+
+    __tablename__ = "grants"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        # Each state and its columns, both ways: only an answered grant has who answered and when; an accepted one
+        # has the account it is paid to; only a declined one has a reason for declining.
+        CheckConstraint("(state = 'offered') = (answered_at IS NULL)", name="answered_has_time"),
+        CheckConstraint("(answered_at IS NULL) = (answered_by_id IS NULL)", name="answered_by_with_time"),
+        CheckConstraint("(state = 'accepted') = (account_number IS NOT NULL)", name="accepted_has_account"),
+        CheckConstraint("(state = 'declined') = (decline_reason IS NOT NULL)", name="declined_has_reason"),
+        CheckConstraint("account_number IS NULL OR length(account_number) = 11", name="account_number_length"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"), unique=True)
+    decision_id: Mapped[int] = mapped_column(ForeignKey("decisions.id"))
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
+    amount: Mapped[int]
+    reporting_deadline: Mapped[date | None]
+    answer_by: Mapped[date]
+    state: Mapped[GrantState] = mapped_column(
+        Enum(GrantState, name="grant_state", native_enum=False, length=20, validate_strings=True),
+        default=GrantState.offered)
+    answered_at: Mapped[datetime | None]
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    account_number: Mapped[str | None] = mapped_column(String(11))
+    decline_reason: Mapped[str | None] = mapped_column(Text)
+
+    application = relationship("Application", lazy="joined")
+    decision = relationship("Decision")
+    answered_by = relationship("User")
+
+    @property
+    def awaits_answer(self):
+        """Offered: the kommune has not yet accepted or declined."""
+        return GRANT_LIFE.can(self, "accept")
+
+    @property
+    def is_accepted(self):
+        return self.state == GrantState.accepted
+
+    @property
+    def is_declined(self):
+        return self.state == GrantState.declined
