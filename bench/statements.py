@@ -87,6 +87,7 @@ def main():
                 ("kommune dashboard", "oslo@kommune.example", "/soknader/", None),
                 ("kommune application", "oslo@kommune.example", f"/soknader/{ids['oslo']}", None),
                 ("kommune decision", "oslo@kommune.example", f"/soknader/{ids['oslo']}/vedtak", None),
+                ("kommune grant", "oslo@kommune.example", f"/soknader/{ids['oslo']}/tilsagn", None),
                 ("imdi rounds", "saksbehandler1@imdi.example", "/saksbehandling/", None),
                 ("inbox", "saksbehandler1@imdi.example", f"/saksbehandling/runder/{small_round}",
                  f"/saksbehandling/runder/{big_round}"),
@@ -98,6 +99,8 @@ def main():
                  f"/saksbehandling/runder/{big_round}/godkjenning"),
                 ("release", "godkjenner@imdi.example", f"/saksbehandling/runder/{small_round}/send-ut",
                  f"/saksbehandling/runder/{big_round}/send-ut"),
+                ("round grants", "saksbehandler1@imdi.example", f"/saksbehandling/runder/{small_round}/tilsagn",
+                 f"/saksbehandling/runder/{big_round}/tilsagn"),
                 ("public summary", None, f"/tildelinger/{ids['summary']}", None),
             ]
             print(f"database: {'SQLite' if args.sqlite else 'PostgreSQL'}; rounds of {small_n} and {big_n} "
