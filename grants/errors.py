@@ -145,6 +145,14 @@ CATALOGUE = {
     "conditions_not_confirmed": lambda d: _("Confirm that the municipality accepts the conditions."),
     "account_number_invalid": lambda d: _("Enter a Norwegian account number of 11 digits, for example "
                                           "1234.56.78903. Check the digits: this number does not exist."),
+    "grant_not_accepted": lambda d: _("The municipality has not accepted the grant, so nothing can be paid yet."),
+    "payment_not_positive": lambda d: _("Enter an amount of at least 1 krone."),
+    "payment_above_payable": lambda d: _("This is more than can be paid now (%(payable)s). What is held back until "
+                                         "the report is approved is paid after that.",
+                                         payable=_kroner(d.get("payable"))),
+    "payment_handled": lambda d: _("Someone else has handled this payment already."),
+    "paid_on_required": lambda d: _("Enter the date the payment was made."),
+    "paid_on_future": lambda d: _("The date of payment cannot be in the future."),
     # accounts
     "too_short": lambda d: _("The password must be at least %(n)s characters.", n=_password_limits()[0]),
     "too_long": lambda d: _("The password can be at most %(n)s characters.", n=_password_limits()[1]),

@@ -1,11 +1,12 @@
-"""The kommune's answer to a grant: accept it (with the account it is paid to) or decline it."""
+"""The kommune's answer to a grant (accept it, with the account it is paid to, or decline it), and IMDi's payments
+of it."""
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length
+from wtforms import BooleanField, DateField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional
 
-from grants.core.forms import required
+from grants.core.forms import KronerField, required
 
 
 class AcceptForm(FlaskForm):
@@ -24,3 +25,14 @@ class DeclineForm(FlaskForm):
         _l("Why the municipality declines the grant"),
         validators=[required(_l("Give a reason.")), Length(max=3000)],
         description=_l("IMDi is told, and the money goes back to the round's budget."))
+
+
+class PaymentForm(FlaskForm):
+    amount = KronerField(_l("Amount to pay"), validators=[required(_l("Enter the amount to pay."))], minimum=1,
+                         description=_l("Whole kroner. At most what can be paid now."))
+    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=1000)])
+
+
+class PaidForm(FlaskForm):
+    paid_on = DateField(_l("Paid on"), validators=[required(_l("Enter the date the payment was made."))],
+                        description=_l("The date in the accounting system."))

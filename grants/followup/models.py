@@ -73,3 +73,66 @@ class Grant(TimestampMixin, db.Model):
     @property
     def is_declined(self):
         return self.state == GrantState.declined
+
+
+class PaymentState(enum.StrEnum):
+    proposed = "proposed"    # a caseworker proposes paying an amount of the grant
+    approved = "approved"    # a second person approved it: it goes into the payment file for the accounting system
+    paid = "paid"            # the accounting system paid it on paid_on
+    withdrawn = "withdrawn"  # taken back before it was paid
+
+
+# A payment's life (utbetaling): proposed by one person, approved by another (four eyes, also in the database),
+# paid; a proposal or an approved payment not yet paid can be withdrawn.
+PAYMENT_LIFE = Lifecycle("payment", (
+    step("approve", [PaymentState.proposed], PaymentState.approved, N_("Approve the payment")),
+    step("pay", [PaymentState.approved], PaymentState.paid, N_("Mark as paid")),
+    step("withdraw", [PaymentState.proposed, PaymentState.approved], PaymentState.withdrawn,
+         N_("Withdraw the payment")),
+))
+
+
+class Payment(TimestampMixin, db.Model):
+    """A payment (utbetaling) of a grant to the account the kommune gave when it accepted: whole kroner, never
+    more than what remains of the grant (grants.followup.operations, under a lock on the grant's row)."""
+
+    __tablename__ = "payments"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("approved_by_id IS NULL OR approved_by_id != proposed_by_id", name="four_eyes"),
+        # Each state and its columns, both ways.
+        CheckConstraint("(state IN ('approved', 'paid')) = (approved_by_id IS NOT NULL)", name="approved_has_approver"),
+        CheckConstraint("(approved_by_id IS NULL) = (approved_at IS NULL)", name="approver_with_time"),
+        CheckConstraint("(state = 'paid') = (paid_on IS NOT NULL)", name="paid_has_date"),
+        CheckConstraint("(state = 'withdrawn') = (withdrawn_at IS NOT NULL)", name="withdrawn_has_time"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    grant_id: Mapped[int] = mapped_column(ForeignKey("grants.id", ondelete="CASCADE"), index=True)
+    amount: Mapped[int]
+    account_number: Mapped[str] = mapped_column(String(11))
+    state: Mapped[PaymentState] = mapped_column(
+        Enum(PaymentState, name="payment_state", native_enum=False, length=20, validate_strings=True),
+        default=PaymentState.proposed)
+    note: Mapped[str | None] = mapped_column(Text)
+    proposed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    approved_at: Mapped[datetime | None]
+    paid_on: Mapped[date | None]
+    withdrawn_at: Mapped[datetime | None]
+
+    grant = relationship(Grant, backref="payments")
+    proposed_by = relationship("User", foreign_keys=[proposed_by_id])
+    approved_by = relationship("User", foreign_keys=[approved_by_id])
+
+    @property
+    def awaits_approval(self):
+        return PAYMENT_LIFE.can(self, "approve")
+
+    @property
+    def awaits_payment(self):
+        return PAYMENT_LIFE.can(self, "pay")
+
+    @property
+    def is_paid(self):
+        return self.state == PaymentState.paid

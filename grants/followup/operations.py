@@ -1,21 +1,24 @@
-"""Use cases of the grant (tilsagn) after its decision is released: making the grant record, and the kommune's
-acceptance or declining of it. They take the acting user, check the rules, flush and never commit."""
+"""Use cases of the grant (tilsagn) after its decision is released: making the grant record, the kommune's
+acceptance or declining of it, and its payments (utbetalinger: proposed, approved by a second person, paid). They
+take the acting user, check the rules, flush and never commit."""
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from stdnum.exceptions import ValidationError as NumberInvalid
 from stdnum.no import kontonr
 
+from grants.accounts.permissions import is_approver, is_caseworker
 from grants.applications import workflow
 from grants.applications.permissions import is_lead_staff
-from grants.applications.workflow import Action
+from grants.applications.workflow import Action, State
 from grants.core import audit
 from grants.core.timeutil import now_utc, oslo_date
 from grants.decisions.models import Decision
+from grants.decisions.permissions import has_declared_conflict
 from grants.errors import InvalidTransition, NotPermitted, ValidationFailed
 from grants.extensions import db
-from grants.followup.models import GRANT_LIFE, Grant
+from grants.followup.models import GRANT_LIFE, PAYMENT_LIFE, Grant, GrantState, Payment, PaymentState
 from grants.notify.outbox import queue_notice
 
 MAX_REASON_CHARS = 3_000
@@ -117,6 +120,139 @@ def decline_grant(grant, user, reason):
                               "municipality_name": application.municipality.name, "amount": grant.amount,
                               "reason": reason, "application_id": application.id})
     return grant
+
+
+# --- payments (utbetalinger) ---------------------------------------------------------------------------------
+
+def _lock_grant(grant):
+    """Lock the grant's row until commit, so that payments proposed at once queue up and never add up to more than
+    the grant (PostgreSQL; SQLite writes one transaction at a time anyway)."""
+    db.session.execute(select(Grant.id).where(Grant.id == grant.id).with_for_update())
+    return db.session.get(Grant, grant.id, populate_existing=True)
+
+
+def paid_or_promised(grant):
+    """Kroner of the grant's payments that are proposed, approved or paid (withdrawn ones are not counted)."""
+    return int(db.session.scalar(select(func.coalesce(func.sum(Payment.amount), 0)).where(
+        Payment.grant_id == grant.id, Payment.state != PaymentState.withdrawn)))
+
+
+def held_back(grant):
+    """Kroner of the grant held back until its report is approved: the round's share, rounded up to whole kroner."""
+    return -(-grant.amount * grant.application.round.held_back_percent // 100)
+
+
+def payable_now(grant):
+    """What can be proposed now (whole kroner): the grant less what is paid or promised, and less the share held
+    back while the report is not approved (the application not closed)."""
+    limit = grant.amount if grant.application.state == State.closed else grant.amount - held_back(grant)
+    return max(0, limit - paid_or_promised(grant))
+
+
+def _require_staff(grant, actor, allowed):
+    if not allowed or has_declared_conflict(grant.application, actor):
+        raise NotPermitted("not_permitted")
+
+
+def propose_payment(grant, actor, amount, note=""):
+    """A caseworker free of conflict proposes paying ``amount`` (whole kroner) of an accepted grant to the account
+    the kommune gave. Raises NotPermitted, InvalidTransition("grant_not_accepted"), ValidationFailed
+    ("payment_not_positive" or "payment_above_payable", field "amount", with "payable" in whole kroner)."""
+    _require_staff(grant, actor, is_caseworker(actor))
+    grant = _lock_grant(grant)
+    if grant.state != GrantState.accepted:
+        raise InvalidTransition("grant_not_accepted")
+    if amount is None or amount <= 0:
+        raise ValidationFailed("payment_not_positive", field="amount")
+    payable = payable_now(grant)
+    if amount > payable:
+        raise ValidationFailed("payment_above_payable", field="amount", payable=payable)
+    payment = Payment(grant_id=grant.id, amount=amount, account_number=grant.account_number,
+                      note=(note or "").strip() or None, proposed_by_id=actor.id)
+    db.session.add(payment)
+    db.session.flush()
+    audit.record(actor, grant.application, "propose_payment", payment_id=payment.id, amount=amount)
+    return payment
+
+
+def _lock_payment(payment):
+    db.session.execute(select(Payment.id).where(Payment.id == payment.id).with_for_update())
+    return db.session.get(Payment, payment.id, populate_existing=True)
+
+
+def approve_payment(payment, actor):
+    """The second pair of eyes: an approver who did not propose the payment, free of conflict, approves it; it
+    then goes into the round's payment file. Two approving at once: the second finds it approved
+    (InvalidTransition "payment_handled"). Raises NotPermitted("four_eyes") for the proposer or a conflict."""
+    payment = _lock_payment(payment)
+    grant = payment.grant
+    if not is_approver(actor) or actor.id == payment.proposed_by_id or has_declared_conflict(grant.application,
+                                                                                             actor):
+        raise NotPermitted("four_eyes")
+    if not PAYMENT_LIFE.can(payment, "approve"):
+        raise InvalidTransition("payment_handled")
+    PAYMENT_LIFE.move(payment, "approve")
+    payment.approved_by_id, payment.approved_at = actor.id, now_utc()
+    db.session.flush()
+    audit.record(actor, grant.application, "approve_payment", payment_id=payment.id, amount=payment.amount)
+    return payment
+
+
+def mark_paid(payment, actor, paid_on):
+    """A caseworker or approver records that the accounting system paid an approved payment on ``paid_on`` (an Oslo
+    date, not in the future). The kommune is told. Raises NotPermitted, InvalidTransition("payment_handled"),
+    ValidationFailed("paid_on_required" or "paid_on_future", field "paid_on")."""
+    payment = _lock_payment(payment)
+    grant = payment.grant
+    _require_staff(grant, actor, is_caseworker(actor) or is_approver(actor))
+    if not PAYMENT_LIFE.can(payment, "pay"):
+        raise InvalidTransition("payment_handled")
+    if paid_on is None:
+        raise ValidationFailed("paid_on_required", field="paid_on")
+    if paid_on > oslo_date(now_utc()):
+        raise ValidationFailed("paid_on_future", field="paid_on")
+    PAYMENT_LIFE.move(payment, "pay")
+    payment.paid_on = paid_on
+    db.session.flush()
+    application = grant.application
+    audit.record(actor, application, "pay", payment_id=payment.id, amount=payment.amount, paid_on=paid_on.isoformat())
+    person = grant.answered_by
+    if person is not None:
+        queue_notice("payment_made", to=person.email, user=person, language=person.language,
+                     key=f"payment_made:{payment.id}",
+                     context={"reference": application.reference, "title": application.title,
+                              "amount": payment.amount, "account_number": payment.account_number,
+                              "paid_on": paid_on.isoformat(), "application_id": application.id})
+    return payment
+
+
+def withdraw_payment(payment, actor):
+    """A caseworker or approver takes back a payment not yet paid (proposed or approved). Raises NotPermitted,
+    InvalidTransition("payment_handled")."""
+    payment = _lock_payment(payment)
+    _require_staff(payment.grant, actor, is_caseworker(actor) or is_approver(actor))
+    if not PAYMENT_LIFE.can(payment, "withdraw"):
+        raise InvalidTransition("payment_handled")
+    PAYMENT_LIFE.move(payment, "withdraw")
+    payment.withdrawn_at = now_utc()
+    db.session.flush()
+    audit.record(actor, payment.grant.application, "withdraw_payment", payment_id=payment.id, amount=payment.amount)
+    return payment
+
+
+PAYMENT_FILE_HEADER = ("payment_id", "reference", "municipality_number", "municipality", "account_number", "amount",
+                       "approved")
+
+
+def payment_file_rows(round_id):
+    """The round's approved payments not yet paid, for the accounting system's payment file: one row per payment
+    (id, application reference, kommune number and name, account number, whole kroner, Oslo date approved)."""
+    payments = db.session.scalars(
+        select(Payment).join(Grant, Grant.id == Payment.grant_id)
+        .where(Grant.round_id == round_id, Payment.state == PaymentState.approved).order_by(Payment.id)).all()
+    return [[p.id, p.grant.application.reference, p.grant.application.municipality.number,
+             p.grant.application.municipality.name, p.account_number, p.amount,
+             oslo_date(p.approved_at).isoformat()] for p in payments]
 
 
 # The grant follows the release of a grant decision (grants.applications.workflow.follow): registered when the app

@@ -1,18 +1,19 @@
 """The grant's pages: the kommune's answer to its grant (under /soknader) and IMDi's overview of a round's grants
 (under /saksbehandling). Every view names its parts for grants.frame.act."""
 
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from grants.applications.views import load_application
+from grants.core import spreadsheet
 from grants.core.timeutil import now_utc, oslo_date
 from grants.extensions import db
 from grants.followup import operations as ops
 from grants.followup import permissions
-from grants.followup.forms import AcceptForm, DeclineForm
-from grants.followup.models import Grant
+from grants.followup.forms import AcceptForm, DeclineForm, PaidForm, PaymentForm
+from grants.followup.models import Grant, Payment, PaymentState
 from grants.frame import act
 from grants.rounds.models import Round
 
@@ -63,10 +64,125 @@ def round_grants(round_id):
     round_ = db.get_or_404(Round, round_id)
     grants = db.session.scalars(select(Grant).where(Grant.round_id == round_.id).order_by(Grant.id)).all()
     today = oslo_date(now_utc())
-    return render_template("followup/round_grants.html", round=round_, grants=grants, today=today,
+    paid = dict(db.session.execute(
+        select(Payment.grant_id, func.sum(Payment.amount)).join(Grant, Grant.id == Payment.grant_id)
+        .where(Grant.round_id == round_.id, Payment.state == PaymentState.paid).group_by(Payment.grant_id)).all())
+    return render_template("followup/round_grants.html", round=round_, grants=grants, today=today, paid=paid,
+                           waiting=len(ops.payment_file_rows(round_.id)),
                            totals={"offered": sum(g.amount for g in grants if g.awaits_answer),
                                    "accepted": sum(g.amount for g in grants if g.is_accepted),
-                                   "declined": sum(g.amount for g in grants if g.is_declined)})
+                                   "declined": sum(g.amount for g in grants if g.is_declined),
+                                   "paid": sum(paid.values())})
+
+
+# --- IMDi: one grant and its payments ------------------------------------------------------------------------
+
+def _staff_grant(grant_id):
+    if not permissions.can_follow_up(current_user):
+        abort(403)
+    return db.get_or_404(Grant, grant_id)
+
+
+def _imdi_grant_page(grant, payment_form=None, paid_forms=None):
+    user = _user()
+    payments = sorted(grant.payments, key=lambda p: p.id)
+    can_propose = permissions.can_propose_payment(grant, user)
+    paid_forms = paid_forms or {}
+    return render_template(
+        "followup/imdi_grant.html", grant=grant, application=grant.application, payments=payments,
+        payable=ops.payable_now(grant), held_back=ops.held_back(grant), paid=sum(p.amount for p in payments
+                                                                                 if p.is_paid),
+        payment_form=payment_form or (PaymentForm(formdata=None, prefix="payment") if can_propose else None),
+        can_approve={p.id for p in payments if permissions.can_approve_payment(p, user)},
+        can_handle=permissions.can_handle_payment(grant, user),
+        paid_forms={p.id: paid_forms.get(p.id) or PaidForm(formdata=None, prefix=f"paid-{p.id}")
+                    for p in payments if p.awaits_payment})
+
+
+@bp.route("/saksbehandling/tilsagn/<int:grant_id>")
+@login_required
+def imdi_grant(grant_id):
+    """IMDi's page of one grant: its answer, its payments, and what can be paid now."""
+    return _imdi_grant_page(_staff_grant(grant_id))
+
+
+@bp.route("/saksbehandling/tilsagn/<int:grant_id>/utbetalinger", methods=["POST"])
+@login_required
+def propose_payment(grant_id):
+    grant = _staff_grant(grant_id)
+    if not permissions.can_propose_payment(grant, _user()):
+        abort(403)
+    form = PaymentForm(prefix="payment")
+    return act(lambda: ops.propose_payment(grant, _user(), form.amount.amount, form.note.data), form=form,
+               again=lambda f: _imdi_grant_page(grant, payment_form=f),
+               success=_("The payment is proposed. Another person must approve it."),
+               done=url_for("followup.imdi_grant", grant_id=grant.id) + "#payments")
+
+
+def _staff_payment(payment_id):
+    if not permissions.can_follow_up(current_user):
+        abort(403)
+    return db.get_or_404(Payment, payment_id)
+
+
+@bp.route("/saksbehandling/utbetalinger/<int:payment_id>/godkjenn", methods=["POST"])
+@login_required
+def approve_payment(payment_id):
+    payment = _staff_payment(payment_id)
+    if not permissions.can_approve_payment(payment, _user()):
+        abort(403)
+    back = url_for("followup.imdi_grant", grant_id=payment.grant_id) + "#payments"
+    return act(lambda: ops.approve_payment(payment, _user()), refused=back, done=back,
+               success=_("The payment is approved and goes into the payment file."))
+
+
+@bp.route("/saksbehandling/utbetalinger/<int:payment_id>/betalt", methods=["POST"])
+@login_required
+def mark_paid(payment_id):
+    payment = _staff_payment(payment_id)
+    grant = payment.grant
+    if not permissions.can_handle_payment(grant, _user()):
+        abort(403)
+    form = PaidForm(prefix=f"paid-{payment.id}")
+    back = url_for("followup.imdi_grant", grant_id=grant.id) + "#payments"
+    return act(lambda: ops.mark_paid(payment, _user(), form.paid_on.data), form=form, refused=back, done=back,
+               again=lambda f: _imdi_grant_page(grant, paid_forms={payment.id: f}),
+               success=_("The payment is recorded as paid. The municipality is told."))
+
+
+@bp.route("/saksbehandling/utbetalinger/<int:payment_id>/trekk", methods=["POST"])
+@login_required
+def withdraw_payment(payment_id):
+    payment = _staff_payment(payment_id)
+    if not permissions.can_handle_payment(payment.grant, _user()):
+        abort(403)
+    back = url_for("followup.imdi_grant", grant_id=payment.grant_id) + "#payments"
+    return act(lambda: ops.withdraw_payment(payment, _user()), refused=back, done=back,
+               success=_("The payment is withdrawn."))
+
+
+@bp.route("/saksbehandling/runder/<int:round_id>/utbetalingsfil.<any(csv,xlsx):fmt>")
+@login_required
+def payment_file(round_id, fmt):
+    """The round's approved payments not yet paid, as a file for the accounting system (CSV for Excel, or XLSX)."""
+    if not permissions.can_follow_up(current_user):
+        abort(403)
+    round_ = db.get_or_404(Round, round_id)
+    rows = ops.payment_file_rows(round_.id)
+    name = f"utbetalinger-{round_.reference_prefix}"
+    if fmt == "csv":
+        return Response(spreadsheet.to_csv(ops.PAYMENT_FILE_HEADER, rows), mimetype="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+    body = spreadsheet.to_xlsx(ops.PAYMENT_FILE_HEADER, rows, name,
+                               kroner_columns=(ops.PAYMENT_FILE_HEADER.index("amount"),))
+    return Response(body, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
+
+
+@bp.app_template_global()
+def payment_state_label(payment):
+    return {PaymentState.proposed: _("Proposed"), PaymentState.approved: _("Approved, waiting to be paid"),
+            PaymentState.paid: _("Paid"), PaymentState.withdrawn: _("Withdrawn")}[payment.state]
 
 
 @bp.app_template_global()

@@ -44,6 +44,7 @@ SUBJECTS = {
     "grant_declined": N_("The grant for %(reference)s was declined by the municipality"),
     "grant_answer_reminder": N_("Answer the grant for %(reference)s by %(answer_by)s"),
     "grant_answer_overdue": N_("The grant for %(reference)s is not answered"),
+    "payment_made": N_("Payment of the grant for %(reference)s"),
 }
 
 

@@ -1,65 +1,27 @@
 """A published summary as CSV, XLSX, JSON and 360Giving JSON. Spreadsheet cells cannot start a formula."""
 
-import csv
-import io
 import json
 from datetime import datetime
 
-from grants.core.text import shorten
+from grants.core import spreadsheet
+from grants.core.spreadsheet import DANGEROUS, neutralise  # noqa: F401 - the rule the exports keep, named here too
 from grants.core.timeutil import oslo_date
 
 FIELDS = ("reference", "municipality_number", "municipality", "county", "partners", "title", "summary", "amount",
           "continuation")
-# The characters that make a spreadsheet program read a cell as a formula or a command when they come first:
-# OWASP's list for CSV injection (=, +, -, @, tab, carriage return) and ASVS 5.0 requirement 1.2.10 (NUL too).
-DANGEROUS = ("=", "+", "-", "@", "\t", "\r", "\0")
-
-
-def neutralise(value):
-    """``value`` (any cell value) as a spreadsheet must get it: a str starting with one of DANGEROUS gets a single
-    quote in front, so the program shows it as text; every other value is returned unchanged."""
-    if isinstance(value, str) and value.startswith(DANGEROUS):
-        return "'" + value
-    return value
-
-
 def _rows(data):
     for grant in data["grants"]:
         row = dict(grant)
         row["partners"] = ", ".join(grant["partners"])
-        yield [neutralise(row[f]) if isinstance(row[f], str) else row[f] for f in FIELDS]
+        yield [row[f] for f in FIELDS]
 
 
 def to_csv(data):
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(FIELDS)
-    writer.writerows(_rows(data))
-    return "\ufeff" + out.getvalue()  # the BOM makes Excel read UTF-8
-
-
-def _storable(value):
-    """A cell value openpyxl can write: the control characters XML 1.0 cannot hold (NUL and the like, which no
-    form lets through) are left out, after ``neutralise`` has quoted a value that began with one."""
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
+    return spreadsheet.to_csv(FIELDS, _rows(data))
 
 
 def to_xlsx(data, sheet_title="Tildelinger"):
-    from openpyxl import Workbook
-
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = shorten(sheet_title, 31)  # the longest sheet name a spreadsheet program takes
-    sheet.append(list(FIELDS))
-    for row in _rows(data):
-        sheet.append([_storable(value) for value in row])
-    for cell in sheet["H"][1:]:
-        cell.number_format = "# ##0"
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
+    return spreadsheet.to_xlsx(FIELDS, _rows(data), sheet_title, kroner_columns=(FIELDS.index("amount"),))
 
 
 def to_json(summary):

@@ -56,6 +56,10 @@ class RoundForm(FlaskForm):
         _l("Days to accept a grant"), default=21, validators=[Optional(), NumberRange(min=1, max=365)],
         description=_l("From the day a grant decision is sent to the day the municipality must accept or decline "
                        "the grant."))
+    held_back_percent = IntegerField(
+        _l("Share held back until the report is approved (per cent)"), default=0,
+        validators=[Optional(), NumberRange(min=0, max=100)],
+        description=_l("0 pays the whole grant once it is accepted."))
     reminder_days = StringField(_l("Reminders, days before the deadline"), default="14,7,1",
                                 validators=[required(), Regexp(r"^\d{1,3}(,\d{1,3})*$",
                                 message=_l("Numbers separated by commas, for example 14,7,1."))])
@@ -75,7 +79,8 @@ class RoundForm(FlaskForm):
             "appeals_allowed": self.appeals_allowed.data, "min_participants": self.min_participants.data,
             "own_contribution_required": self.own_contribution_required.data,
             "reporting_deadline": self.reporting_deadline.data, "reminder_days": self.reminder_days.data,
-        } | ({"acceptance_days": self.acceptance_days.data} if self.acceptance_days.data else {})
+        } | {name: getattr(self, name).data for name in ("acceptance_days", "held_back_percent")
+             if getattr(self, name).data is not None}
 
     def criteria_values(self):
         return [dict(entry.data) for entry in self.criteria.entries]

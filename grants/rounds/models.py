@@ -40,6 +40,7 @@ class Round(Localised, TimestampMixin, db.Model):
         CheckConstraint("deadline_at > opens_at", name="deadline_after_opening"),
         CheckConstraint("min_participants >= 0", name="min_participants_non_negative"),
         CheckConstraint("acceptance_days >= 1", name="acceptance_days_positive"),
+        CheckConstraint("held_back_percent BETWEEN 0 AND 100", name="held_back_percent_range"),
         UniqueConstraint("scheme_id", "slug", name="uq_rounds_scheme_slug"),
         UniqueConstraint("reference_prefix", name="uq_rounds_reference_prefix"),
     )
@@ -64,6 +65,8 @@ class Round(Localised, TimestampMixin, db.Model):
     min_participants: Mapped[int] = mapped_column(default=10)
     # Days from the release of a grant decision to the day the kommune answers by (accepts or declines the grant).
     acceptance_days: Mapped[int] = mapped_column(default=21, server_default="21")
+    # The share of each grant (per cent) held back until its report is approved; the rest is paid on acceptance.
+    held_back_percent: Mapped[int] = mapped_column(default=0, server_default="0")
     own_contribution_required: Mapped[bool] = mapped_column(default=True)
     reporting_deadline: Mapped[date | None]
     reminder_days: Mapped[str] = mapped_column(String(40), default="14,7,1")

@@ -12,6 +12,7 @@ ROUND_FIELDS = (
     "slug", "year", "area_number", "title_nb", "title_nn", "title_en", "text_nb", "text_nn", "text_en",
     "budget", "opens_at", "deadline_date", "appeals_allowed", "min_participants", "own_contribution_required",
     "reporting_deadline", "reminder_days", "score_spread_threshold", "acceptance_days",
+    "held_back_percent",
 )
 
 # The assessment criteria of the 2025 call (seed 004 and DOMAIN.md): code, weight, nb, nn, en.

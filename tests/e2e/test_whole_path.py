@@ -768,3 +768,13 @@ def test_every_page_kind_of_the_path_in_each_language(app, pages_scene, browse, 
     caseworker.goto(f"/saksbehandling/runder/{scene['closed']}/tilsagn")
     expect(caseworker.locator("main tbody tr")).to_have_count(1)
     check(caseworker, "the round's grants")
+    go(caseworker, 'main tbody a[href^="/saksbehandling/tilsagn/"]')
+    check(caseworker, "one grant, nothing paid")
+    fill_section(caseworker, {"payment-amount": "9 999 999"})
+    assert click_through(caseworker, 'main form[action$="/utbetalinger"] button[type=submit]').status == 422
+    expect_error_summary(caseworker, "payment-amount")
+    check(caseworker, "one grant, a payment above the grant")
+    fill_section(caseworker, {"payment-amount": "100 000"})
+    assert click_through(caseworker, 'main form[action$="/utbetalinger"] button[type=submit]').status == 200
+    expect(caseworker.locator("main tbody tr")).to_have_count(1)
+    check(caseworker, "one grant, a payment proposed")

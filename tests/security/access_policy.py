@@ -158,8 +158,18 @@ POLICY = (
     ("GET", "/saksbehandling/mine", "-",                                       "L  F  F  F  F  A  A  A  A  A  A  A"),
     ("GET", ROUND, "round",                                                    "L  F  F  F  F  A  F  F  F  F  A  A"),
     ("GET", ROUND + "/registrer", "round",                                     "L  F  F  F  F  A  F  F  F  F  F  A"),
-    # The round's grants and the kommuner's answers: IMDi's casework staff.
+    # The round's grants and the kommuner's answers, and its payment file: IMDi's casework staff.
     ("GET", ROUND + "/tilsagn", "round",                                       "L  F  F  F  F  A  F  F  F  F  A  A"),
+    ("GET", ROUND + "/utbetalingsfil.<any(csv,xlsx):fmt>", "round",            "L  F  F  F  F  A  F  F  F  F  A  A"),
+    # One grant and its payments: a caseworker proposes, an approver who did not propose approves (four eyes);
+    # caseworkers and approvers record a payment as paid or withdraw it.
+    ("GET", "/saksbehandling/tilsagn/<int:grant_id>", "appealed",               "L  F  F  F  F  A  F  F  F  F  A  A"),
+    ("POST", "/saksbehandling/tilsagn/<int:grant_id>/utbetalinger", "appealed", "L  F  F  F  F  A  F  F  F  F  F  A"),
+    ("POST", "/saksbehandling/utbetalinger/<int:payment_id>/godkjenn", "appealed",
+                                                                               "L  F  F  F  F  F  F  F  F  F  A  A"),
+    ("POST", "/saksbehandling/utbetalinger/<int:payment_id>/betalt", "appealed",
+                                                                               "L  F  F  F  F  A  F  F  F  F  A  A"),
+    ("POST", "/saksbehandling/utbetalinger/<int:payment_id>/trekk", "appealed", "L  F  F  F  F  A  F  F  F  F  A  A"),
     ("POST", ROUND + "/registrer", "round",                                    "L  F  F  F  F  A  F  F  F  F  F  A"),
     ("GET", ROUND + "/fagvurderere", "round",                                  "L  F  F  F  F  A  F  F  F  F  A  A"),
     ("POST", ROUND + "/fagvurderere", "round",                                 "L  F  F  F  F  A  F  F  F  F  F  A"),

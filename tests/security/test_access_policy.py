@@ -30,6 +30,7 @@ from grants.applications.models import ApplicationPartner, Attachment
 from grants.applications.workflow import State
 from grants.decisions import operations as decision_ops
 from grants.extensions import db
+from grants.followup import operations as followup_ops
 from grants.notify.models import Notice, NoticeState
 from grants.outcomes import cache as summary_cache
 from grants.outcomes.publishing import publish
@@ -191,6 +192,9 @@ class World:
             decision_ops.approve_decision(decisions[state], checker)
         decision_ops.release_round(open_round, checker)
         appeal = decision_ops.lodge_appeal(decisions["appealed"], self.people["lead_staff"], "Vi klager på beløpet.")
+        grant = followup_ops.grant_of(applications["appealed"])  # "decided" keeps its grant waiting for an answer
+        followup_ops.accept_grant(grant, self.people["lead_staff"], account="86011117947", confirms_conditions=True)
+        payment = followup_ops.propose_payment(grant, maker, 50_000)
         decisions["in_review"] = decision_ops.propose_decision(applications["in_review"], maker, outcome="granted",
                                                              amount=150_000)
         summary = publish(closed_round, publisher)
@@ -222,6 +226,8 @@ class World:
                 params["assignment_id"] = assignments[state, "reviewer_undeclared"].id
             if state == "appealed":
                 params["appeal_id"] = appeal.id
+            if state == "appealed":
+                params["grant_id"], params["payment_id"] = grant.id, payment.id
             self.params[state] = params
 
     def _attachment(self, application):
