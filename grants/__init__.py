@@ -85,6 +85,7 @@ def _import_models():
     from grants.decisions import operations as _followers  # noqa: F401 - a withdrawal cancels open decisions
     from grants.followup import models as _followup  # noqa: F401
     from grants.followup import operations as _grants  # noqa: F401 - a released grant decision makes its grant
+    from grants.messages import models as _messages  # noqa: F401
     from grants.notify import models as _notify  # noqa: F401
     from grants.outcomes import models as _outcomes  # noqa: F401
     from grants.review import models as _review  # noqa: F401
@@ -97,6 +98,7 @@ def _register_blueprints(app):
     from grants.applications.views import bp as applications_bp
     from grants.decisions.views import bp as decisions_bp
     from grants.followup.views import bp as followup_bp
+    from grants.messages.views import bp as messages_bp
     from grants.notify.views import allow_viewers
     from grants.notify.views import bp as notify_bp
     from grants.public.views import bp as public_bp
@@ -112,6 +114,7 @@ def _register_blueprints(app):
     app.register_blueprint(review_bp)
     app.register_blueprint(decisions_bp)
     app.register_blueprint(followup_bp)
+    app.register_blueprint(messages_bp)
     from grants.api.views import bp as api_bp
     from grants.outcomes.views import bp as outcomes_bp
 

@@ -153,6 +153,10 @@ CATALOGUE = {
     "payment_handled": lambda d: _("Someone else has handled this payment already."),
     "paid_on_required": lambda d: _("Enter the date the payment was made."),
     "paid_on_future": lambda d: _("The date of payment cannot be in the future."),
+    # messages on a case
+    "message_required": lambda d: _("Write the message."),
+    "request_not_internal": lambda d: _("An internal note cannot ask the municipality for an answer."),
+    "answer_by_past": lambda d: _("The date to answer by cannot be in the past."),
     # accounts
     "too_short": lambda d: _("The password must be at least %(n)s characters.", n=_password_limits()[0]),
     "too_long": lambda d: _("The password can be at most %(n)s characters.", n=_password_limits()[1]),

@@ -45,6 +45,7 @@ SUBJECTS = {
     "grant_answer_reminder": N_("Answer the grant for %(reference)s by %(answer_by)s"),
     "grant_answer_overdue": N_("The grant for %(reference)s is not answered"),
     "payment_made": N_("Payment of the grant for %(reference)s"),
+    "case_message": N_("New message on application %(reference)s"),
 }
 
 

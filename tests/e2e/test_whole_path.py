@@ -778,3 +778,17 @@ def test_every_page_kind_of_the_path_in_each_language(app, pages_scene, browse, 
     assert click_through(caseworker, 'main form[action$="/utbetalinger"] button[type=submit]').status == 200
     expect(caseworker.locator("main tbody tr")).to_have_count(1)
     check(caseworker, "one grant, a payment proposed")
+
+    # Messages on the case: IMDi asks, the kommune answers (an empty message first).
+    caseworker.goto(f"/saksbehandling/soknader/{scene['granted']}")
+    go(caseworker, f'main a[href="/saksbehandling/soknader/{scene["granted"]}/meldinger"]')
+    check(caseworker, "messages, none yet")
+    fill_section(caseworker, {"body": "Hvem leder prosjektet?"})
+    assert click_through(caseworker, 'main form button[type=submit]').status == 200
+    check(caseworker, "messages, one sent")
+    kommune.goto(f"/soknader/{scene['granted']}")
+    go(kommune, f'main a[href="/soknader/{scene["granted"]}/meldinger"]')
+    expect(kommune.locator("main")).to_contain_text("Hvem leder prosjektet?")
+    assert click_through(kommune, 'main form button[type=submit]').status == 422
+    expect_error_summary(kommune, "body")
+    check(kommune, "messages, an empty answer")

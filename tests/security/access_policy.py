@@ -148,6 +148,12 @@ POLICY = (
     ("GET", APP + "/trekk", "in_review",                                       "L  A  A  F  N  F  F  F  F  F  F  F"),
     ("POST", APP + "/trekk", "in_review",                                      "L  A  A  F  N  F  F  F  F  F  F  F"),
     ("POST", APP + "/vedtak", "decided",                                       "L  A  A  F  N  F  F  F  F  F  F  F"),
+    # Messages on a received case: the kommuner involved read (IMDi's staff are sent to IMDi's page of them); the
+    # lead kommune writes. IMDi's caseworkers, approvers and administrators read and write on their own page.
+    ("GET", APP + "/meldinger", "in_review",                                   "L  A  A  A  N  A  F  F  F  F  A  A"),
+    ("POST", APP + "/meldinger", "in_review",                                  "L  A  A  F  N  A  F  F  F  F  A  A"),
+    ("GET", CASE + "/meldinger", "in_review",                                  "L  F  F  F  F  A  F  F  F  F  A  A"),
+    ("POST", CASE + "/meldinger", "in_review",                                 "L  F  F  F  F  A  F  F  F  F  A  A"),
     # The grant (tilsagn) of a released grant decision: read as the decision; answered by the lead kommune only.
     ("GET", APP + "/tilsagn", "decided",                                       "L  A  A  A  N  A  F  F  F  F  A  A"),
     ("POST", APP + "/tilsagn", "decided",                                      "L  A  A  F  N  F  F  F  F  F  F  F"),
