@@ -60,6 +60,12 @@ def _oslo(value):
     return format_oslo(value) if value is not None else ""
 
 
+def _oslo_day(value):
+    from grants.core.timeutil import oslo_date
+
+    return oslo_date(value).strftime("%d.%m.%Y") if value is not None else ""
+
+
 def _password_limits():
     from grants.accounts.passwords import MAX_LENGTH, MIN_LENGTH
 
@@ -153,6 +159,8 @@ CATALOGUE = {
     "payment_handled": lambda d: _("Someone else has handled this payment already."),
     "paid_on_required": lambda d: _("Enter the date the payment was made."),
     "paid_on_future": lambda d: _("The date of payment cannot be in the future."),
+    "paid_on_before_approval": lambda d: _("The date of payment cannot be before the payment was approved "
+                                           "(%(day)s).", day=_oslo_day(d.get("approved"))),
     # messages on a case
     "message_required": lambda d: _("Write the message."),
     "request_not_internal": lambda d: _("An internal note cannot ask the municipality for an answer."),

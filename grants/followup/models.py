@@ -101,7 +101,10 @@ class Payment(TimestampMixin, db.Model):
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("approved_by_id IS NULL OR approved_by_id != proposed_by_id", name="four_eyes"),
         # Each state and its columns, both ways.
-        CheckConstraint("(state IN ('approved', 'paid')) = (approved_by_id IS NOT NULL)", name="approved_has_approver"),
+        # Approved and paid payments have their approver; a proposal has none; a withdrawn one keeps what it had.
+        CheckConstraint("state NOT IN ('approved', 'paid') OR approved_by_id IS NOT NULL",
+                        name="approved_has_approver"),
+        CheckConstraint("state != 'proposed' OR approved_by_id IS NULL", name="proposed_not_approved"),
         CheckConstraint("(approved_by_id IS NULL) = (approved_at IS NULL)", name="approver_with_time"),
         CheckConstraint("(state = 'paid') = (paid_on IS NOT NULL)", name="paid_has_date"),
         CheckConstraint("(state = 'withdrawn') = (withdrawn_at IS NOT NULL)", name="withdrawn_has_time"),

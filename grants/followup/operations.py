@@ -201,7 +201,7 @@ def approve_payment(payment, actor):
 def mark_paid(payment, actor, paid_on):
     """A caseworker or approver records that the accounting system paid an approved payment on ``paid_on`` (an Oslo
     date, not in the future). The kommune is told. Raises NotPermitted, InvalidTransition("payment_handled"),
-    ValidationFailed("paid_on_required" or "paid_on_future", field "paid_on")."""
+    ValidationFailed("paid_on_required", "paid_on_future" or "paid_on_before_approval", field "paid_on")."""
     payment = _lock_payment(payment)
     grant = payment.grant
     _require_staff(grant, actor, is_caseworker(actor) or is_approver(actor))
@@ -211,6 +211,8 @@ def mark_paid(payment, actor, paid_on):
         raise ValidationFailed("paid_on_required", field="paid_on")
     if paid_on > oslo_date(now_utc()):
         raise ValidationFailed("paid_on_future", field="paid_on")
+    if paid_on < oslo_date(payment.approved_at):
+        raise ValidationFailed("paid_on_before_approval", field="paid_on", approved=payment.approved_at)
     PAYMENT_LIFE.move(payment, "pay")
     payment.paid_on = paid_on
     db.session.flush()

@@ -72,7 +72,7 @@ def write(application, user, body, *, internal=False, answer_by=None):
     if (internal or answer_by) and not from_imdi:
         raise NotPermitted("not_permitted")
     if answer_by is not None:
-        if not permissions.can_ask(user):
+        if not permissions.can_ask(application, user):
             raise NotPermitted("not_permitted")
         if internal:
             raise ValidationFailed("request_not_internal", field="answer_by")

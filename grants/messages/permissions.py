@@ -2,6 +2,7 @@
 
 from grants.accounts.models import Role
 from grants.applications.permissions import is_lead_staff, is_partner_staff
+from grants.decisions.permissions import has_declared_conflict
 
 IMDI_WRITERS = (Role.caseworker, Role.approver, Role.admin)
 
@@ -23,10 +24,16 @@ def sees_internal(user):
 
 
 def can_write(application, user):
-    """The lead kommune's active staff and IMDi's caseworkers, approvers and administrators; partners read."""
-    return can_read(application, user) and (user.role in IMDI_WRITERS or is_lead_staff(application, user))
+    """The lead kommune's active staff, and IMDi's caseworkers, approvers and administrators who have not declared
+    a conflict in the case (forvaltningsloven § 6: a declared conflict closes every door); partners read."""
+    if not can_read(application, user):
+        return False
+    if user.role in IMDI_WRITERS:
+        return not has_declared_conflict(application, user)
+    return is_lead_staff(application, user)
 
 
-def can_ask(user):
-    """Asking the kommune for more information by a date: IMDi's caseworkers (an administrator has the role)."""
-    return user.is_authenticated and user.has_role(Role.caseworker)
+def can_ask(application, user):
+    """Asking the kommune for more information by a date: IMDi's caseworkers (an administrator has the role) who
+    may write on the case."""
+    return user.is_authenticated and user.has_role(Role.caseworker) and can_write(application, user)

@@ -27,7 +27,7 @@ def _page(application, form, *, imdi):
         "messages/thread.html", application=application, messages=ops.thread(application, user), form=form,
         imdi=imdi, can_write=permissions.can_write(application, user), request_=request_,
         late=request_ is not None and oslo_date(now_utc()) > request_.answer_by,
-        can_ask=imdi and permissions.can_ask(user))
+        can_ask=imdi and permissions.can_ask(application, user))
 
 
 def _answer(application, form, *, imdi, back):

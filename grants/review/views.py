@@ -91,7 +91,8 @@ def _allow(allowed):
 
 # --- rounds and the inbox --------------------------------------------------------------------------------------
 
-INBOX_STATES = ("submitted", "in_review", "granted", "rejected", "dismissed", "withdrawn", "reported", "closed")
+INBOX_STATES = ("submitted", "in_review", "granted", "rejected", "dismissed", "withdrawn", "reported", "closed",
+                "declined")
 SORTS = (("reference", _l("Reference number")), ("municipality", _l("Municipality")),
          ("amount", _l("Amount applied for")), ("received", _l("Received")), ("state", _l("Status")),
          ("score", _l("Score")))
@@ -503,6 +504,9 @@ def audit_action_label(action):
         "reverse_appeal": _("Decision reversed on appeal"), "add_attachment": _("Attachment added"),
         "remove_attachment": _("Attachment removed"),
         "cancel_decision": _("Decision cancelled: the application was withdrawn"),
+        "accept_grant": _("Grant accepted by the municipality"), "decline": _("Grant declined by the municipality"),
+        "propose_payment": _("Payment proposed"), "approve_payment": _("Payment approved"),
+        "pay": _("Payment made"), "withdraw_payment": _("Payment withdrawn"), "message": _("Message written"),
     }.get(str(action), str(action))
 
 

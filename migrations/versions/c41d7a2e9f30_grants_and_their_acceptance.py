@@ -5,11 +5,12 @@ Revision ID: c41d7a2e9f30
 Revises: 8e34273df18c
 Create Date: 2026-11-30 14:00:00
 
-A released grant decision now makes a grant: the amount, the reporting deadline (the decision's, else the
-round's) and the day the kommune answers by. The kommune accepts it, giving the account it is paid to, or declines
-it; a declined application keeps the amount it was granted and its decision time, so the two rules that list the
-states of a grant and the decided states gain 'declined'. Grants are made here for the grant decisions released
-before, each waiting for its answer from the day of this upgrade.
+A released grant decision now makes a grant: the amount, the reporting deadline (the decision's, else the round's)
+and the day the kommune answers by. The kommune accepts it, giving the account it is paid to, or declines it; a
+declined application keeps the amount it was granted and its decision time, so the two rules that list the states of
+a grant and the decided states gain 'declined'. Grants are made here for the applications still granted (their
+decisions released before), each waiting for its answer from the day of this upgrade; a case already reported on or
+closed gets none: it was paid and followed up before this system knew of grants.
 """
 import sqlalchemy as sa
 from alembic import op
@@ -93,21 +94,21 @@ def upgrade():
     with op.batch_alter_table('grants', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_grants_round_id'), ['round_id'], unique=False)
     _replace_checks(AFTER)
-    # The grant decisions released before: one grant each, offered from today with the round's 21 days.
+    # The applications still granted: one grant each, offered from today with the round's 21 days.
     op.execute(
         "INSERT INTO grants (application_id, decision_id, round_id, amount, reporting_deadline, answer_by, state, "
         "created_at, updated_at) "
         "SELECT d.application_id, d.id, d.round_id, d.amount, COALESCE(d.reporting_deadline, r.reporting_deadline), "
         "CURRENT_DATE + 21, 'offered', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP "
         "FROM decisions d JOIN rounds r ON r.id = d.round_id JOIN applications a ON a.id = d.application_id "
-        "WHERE d.state = 'released' AND d.outcome = 'granted' AND a.state IN ('granted', 'reported', 'closed')"
+        "WHERE d.state = 'released' AND d.outcome = 'granted' AND a.state = 'granted'"
         if op.get_context().dialect.name == 'postgresql' else
         "INSERT INTO grants (application_id, decision_id, round_id, amount, reporting_deadline, answer_by, state, "
         "created_at, updated_at) "
         "SELECT d.application_id, d.id, d.round_id, d.amount, COALESCE(d.reporting_deadline, r.reporting_deadline), "
         "date('now', '+21 days'), 'offered', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP "
         "FROM decisions d JOIN rounds r ON r.id = d.round_id JOIN applications a ON a.id = d.application_id "
-        "WHERE d.state = 'released' AND d.outcome = 'granted' AND a.state IN ('granted', 'reported', 'closed')")
+        "WHERE d.state = 'released' AND d.outcome = 'granted' AND a.state = 'granted'")
 
 
 def downgrade():

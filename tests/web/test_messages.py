@@ -98,3 +98,21 @@ def test_the_pages_lead_to_the_messages(client, login_as, people, round_):
     assert kommune_url(application) in client.get(f"/soknader/{application.id}").get_data(as_text=True)
     login_as(people["caseworker"])
     assert imdi_url(application) in client.get(f"/saksbehandling/soknader/{application.id}").get_data(as_text=True)
+
+
+def test_a_caseworker_who_declared_a_conflict_cannot_write_on_the_case(client, login_as, people, round_):
+    from grants.decisions.models import Declaration
+    from tests.factories import UserFactory
+
+    application = in_review(round_, people, submitted_by_id=people["staff"].id)
+    conflicted = UserFactory(role=people["caseworker"].role)
+    db.session.add(Declaration(application_id=application.id, user_id=conflicted.id, conflict=True,
+                               reason="Søsteren leder prosjektet"))
+    db.session.commit()
+    login_as(conflicted)
+    page = client.get(imdi_url(application)).get_data(as_text=True)
+    assert 'name="body"' not in page  # reads the case, as everywhere; writes nothing
+    for data in ({"body": "Notat", "internal": "y"}, {"body": "Svar innen fredag",
+                                                      "answer_by": oslo_date(now_utc()).isoformat()}):
+        assert client.post(imdi_url(application), data=data).status_code == 403
+    assert db.session.scalar(select(CaseMessage.id)) is None

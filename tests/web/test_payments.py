@@ -123,3 +123,23 @@ def test_nothing_is_paid_on_a_grant_the_kommune_has_not_accepted(client, login_a
     page = client.get(page_of(grant)).get_data(as_text=True)
     assert "Foreslå utbetaling" not in page
     assert client.post(page_of(grant) + "/utbetalinger", data={"payment-amount": "1000"}).status_code == 403
+
+
+def test_an_approved_payment_can_be_withdrawn_and_a_paid_date_is_not_before_its_approval(
+        client, login_as, people, grant):
+    wrong = ops.propose_payment(grant, people["caseworker"], 100_000)
+    ops.approve_payment(wrong, people["approver"])
+    db.session.commit()
+    login_as(people["caseworker"])
+    assert client.post(f"/saksbehandling/utbetalinger/{wrong.id}/trekk").status_code == 302
+    wrong = db.session.get(Payment, wrong.id)
+    assert wrong.state == PaymentState.withdrawn and wrong.approved_by_id == people["approver"].id
+    assert ops.payment_file_rows(grant.round_id) == [] and ops.payable_now(grant) == 300_000
+
+    right = ops.propose_payment(grant, people["caseworker"], 100_000)
+    ops.approve_payment(right, people["approver"])
+    db.session.commit()
+    long_ago = client.post(f"/saksbehandling/utbetalinger/{right.id}/betalt",
+                           data={f"paid-{right.id}-paid_on": "2001-01-01"})
+    assert long_ago.status_code == 422 and "før utbetalingen ble godkjent" in long_ago.get_data(as_text=True)
+    assert db.session.get(Payment, right.id).state == PaymentState.approved
