@@ -1,7 +1,5 @@
 """Submissions at the same moment, on a real database: unique reference numbers, a double click submits once."""
 
-import threading
-
 import pytest
 from sqlalchemy import func, select
 
@@ -11,35 +9,22 @@ from grants.applications.models import Application
 from grants.applications.workflow import State
 from grants.extensions import db
 from grants.notify.models import Notice
+from tests.concurrency import at_once
 from tests.factories import ApplicationFactory, RoundFactory, municipal_user
 
 
-def _submit_in_thread(app, application_id, user_id, key, results, barrier):
-    with app.app_context():
-        application = db.session.get(Application, application_id)
-        user = db.session.get(User, user_id)
-        db.session.commit()  # hold no transaction while waiting for the others
-        barrier.wait()
-        try:
-            operations.submit_application(application, user, submission_key=key, snapshot={}, problems=[])
-            db.session.commit()
-            results.append(application.reference)
-        except Exception as exc:  # noqa: BLE001 - the test counts outcomes
-            db.session.rollback()
-            results.append(type(exc).__name__)
-        finally:
-            db.session.remove()
-
-
 def _run(app, jobs):
-    db.session.commit()  # the test's own session must not hold a lock while the threads run
-    results, barrier = [], threading.Barrier(len(jobs))
-    threads = [threading.Thread(target=_submit_in_thread, args=(app, *job, results, barrier)) for job in jobs]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
+    """Submit each (application id, user id, submission key) at once; the reference given, or the error's name."""
+
+    def submit(application_id, user_id, key):
+        def work():
+            application = db.session.get(Application, application_id)
+            operations.submit_application(application, db.session.get(User, user_id), submission_key=key,
+                                          snapshot={}, problems=[])
+            return application.reference
+        return work
+
+    return at_once(app, [submit(*job) for job in jobs])
 
 
 @pytest.fixture

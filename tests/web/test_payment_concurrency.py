@@ -1,8 +1,6 @@
 """Payments at the same moment, on a real database: two approvers approving one payment approve it once, and
 caseworkers proposing at once never promise more than the grant (the grant's and the payment's rows are locked)."""
 
-import threading
-
 import pytest
 from sqlalchemy import func, select
 
@@ -10,34 +8,9 @@ from grants.accounts.models import Role, User
 from grants.extensions import db
 from grants.followup import operations as ops
 from grants.followup.models import Grant, Payment, PaymentState
+from tests.concurrency import at_once
 from tests.factories import UserFactory
 from tests.web.test_grants import VALID, grant_of, released
-
-
-def _in_thread(app, work, results, barrier):
-    with app.app_context():
-        db.session.commit()  # hold no transaction while waiting for the others
-        barrier.wait()
-        try:
-            work()
-            db.session.commit()
-            results.append("ok")
-        except Exception as exc:  # noqa: BLE001 - the test counts outcomes
-            db.session.rollback()
-            results.append(type(exc).__name__)
-        finally:
-            db.session.remove()
-
-
-def _run(app, works):
-    db.session.commit()  # the test's own session must not hold a lock while the threads run
-    results, barrier = [], threading.Barrier(len(works))
-    threads = [threading.Thread(target=_in_thread, args=(app, work, results, barrier)) for work in works]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 @pytest.fixture
@@ -54,10 +27,10 @@ def test_two_approvers_at_once_approve_a_payment_once(app, people, grant_id, bac
     approver_ids = [UserFactory(role=Role.approver).id for _ in range(2)]
 
     def approve(user_id):
-        return lambda: ops.approve_payment(db.session.get(Payment, payment_id), db.session.get(User, user_id))
+        return lambda: ops.approve_payment(db.session.get(Payment, payment_id), db.session.get(User, user_id)).state
 
-    results = _run(app, [approve(i) for i in approver_ids])
-    assert sorted(results) == ["InvalidTransition", "ok"], results
+    results = at_once(app, [approve(i) for i in approver_ids])
+    assert sorted(map(str, results)) == ["InvalidTransition", "approved"], results
     db.session.expire_all()
     assert db.session.get(Payment, payment_id).state == PaymentState.approved
 
@@ -68,7 +41,7 @@ def test_proposals_at_once_never_promise_more_than_the_grant(app, people, grant_
     def propose(user_id):
         return lambda: ops.propose_payment(db.session.get(Grant, grant_id), db.session.get(User, user_id), 50_000)
 
-    results = _run(app, [propose(i) for i in caseworker_ids])
-    assert results.count("ok") == 6 and results.count("ValidationFailed") == 2, results
+    results = at_once(app, [propose(i) for i in caseworker_ids])
+    assert results.count("ValidationFailed") == 2 and len(results) == 8, results
     db.session.expire_all()
     assert db.session.scalar(select(func.sum(Payment.amount)).where(Payment.grant_id == grant_id)) == 300_000
