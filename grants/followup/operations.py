@@ -32,18 +32,15 @@ def grant_of(application):
 def make_grant(application, decision):
     """The grant record for a released grant ``decision`` on ``application``: the decision's amount (whole
     kroner), its reporting deadline (else the round's), and the day by which the kommune answers: the release's
-    Oslo date plus the round's acceptance days. A grant that exists is returned as it is (a second release of the
-    same application, after an appeal, keeps the answer already given)."""
-    grant = grant_of(application)
-    if grant is not None:
-        return grant
+    Oslo date plus the round's acceptance days. Added to the session, not flushed: a release of many decisions
+    writes them together. An application is granted once (the workflow leads nowhere from granted back to a state
+    a grant comes from), and the database holds one grant per application (unique)."""
     round_ = application.round
     released = decision.released_at or now_utc()
     grant = Grant(application_id=application.id, decision_id=decision.id, round_id=application.round_id,
                   amount=decision.amount, reporting_deadline=decision.reporting_deadline or round_.reporting_deadline,
                   answer_by=oslo_date(released) + timedelta(days=round_.acceptance_days))
     db.session.add(grant)
-    db.session.flush()
     return grant
 
 
