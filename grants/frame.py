@@ -11,9 +11,15 @@ A refusal of the domain (a DomainError) rolls everything back and becomes a mess
 gave a form and a page to show it again, otherwise on the error page with the error's status."""
 
 from flask import flash, redirect
+from flask_login import current_user
 
 from grants.errors import BudgetExceeded, DomainError, ValidationFailed, error_message
 from grants.extensions import db
+
+
+def acting_user():
+    """The signed-in user as the User object itself (the operations take a User, not Flask-Login's proxy)."""
+    return current_user._get_current_object()
 
 
 def put_error(form, error, field_name=None):

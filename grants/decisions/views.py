@@ -18,14 +18,11 @@ from grants.decisions.forms import AppealForm
 from grants.decisions.models import Decision, DecisionState
 from grants.errors import DomainError, error_message, message_for
 from grants.extensions import db
-from grants.frame import act
+from grants.frame import act, acting_user
 from grants.rounds.models import Round
 
 bp = Blueprint("decisions", __name__)
 
-
-def _user():
-    return current_user._get_current_object()
 
 
 def _allow(allowed):
@@ -47,7 +44,7 @@ def approvals(round_id):
     _allow(is_approver(current_user))
     proposals = queries.proposals(round_.id)
     return render_template("decisions/approvals.html", round=round_, proposals=proposals,
-                           approvable=permissions.approvable(proposals, _user()),
+                           approvable=permissions.approvable(proposals, acting_user()),
                            committed=ops.committed_amount(round_.id))
 
 
@@ -56,11 +53,11 @@ def approvals(round_id):
 def approve(decision_id):
     _allow(is_approver(current_user))  # before loading: nobody else learns which decisions exist
     decision = db.get_or_404(Decision, decision_id)
-    _allow(permissions.can_approve(decision, _user()))
+    _allow(permissions.can_approve(decision, acting_user()))
     back = (url_for("review.case", application_id=decision.application_id) if request.form.get("back") == "case"
             else url_for("decisions.approvals", round_id=decision.round_id))
     # A grant that no longer fits the budget is said on the page the approver came from.
-    return act(lambda: ops.approve_decision(decision, _user()), done=back, refused=back,
+    return act(lambda: ops.approve_decision(decision, acting_user()), done=back, refused=back,
                success=_("The decision for %(reference)s is approved.", reference=decision.application.reference))
 
 
@@ -69,7 +66,7 @@ def approve(decision_id):
 def approve_all(round_id):
     round_ = _round(round_id)
     _allow(is_approver(current_user))
-    approved, refused = ops.approve_all(round_, _user())
+    approved, refused = ops.approve_all(round_, acting_user())
     db.session.commit()
     flash(ngettext("%(num)d decision was approved.", "%(num)d decisions were approved.", len(approved)),
           "success")
@@ -89,7 +86,7 @@ def release(round_id):
         held = [(d, message_for(key)) for d in approved if (key := ops.release_blocker(d)) is not None]
         ready = [d for d in approved if all(d is not h for h, _reason in held)]
         return render_template("decisions/release.html", round=round_, approved=ready, held=held)
-    released, held = ops.release_round(round_, _user())
+    released, held = ops.release_round(round_, acting_user())
     db.session.commit()
     flash(ngettext("%(num)d decision was sent.", "%(num)d decisions were sent.", len(released)), "success")
     if held:  # still approved: the release page lists each with what stands in its way
@@ -118,13 +115,13 @@ def kommune_decision(application_id):
     """The decision as the kommune reads it: only once released; before that, "Under consideration"."""
     application = load_application(application_id)
     released = queries.released_decision(application.id)
-    can_appeal = released is not None and permissions.can_appeal(released, _user())
+    can_appeal = released is not None and permissions.can_appeal(released, acting_user())
     form = AppealForm()
     if request.method == "GET":
         return _kommune_page(application, released, form, can_appeal)
     _allow(can_appeal)
     # Every refusal (the deadline passed a moment ago, appeals closed...) is shown under the text, which is kept.
-    return act(lambda: ops.lodge_appeal(released, _user(), form.text.data), form=form, field="text",
+    return act(lambda: ops.lodge_appeal(released, acting_user(), form.text.data), form=form, field="text",
                on_form=(DomainError,),
                again=lambda f: _kommune_page(application, released, f, can_appeal)[0],
                success=_("Your appeal is received. IMDi will consider it."),

@@ -4,7 +4,6 @@
 from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
 
 from grants.applications.views import load_application
 from grants.core import spreadsheet
@@ -14,19 +13,16 @@ from grants.followup import operations as ops
 from grants.followup import permissions
 from grants.followup.forms import AcceptForm, DeclineForm, PaidForm, PaymentForm
 from grants.followup.models import Grant, Payment, PaymentState
-from grants.frame import act
+from grants.frame import act, acting_user
 from grants.rounds.models import Round
 
 bp = Blueprint("followup", __name__)
 
 
-def _user():
-    return current_user._get_current_object()
-
 
 def _grant_page(application, grant, accept_form, decline_form):
     return render_template("followup/grant.html", application=application, grant=grant, accept_form=accept_form,
-                           decline_form=decline_form, can_answer=permissions.can_answer(grant, _user()),
+                           decline_form=decline_form, can_answer=permissions.can_answer(grant, acting_user()),
                            late=grant.awaits_answer and oslo_date(now_utc()) > grant.answer_by)
 
 
@@ -41,14 +37,14 @@ def grant(application_id):
     accept_form, decline_form = AcceptForm(prefix="accept"), DeclineForm(prefix="decline")
     if request.method == "GET":
         return _grant_page(application, grant, accept_form, decline_form)
-    if not permissions.can_answer(grant, _user()):
+    if not permissions.can_answer(grant, acting_user()):
         abort(403)
     here = url_for("followup.grant", application_id=application.id)
     if request.form.get("answer") == "decline":
-        return act(lambda: ops.decline_grant(grant, _user(), decline_form.reason.data), form=decline_form,
+        return act(lambda: ops.decline_grant(grant, acting_user(), decline_form.reason.data), form=decline_form,
                    again=lambda f: _grant_page(application, grant, AcceptForm(formdata=None, prefix="accept"), f),
                    success=_("The grant is declined. IMDi is told."), done=here)
-    return act(lambda: ops.accept_grant(grant, _user(), account=accept_form.account.data,
+    return act(lambda: ops.accept_grant(grant, acting_user(), account=accept_form.account.data,
                                         confirms_conditions=accept_form.confirms_conditions.data),
                form=accept_form, field="account",
                again=lambda f: _grant_page(application, grant, f, DeclineForm(formdata=None, prefix="decline")),
@@ -62,13 +58,9 @@ def round_grants(round_id):
     if not permissions.can_follow_up(current_user):
         abort(403)
     round_ = db.get_or_404(Round, round_id)
-    grants = db.session.scalars(select(Grant).where(Grant.round_id == round_.id).order_by(Grant.id)).all()
-    today = oslo_date(now_utc())
-    paid = dict(db.session.execute(
-        select(Payment.grant_id, func.sum(Payment.amount)).join(Grant, Grant.id == Payment.grant_id)
-        .where(Grant.round_id == round_.id, Payment.state == PaymentState.paid).group_by(Payment.grant_id)).all())
-    return render_template("followup/round_grants.html", round=round_, grants=grants, today=today, paid=paid,
-                           waiting=len(ops.payment_file_rows(round_.id)),
+    grants, paid, waiting = ops.round_overview(round_.id)
+    return render_template("followup/round_grants.html", round=round_, grants=grants, today=oslo_date(now_utc()),
+                           paid=paid, waiting=waiting,
                            totals={"offered": sum(g.amount for g in grants if g.awaits_answer),
                                    "accepted": sum(g.amount for g in grants if g.is_accepted),
                                    "declined": sum(g.amount for g in grants if g.is_declined),
@@ -84,7 +76,7 @@ def _staff_grant(grant_id):
 
 
 def _imdi_grant_page(grant, payment_form=None, paid_forms=None):
-    user = _user()
+    user = acting_user()
     payments = sorted(grant.payments, key=lambda p: p.id)
     can_propose = permissions.can_propose_payment(grant, user)
     paid_forms = paid_forms or {}
@@ -110,10 +102,10 @@ def imdi_grant(grant_id):
 @login_required
 def propose_payment(grant_id):
     grant = _staff_grant(grant_id)
-    if not permissions.can_propose_payment(grant, _user()):
+    if not permissions.can_propose_payment(grant, acting_user()):
         abort(403)
     form = PaymentForm(prefix="payment")
-    return act(lambda: ops.propose_payment(grant, _user(), form.amount.amount, form.note.data), form=form,
+    return act(lambda: ops.propose_payment(grant, acting_user(), form.amount.amount, form.note.data), form=form,
                again=lambda f: _imdi_grant_page(grant, payment_form=f),
                success=_("The payment is proposed. Another person must approve it."),
                done=url_for("followup.imdi_grant", grant_id=grant.id) + "#payments")
@@ -129,10 +121,10 @@ def _staff_payment(payment_id):
 @login_required
 def approve_payment(payment_id):
     payment = _staff_payment(payment_id)
-    if not permissions.can_approve_payment(payment, _user()):
+    if not permissions.can_approve_payment(payment, acting_user()):
         abort(403)
     back = url_for("followup.imdi_grant", grant_id=payment.grant_id) + "#payments"
-    return act(lambda: ops.approve_payment(payment, _user()), refused=back, done=back,
+    return act(lambda: ops.approve_payment(payment, acting_user()), refused=back, done=back,
                success=_("The payment is approved and goes into the payment file."))
 
 
@@ -141,11 +133,11 @@ def approve_payment(payment_id):
 def mark_paid(payment_id):
     payment = _staff_payment(payment_id)
     grant = payment.grant
-    if not permissions.can_handle_payment(grant, _user()):
+    if not permissions.can_handle_payment(grant, acting_user()):
         abort(403)
     form = PaidForm(prefix=f"paid-{payment.id}")
     back = url_for("followup.imdi_grant", grant_id=grant.id) + "#payments"
-    return act(lambda: ops.mark_paid(payment, _user(), form.paid_on.data), form=form, refused=back, done=back,
+    return act(lambda: ops.mark_paid(payment, acting_user(), form.paid_on.data), form=form, refused=back, done=back,
                again=lambda f: _imdi_grant_page(grant, paid_forms={payment.id: f}),
                success=_("The payment is recorded as paid. The municipality is told."))
 
@@ -154,10 +146,10 @@ def mark_paid(payment_id):
 @login_required
 def withdraw_payment(payment_id):
     payment = _staff_payment(payment_id)
-    if not permissions.can_handle_payment(payment.grant, _user()):
+    if not permissions.can_handle_payment(payment.grant, acting_user()):
         abort(403)
     back = url_for("followup.imdi_grant", grant_id=payment.grant_id) + "#payments"
-    return act(lambda: ops.withdraw_payment(payment, _user()), refused=back, done=back,
+    return act(lambda: ops.withdraw_payment(payment, acting_user()), refused=back, done=back,
                success=_("The payment is withdrawn."))
 
 

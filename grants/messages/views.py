@@ -3,12 +3,12 @@ names its parts for grants.frame.act."""
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import login_required
 
 from grants.applications import queries as application_queries
 from grants.applications.views import load_application
 from grants.core.timeutil import now_utc, oslo_date
-from grants.frame import act
+from grants.frame import act, acting_user
 from grants.messages import operations as ops
 from grants.messages import permissions
 from grants.messages.forms import ImdiMessageForm, MessageForm
@@ -16,12 +16,9 @@ from grants.messages.forms import ImdiMessageForm, MessageForm
 bp = Blueprint("messages", __name__)
 
 
-def _user():
-    return current_user._get_current_object()
-
 
 def _page(application, form, *, imdi):
-    user = _user()
+    user = acting_user()
     request_ = ops.open_request(application)
     return render_template(
         "messages/thread.html", application=application, messages=ops.thread(application, user), form=form,
@@ -31,9 +28,9 @@ def _page(application, form, *, imdi):
 
 
 def _answer(application, form, *, imdi, back):
-    if not permissions.can_write(application, _user()):
+    if not permissions.can_write(application, acting_user()):
         abort(403)
-    return act(lambda: ops.write(application, _user(), form.body.data,
+    return act(lambda: ops.write(application, acting_user(), form.body.data,
                                  internal=getattr(form, "internal", None) is not None and form.internal.data,
                                  answer_by=form.answer_by.data if imdi else None),
                form=form, again=lambda f: _page(application, f, imdi=imdi),
@@ -45,9 +42,9 @@ def _answer(application, form, *, imdi, back):
 @login_required
 def kommune_thread(application_id):
     application = load_application(application_id)  # 404 for a kommune that has no part in it
-    if not permissions.can_read(application, _user()):
+    if not permissions.can_read(application, acting_user()):
         abort(404)
-    if permissions.sees_internal(_user()):  # IMDi's staff read the case's messages on IMDi's side
+    if permissions.sees_internal(acting_user()):  # IMDi's staff read the case's messages on IMDi's side
         return redirect(url_for("messages.imdi_thread", application_id=application.id))
     form = MessageForm()
     if request.method == "GET":
@@ -59,10 +56,10 @@ def kommune_thread(application_id):
 @bp.route("/saksbehandling/soknader/<int:application_id>/meldinger", methods=["GET", "POST"])
 @login_required
 def imdi_thread(application_id):
-    if not permissions.sees_internal(_user()):
+    if not permissions.sees_internal(acting_user()):
         abort(403)
     application = application_queries.application_for_view(application_id)
-    if application is None or not permissions.can_read(application, _user()):
+    if application is None or not permissions.can_read(application, acting_user()):
         abort(404)
     form = ImdiMessageForm()
     if request.method == "GET":

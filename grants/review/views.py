@@ -35,7 +35,7 @@ from grants.decisions.letters import letter_language_for
 from grants.decisions.models import Appeal, AppealState
 from grants.errors import NotPermitted, ValidationFailed, message_for
 from grants.extensions import db
-from grants.frame import act, put_error
+from grants.frame import act, acting_user, put_error
 from grants.review import operations as ops
 from grants.review import permissions, queries, scoring
 from grants.review.forms import (
@@ -65,9 +65,6 @@ def _imdi_only():
         abort(403)
 
 
-def _user():
-    return current_user._get_current_object()
-
 
 def _round(round_id):
     if not permissions.can_work_on_round(current_user):
@@ -79,7 +76,7 @@ def _application(application_id):
     application = application_queries.application_for_view(application_id)
     if application is None:
         abort(404)
-    if not permissions.can_view_case(application, _user()):
+    if not permissions.can_view_case(application, acting_user()):
         abort(403)
     return application
 
@@ -131,7 +128,7 @@ def register(round_id):
         return render_template("review/register.html", round=round_, form=form)
     return act(
         lambda: ops.register_received(
-            round_, _user(), municipality=db.session.scalar(
+            round_, acting_user(), municipality=db.session.scalar(
                 select(Municipality).where(Municipality.number == form.municipality.data)),
             title=form.title.data.strip(), amount_applied=form.amount_applied.amount, channel=form.channel.data,
             received_at=form.received_at.moment, note=(form.note.data or "").strip()),
@@ -162,7 +159,7 @@ def reviewers(round_id):
     _allow(permissions.is_caseworker(current_user))
     form = PoolForm(prefix="pool")
     form.user.choices = [(str(u.id), u.name) for u in queries.imdi_people()]
-    return act(lambda: ops.add_round_reviewer(round_, db.session.get(User, int(form.user.data)), _user()),
+    return act(lambda: ops.add_round_reviewer(round_, db.session.get(User, int(form.user.data)), acting_user()),
                form=form, field="user", again=lambda f: _reviewers_page(round_, pool_form=f)[0],
                success=lambda row: _("%(name)s is added to the round's reviewers.", name=row.user.name),
                done=url_for("review.reviewers", round_id=round_.id))
@@ -173,7 +170,7 @@ def auto_assign(round_id):
     round_ = _round(round_id)
     _allow(permissions.is_caseworker(current_user))
     form = AutoAssignForm(prefix="auto")
-    return act(lambda: ops.auto_assign(round_, _user(), per_application=form.per_application.data),
+    return act(lambda: ops.auto_assign(round_, acting_user(), per_application=form.per_application.data),
                form=form, field="per_application", again=lambda f: _reviewers_page(round_, auto_form=f)[0],
                success=lambda made: ngettext("%(num)d assignment was made.", "%(num)d assignments were made.", made),
                done=url_for("review.reviewers", round_id=round_.id))
@@ -212,7 +209,7 @@ def _set_allocations(form, rows):
         if field.amount is None:
             continue
         try:
-            decision_ops.set_allocation(row.application, _user(), field.amount)
+            decision_ops.set_allocation(row.application, acting_user(), field.amount)
         except ValidationFailed as error:
             put_error(form, error, field.name)
             ok = False
@@ -223,7 +220,7 @@ def _set_allocations(form, rows):
 def fill(round_id):
     round_ = _round(round_id)
     _allow(permissions.is_caseworker(current_user))
-    amounts = decision_ops.fill_allocations(round_, _user(), queries.ranked(round_))
+    amounts = decision_ops.fill_allocations(round_, acting_user(), queries.ranked(round_))
     db.session.commit()
     flash(_("Amounts are set by rank: %(total)s of %(budget)s.", total=format_kroner(sum(amounts.values())),
             budget=format_kroner(round_.budget)), "success")
@@ -247,7 +244,7 @@ def _answer_sections(application):
 
 def _case_forms(application):
     """The case page's forms, unbound, for what this user may do now."""
-    user = _user()
+    user = acting_user()
     language = letter_language_for(application.municipality)
     forms = {"check_form": None, "assign_form": None, "decision_form": None}
     if permissions.can_formal_check(application, user):
@@ -279,7 +276,7 @@ def _appeal_forms(appeals, application):
 
 def _case_page(application, status=200, **bound):
     """The case page with what this user may see; ``bound`` replaces a form by the one just posted."""
-    user = _user()
+    user = acting_user()
     staff = permissions.can_work_on_round(user)
     reviews = []
     if ops.can_see_other_reviews(application, user):
@@ -313,12 +310,12 @@ def case(application_id):
 @bp.route("/soknader/<int:application_id>/formell-kontroll", methods=["POST"])
 def formal_check(application_id):
     application = _application(application_id)
-    _allow(permissions.can_formal_check(application, _user()))
+    _allow(permissions.can_formal_check(application, acting_user()))
     form = FormalCheckForm(prefix="check")
     accept = request.form.get("check-verdict") == "accept"
     return act(
         lambda: ops.formal_check(
-            application, _user(), checks=form.checks(), accept=accept, reason_code=form.reason_code.data or None,
+            application, acting_user(), checks=form.checks(), accept=accept, reason_code=form.reason_code.data or None,
             reason_text=form.reason_text.data,
             letter_language=letter_language_for(application.municipality, form.letter_language.data)),
         form=form, again=lambda f: _case_page(application, check_form=f)[0],
@@ -330,9 +327,9 @@ def formal_check(application_id):
 @bp.route("/soknader/<int:application_id>/fagvurderere", methods=["POST"])
 def assign(application_id):
     application = _application(application_id)
-    _allow(permissions.can_assign(application, _user()))
+    _allow(permissions.can_assign(application, acting_user()))
     form = _assign_form(application, request.form)
-    return act(lambda: ops.assign(application, db.session.get(User, int(form.reviewer.data)), _user()),
+    return act(lambda: ops.assign(application, db.session.get(User, int(form.reviewer.data)), acting_user()),
                form=form, field="reviewer", on_form=(ValidationFailed, NotPermitted),  # conflict_declared
                again=lambda f: _case_page(application, assign_form=f)[0],
                success=lambda assignment: _("%(name)s is assigned.", name=assignment.reviewer.name),
@@ -342,11 +339,11 @@ def assign(application_id):
 @bp.route("/soknader/<int:application_id>/fagvurderere/<int:assignment_id>/fjern", methods=["POST"])
 def unassign(application_id, assignment_id):
     application = _application(application_id)
-    _allow(permissions.can_assign(application, _user()))
+    _allow(permissions.can_assign(application, acting_user()))
     assignment = db.session.get(Assignment, assignment_id)
     if assignment is None or assignment.application_id != application.id:
         abort(404)
-    return act(lambda: ops.remove_assignment(assignment, _user()),
+    return act(lambda: ops.remove_assignment(assignment, acting_user()),
                success=_("%(name)s is taken off the application.", name=assignment.reviewer.name),
                done=url_for("review.case", application_id=application.id) + "#reviewers")
 
@@ -354,11 +351,11 @@ def unassign(application_id, assignment_id):
 @bp.route("/soknader/<int:application_id>/vedtak", methods=["POST"])
 def propose(application_id):
     application = _application(application_id)
-    _allow(decision_permissions.can_propose(application, _user()))
+    _allow(decision_permissions.can_propose(application, acting_user()))
     form = DecisionForm(prefix="decision", amount_applied=application.amount_applied)
     return act(
         lambda: decision_ops.propose_decision(
-            application, _user(), **form.values(),
+            application, acting_user(), **form.values(),
             letter_language=letter_language_for(application.municipality, form.letter_language.data)),
         form=form, field=_decision_field, again=lambda f: _case_page(application, decision_form=f)[0],
         success=_("The decision is proposed. Another person must approve it."),
@@ -374,7 +371,7 @@ def _decision_field(error):
 def _appeal(appeal_id):
     appeal = db.get_or_404(Appeal, appeal_id)
     application = _application(appeal.application_id)
-    _allow(decision_permissions.can_handle_appeal(application, _user()))
+    _allow(decision_permissions.can_handle_appeal(application, acting_user()))
     return appeal, application
 
 
@@ -384,7 +381,7 @@ def reverse_appeal(appeal_id):
     form = ReverseAppealForm(prefix=f"reverse-{appeal.id}", amount_applied=application.amount_applied)
     return act(
         lambda: decision_ops.reverse_appeal(
-            appeal, _user(), form.note.data, **form.values(),
+            appeal, acting_user(), form.note.data, **form.values(),
             letter_language=letter_language_for(application.municipality, form.letter_language.data)),
         form=form, field=_decision_field,
         again=lambda f: _case_page(application, appeal_forms={appeal.id: (f, UpholdAppealForm(
@@ -397,7 +394,7 @@ def reverse_appeal(appeal_id):
 def uphold_appeal(appeal_id):
     appeal, application = _appeal(appeal_id)
     form = UpholdAppealForm(prefix=f"uphold-{appeal.id}")
-    return act(lambda: decision_ops.uphold_appeal(appeal, _user(), form.note.data), form=form,
+    return act(lambda: decision_ops.uphold_appeal(appeal, acting_user(), form.note.data), form=form,
                again=lambda f: _case_page(application, appeal_forms={appeal.id: (ReverseAppealForm(
                    formdata=None, prefix=f"reverse-{appeal.id}", amount_applied=application.amount_applied), f)})[0],
                success=_("The decision is upheld and the appeal is sent on to the ministry."),
@@ -427,7 +424,7 @@ def attachment(application_id, attachment_id):
 
 @bp.route("/mine")
 def my_assignments():
-    return render_template("review/my_assignments.html", rows=queries.my_assignments(_user()))
+    return render_template("review/my_assignments.html", rows=queries.my_assignments(acting_user()))
 
 
 @bp.route("/soknader/<int:application_id>/habilitet", methods=["GET", "POST"])
@@ -435,12 +432,12 @@ def declare(application_id):
     application = application_queries.application_for_view(application_id)
     if application is None:
         abort(404)
-    _allow(permissions.can_declare(application, _user()))
+    _allow(permissions.can_declare(application, acting_user()))
     form = DeclarationForm()
     if request.method == "GET":
         return render_template("review/declare.html", application=application, form=form)
     conflict = form.conflict.data == "yes"
-    return act(lambda: ops.declare(application, _user(), conflict=conflict, reason=form.reason.data), form=form,
+    return act(lambda: ops.declare(application, acting_user(), conflict=conflict, reason=form.reason.data), form=form,
                again=lambda f: render_template("review/declare.html", application=application, form=f),
                success=_("Your declaration is saved. You will not assess this application.") if conflict
                else _("Your declaration is saved. You can now assess the application."),
@@ -451,8 +448,8 @@ def declare(application_id):
 @bp.route("/soknader/<int:application_id>/vurdering", methods=["GET", "POST"])
 def score(application_id):
     application = _application(application_id)
-    _allow(permissions.can_score(application, _user()))
-    own = next((r for r in queries.reviews_for(application.id) if r.reviewer_id == _user().id), None)
+    _allow(permissions.can_score(application, acting_user()))
+    own = next((r for r in queries.reviews_for(application.id) if r.reviewer_id == acting_user().id), None)
     criteria = application.round.criteria
     form = review_form(criteria, language=_language(), amount_applied=application.amount_applied,
                        formdata=request.form if request.method == "POST" else None, review=own)
@@ -464,7 +461,7 @@ def score(application_id):
 
     if request.method == "GET":
         return page(form)
-    return act(lambda: ops.save_review(application, _user(), **review_values(form, criteria), submit=submit),
+    return act(lambda: ops.save_review(application, acting_user(), **review_values(form, criteria), submit=submit),
                form=form, again=page, show=_review_errors,
                success=_("Your review is submitted.") if submit else _("Your draft is saved."),
                done=url_for("review.case" if submit else "review.score", application_id=application.id))

@@ -22,7 +22,7 @@ from grants.notify.models import Notice, NoticeState
 from grants.notify.outbox import queue_notice
 from grants.reminders import schedule_due_notices
 from tests.factories import ApplicationFactory, RoundFactory, UserFactory, municipal_user
-from tests.notify_support import SMTPServer
+from tests.notify_support import SMTPServer, drain_mail_queue
 
 
 @pytest.fixture
@@ -319,35 +319,15 @@ def test_reporting_reminders_30_and_7_days_before_and_overdue_the_day_after(app)
     build_message(notices[2])  # the overdue notice renders too
 
 
-def _drain_mail_queue(app):
-    """The argument of every send_notice message waiting in the broker's mail queue (the embedded broker)."""
-    celery = app.extensions["celery"]
-    found = []
-    with celery.connection_for_read() as connection:
-        queue = connection.SimpleQueue("mail")
-        try:
-            while True:
-                try:
-                    message = queue.get(timeout=0.5)
-                except queue.Empty:
-                    break
-                args, _kwargs, _embed = message.decode()
-                found.append(args[0])
-                message.ack()
-        finally:
-            queue.close()
-    return found
-
-
 def test_dispatch_hands_the_ids_over_in_batches_of_outbox_task_batch(app):
     app.config["OUTBOX_TASK_BATCH"] = 20
     ids = [_queue(n) for n in range(45)]
-    _drain_mail_queue(app)  # whatever an earlier test left
+    drain_mail_queue(app)  # whatever an earlier test left
     assert outbox.dispatch(ids) == 45
-    assert _drain_mail_queue(app) == [ids[:20], ids[20:40], ids[40:]]
+    assert drain_mail_queue(app) == [ids[:20], ids[20:40], ids[40:]]
     app.config["OUTBOX_TASK_BATCH"] = 1
     assert outbox.dispatch(ids[:2]) == 2
-    assert _drain_mail_queue(app) == [[ids[0]], [ids[1]]]
+    assert drain_mail_queue(app) == [[ids[0]], [ids[1]]]
 
 
 def test_a_batch_delivers_each_due_notice_once_and_skips_the_rest(app, smtp):

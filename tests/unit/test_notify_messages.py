@@ -137,3 +137,28 @@ def test_the_notices_of_a_withdrawn_decision_and_a_moved_deadline_read_in_each_l
         assert "26.02.2025" in text and "19.02.2025" in text  # Oslo days, the old deadline and the new
     else:
         assert "2025-0007" in str(message["Subject"]) and "/saksbehandling/soknader/7" in text
+
+
+FOLLOW_UP = {"reference": "2025-0007", "title": "Prosjekt", "municipality_name": "Bergen", "application_id": 7,
+             "amount": 300_000, "account_number": "86011117947", "reporting_deadline": "2026-12-01",
+             "reason": "Prosjektleder har sluttet", "answer_by": "2026-12-10", "paid_on": "2026-11-30",
+             "from_imdi": True, "author": "Kari Saksbehandler"}
+
+
+@pytest.mark.parametrize(("kind", "words"), [
+    ("grant_accepted", {"nb": "har tatt imot tilskuddet", "nn": "har teke imot tilskotet",
+                        "en": "has accepted the grant"}),
+    ("grant_declined", {"nb": "har takket nei", "nn": "har takka nei", "en": "has declined the grant"}),
+    ("grant_answer_reminder", {"nb": "venter på svar", "nn": "ventar på svar", "en": "waits for your answer"}),
+    ("grant_answer_overdue", {"nb": "har ikke fått svar", "nn": "har ikkje fått svar", "en": "has no answer yet"}),
+    ("payment_made", {"nb": "har utbetalt", "nn": "har betalt ut", "en": "has paid"}),
+    ("case_message", {"nb": "har skrevet til dere", "nn": "har skrive til dykk", "en": "has written to you"}),
+])
+@pytest.mark.parametrize("language", ["nb", "nn", "en"])
+def test_the_follow_up_notices_read_in_each_language_within_the_common_layout(app, kind, words, language):
+    message = build_message(notice(kind=kind, key=f"{kind}:x", language=language, context=dict(FOLLOW_UP)))
+    text, html = message.get_body(("plain",)).get_content(), message.get_body(("html",)).get_content()
+    for body in (text, html):
+        assert words[language] in body and "2025-0007" in body and "Kari Nordmann" in body
+    assert f'lang="{language}"' in html and "<hr>" in html and "tilskudd@imdi.example" in text.splitlines()[-1]
+    assert "2025-0007" in str(message["Subject"])
