@@ -115,11 +115,12 @@ def ensure_rounds(today=None):
     scheme = rounds.get_or_create_scheme(SCHEME_SLUG, **SCHEME_TEXT)
     today = today or oslo_date(now_utc())
     deadline = today + timedelta(days=28)  # the open round's year is its deadline's
+    # The 2024 projects reported by 1 March 2025; the 2025 projects run through 2026 and report by 1 March 2027.
     wanted = [
         dict(slug="2024", year=2024, area_number=8, budget=10_000_000, opens_at=_opening(date(2024, 1, 5)),
              deadline_date=date(2024, 2, 9), reporting_deadline=date(2025, 3, 1), **round_text(2024, 8)),
         dict(slug="2025", year=2025, area_number=5, budget=10_000_000, opens_at=_opening(date(2025, 1, 24)),
-             deadline_date=date(2025, 2, 19), reporting_deadline=date(2026, 3, 1), **round_text(2025, 5)),
+             deadline_date=date(2025, 2, 19), reporting_deadline=date(2027, 3, 1), **round_text(2025, 5)),
         dict(slug=f"{deadline.year}-open", year=deadline.year, area_number=5, budget=10_000_000,
              opens_at=_opening(today - timedelta(days=3), 8), deadline_date=deadline,
              reporting_deadline=date(deadline.year + 1, 3, 1), **round_text(deadline.year, 5)),

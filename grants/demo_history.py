@@ -233,6 +233,84 @@ def _accept_grants(round_):
                                   confirms_conditions=True)
 
 
+def _pay_grants(round_, moment):
+    """Each accepted grant of the round is paid in full: proposed by the caseworker, approved by the approver,
+    marked paid the next day (the payment file's way through the accounting system)."""
+    from grants.followup import operations as followup
+    from grants.followup.models import Grant, GrantState
+
+    _admin, caseworker, approver, _reviewers = _staff()
+    grants = db.session.scalars(select(Grant).where(Grant.round_id == round_.id, Grant.state == GrantState.accepted)
+                                .order_by(Grant.id)).all()
+    with at_moment(moment):
+        payments = [followup.approve_payment(followup.propose_payment(g, caseworker, followup.payable_now(g)),
+                                             approver) for g in grants if followup.payable_now(g)]
+    with at_moment(moment + timedelta(days=1)):
+        for payment in payments:
+            followup.mark_paid(payment, caseworker, (moment + timedelta(days=1)).date())
+    return grants
+
+
+def _report_answers(grant, index, *, unused=0, done=None):
+    lines = grant.application.cost_lines
+    spent = [line.amount for line in lines]
+    if unused and spent:
+        spent[-1] = max(0, spent[-1] - unused)
+    answers = {
+        "done": done or f"Kommunen gjennomførte tiltaket som planlagt, med kurs, samlinger og en kartlegging. "
+                        f"({FICTIONAL})",
+        "participants": str(25 + 7 * index),
+        "results": "Tiltaket nådde de ansatte og innbyggerne det var ment for; erfaringene er samlet i en rapport.",
+        "transfer_value": "Opplegget og erfaringene er delt med nabokommunene og på kommunens nettsider.",
+        "own_contribution": str(grant.application.own_contribution or 0), "unused": str(unused), "comments": "",
+    }
+    answers.update({f"spending-{i}": str(amount) for i, amount in enumerate(spent)})
+    return answers, spent
+
+
+def _write_report(grant, person, index, moment, **kwargs):
+    from grants.followup import reports
+
+    answers, spent = _report_answers(grant, index, **kwargs)
+    with at_moment(moment):
+        report = reports.draft_for(grant, person)
+        reports.save_draft(report, person, answers)
+        return reports.submit(report, person, participants=int(answers["participants"]), spending=spent,
+                              own_contribution=int(answers["own_contribution"]), unused=int(answers["unused"]))
+
+
+def follow_up_2024(round_):
+    """What came after the 2024 grants: all paid; the reports in by the deadline (1 March 2025) and approved,
+    except one returned for changes and sent again, one never sent (overdue), and one that left money unused."""
+    from grants.followup import reports
+
+    if _paid_already(round_):
+        return False
+    decided = round_.deadline_at + timedelta(days=24)
+    grants = _pay_grants(round_, decided + timedelta(days=30))
+    _admin, caseworker, _approver, _reviewers = _staff()
+    due = round_.deadline_at.replace(year=round_.year + 1)  # February the year after: before 1 March
+    for index, grant in enumerate(grants):
+        person = grant.answered_by
+        if index == len(grants) - 2:
+            continue  # overdue: no report sent
+        moment = due + timedelta(days=index)
+        if index == len(grants) - 1:
+            report = _write_report(grant, person, index, moment, unused=120_000)
+        else:
+            report = _write_report(grant, person, index, moment)
+        if index == len(grants) - 3:
+            with at_moment(moment + timedelta(days=10)):
+                reports.return_for_changes(report, caseworker, "Legg ved prosjektregnskapet og si mer om hvor "
+                                           "mange som deltok på hver samling.", (moment + timedelta(days=31)).date())
+            report = _write_report(grant, person, index, moment + timedelta(days=20),
+                                   done="Kommunen holdt seks samlinger med 20–40 deltakere hver; regnskapet "
+                                        f"er lagt ved. ({FICTIONAL})")
+        with at_moment(moment + timedelta(days=30)):
+            reports.approve(report, caseworker, "Takk for rapporten.")
+    return True
+
+
 def _assignments(application):
     from grants.review.models import Assignment, AssignmentState
 
@@ -249,6 +327,13 @@ def _staff():
     return first(Role.admin), first(Role.caseworker), first(Role.approver), reviewers
 
 
+def _paid_already(round_):
+    from grants.followup.models import Grant, Payment
+
+    return db.session.scalar(select(Payment.id).join(Grant, Grant.id == Payment.grant_id)
+                             .where(Grant.round_id == round_.id).limit(1)) is not None
+
+
 def replay_history(scheme_id):
     """Replay 2024 and 2025 for the scheme if not done. Returns a short report."""
     from grants.applications.models import Application
@@ -260,11 +345,17 @@ def replay_history(scheme_id):
         report.append("2024 replayed")
     earlier = {
         app.municipality.number: app
-        for app in db.session.scalars(select(Application).where(Application.round_id == rounds["2024"].id,
-                                                                Application.state == State.granted))
+        for app in db.session.scalars(select(Application).where(
+            Application.round_id == rounds["2024"].id,
+            Application.state.in_([State.granted, State.reported, State.closed])))
         if app.municipality.number in CONTINUING
     }
     if replay_round(rounds["2025"], granted=GRANTED_2025, rejected=REJECTED_2025, dismissed=DISMISSED_2025,
                     staff=staff, continues=earlier) is not None:
         report.append("2025 replayed")
+    if follow_up_2024(rounds["2024"]):
+        report.append("2024 followed up")
+    if _paid_already(rounds["2025"]) is False:
+        _pay_grants(rounds["2025"], rounds["2025"].deadline_at + timedelta(days=24 + 20))
+        report.append("2025 paid")
     return "history: " + (", ".join(report) if report else "already there")

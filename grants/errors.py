@@ -161,6 +161,18 @@ CATALOGUE = {
     "paid_on_future": lambda d: _("The date of payment cannot be in the future."),
     "paid_on_before_approval": lambda d: _("The date of payment cannot be before the payment was approved "
                                            "(%(day)s).", day=_oslo_day(d.get("approved"))),
+    # the report on a grant
+    "report_not_draft": lambda d: _("This version of the report is sent and can no longer be changed."),
+    "report_conflict": lambda d: _("Someone else saved the report after you opened it. Open it again to see "
+                                   "what they saved."),
+    "report_spending_lines": lambda d: _("Enter what was spent on each line of the budget, 0 where nothing was "
+                                         "spent."),
+    "report_unused_above_paid": lambda d: _("Unused funds cannot be more than what was paid out (%(paid)s).",
+                                            paid=_kroner(d.get("paid"))),
+    "report_assessed": lambda d: _("Someone else has assessed this report already."),
+    "report_too_many": lambda d: _("A report can have at most %(n)s documents.", n=d.get("n") or 10),
+    "resubmit_by_required": lambda d: _("Enter the date by which the municipality sends the report again."),
+    "resubmit_by_past": lambda d: _("The date cannot be in the past."),
     # messages on a case
     "message_required": lambda d: _("Write the message."),
     "request_not_internal": lambda d: _("An internal note cannot ask the municipality for an answer."),

@@ -117,7 +117,8 @@ def deadline_reminders(at):
 def report_reminders(at):
     """Reporting reminders for granted applications: 30 and 7 days before the grant's reporting deadline (the one
     its decision set, else the round's; grants.followup.models.Grant), and an overdue notice the day after it.
-    Only applications still in ``granted`` (a report moves them on; a declined grant is not reported on)."""
+    Only applications still in ``granted`` (a report moves them on; a declined grant is not reported on). The keys
+    name the deadline, so that a report returned for changes with a new date is reminded of again."""
     today = oslo_date(at)
     wanted = {today + timedelta(days=d): d for d in REPORT_REMINDER_DAYS}
     wanted[today - timedelta(days=REPORT_OVERDUE_DAYS_AFTER)] = -REPORT_OVERDUE_DAYS_AFTER
@@ -143,9 +144,9 @@ def report_reminders(at):
             "round_title_en": application.round.title_en,
         }
         if days > 0:
-            kind, key = "report_reminder", f"report_reminder:application={application.id}:days={days}"
+            kind, key = "report_reminder", f"report_reminder:application={application.id}:due={due}:days={days}"
         else:
-            kind, key = "report_overdue", f"report_overdue:application={application.id}"
+            kind, key = "report_overdue", f"report_overdue:application={application.id}:due={due}"
         if queue_notice(kind, to=user.email, user=user, language=user.language, key=key, context=context):
             created += 1
     return created

@@ -9,6 +9,8 @@ import zipfile
 from pathlib import Path
 
 from flask import current_app
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from grants.applications import permissions
 from grants.applications.models import Attachment
@@ -66,14 +68,21 @@ def clean_filename(name):
 
 
 def check_upload(application, filename, content):
-    """The document type of an upload, or ValidationFailed with the reason."""
-    config = current_app.config
+    """The document type of an upload to ``application``, or ValidationFailed with the reason (as
+    ``check_document``, and "too_many" beyond the configured number of attachments)."""
+    if len(application.attachments) >= current_app.config["UPLOAD_MAX_FILES"]:
+        raise ValidationFailed("too_many", field="file")
+    return check_document(filename, content)
+
+
+def check_document(filename, content):
+    """The kind of document ``content`` (bytes) named ``filename`` is ("pdf", "docx", "xlsx" or "odt"). Raises
+    ValidationFailed(field="file"): "empty_file", "too_large" (beyond UPLOAD_MAX_BYTES), "wrong_type" (not one of
+    the kinds, read from the content), "name_mismatch" (the name's extension says another kind)."""
     if len(content) == 0:
         raise ValidationFailed("empty_file", field="file")
-    if len(content) > config["UPLOAD_MAX_BYTES"]:
+    if len(content) > current_app.config["UPLOAD_MAX_BYTES"]:
         raise ValidationFailed("too_large", field="file")
-    if len(application.attachments) >= config["UPLOAD_MAX_FILES"]:
-        raise ValidationFailed("too_many", field="file")
     kind = sniff(content)
     if kind is None:
         raise ValidationFailed("wrong_type", field="file")
@@ -93,6 +102,26 @@ def store(content):
 
 def path_of(attachment):
     return Path(current_app.config["UPLOAD_DIR"]) / attachment.stored_name
+
+
+def unlink_after_commit(path):
+    """Delete the stored file at ``path`` once the session's transaction commits; nothing if it rolls back, so a
+    row is never left without its file."""
+    db.session.info.setdefault(_UNLINK, []).append(Path(path))
+
+
+_UNLINK = "grants.files_to_unlink"
+
+
+@event.listens_for(Session, "after_commit")
+def _unlink_committed(session):
+    for path in session.info.pop(_UNLINK, ()):
+        path.unlink(missing_ok=True)
+
+
+@event.listens_for(Session, "after_rollback")
+def _keep_after_rollback(session):
+    session.info.pop(_UNLINK, None)
 
 
 def add_attachment(application, user, filename, content, purpose="general"):
@@ -117,4 +146,4 @@ def remove_attachment(attachment, user):
     audit.record(user, application, "remove_attachment", name=attachment.original_name)
     application.attachments.remove(attachment)
     db.session.flush()
-    path_of(attachment).unlink(missing_ok=True)
+    unlink_after_commit(path_of(attachment))

@@ -58,6 +58,7 @@ class Action(enum.StrEnum):
     reverse = "reverse"
     report = "report"
     approve_report = "approve_report"
+    return_report = "return_report"
     decline = "decline"
 
 
@@ -100,6 +101,7 @@ SUBMIT, WITHDRAW = N_("Submit the application"), N_("Withdraw the application")
 REGISTER, ACCEPT = N_("Register as received"), N_("Accept for review")
 DISMISS, GRANT, REJECT = N_("Send the dismissal"), N_("Send the grant"), N_("Send the rejection")
 REPORT, APPROVE_REPORT = N_("Send the report"), N_("Approve the report")
+RETURN_REPORT = N_("Return the report for changes")
 DECLINE = N_("Decline the grant")
 
 TRANSITIONS = (
@@ -120,6 +122,8 @@ TRANSITIONS = (
     _t(Action.reject, State.dismissed, State.rejected, {APPROVER}, REJECT),
     _t(Action.report, State.granted, State.reported, {MUNICIPAL}, REPORT),
     _t(Action.approve_report, State.reported, State.closed, {CASEWORKER}, APPROVE_REPORT),
+    # A report returned for changes puts the grant back to be reported on (grants.followup.reports).
+    _t(Action.return_report, State.reported, State.granted, {CASEWORKER}, RETURN_REPORT),
     # The kommune answers its grant (grants.followup): declining it returns the money to the round's budget.
     _t(Action.decline, State.granted, State.declined, {MUNICIPAL}, DECLINE),
 )

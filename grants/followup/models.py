@@ -3,12 +3,12 @@
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, Text
+from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from grants.core.lifecycle import Lifecycle, step
 from grants.core.text import N_
-from grants.db import TimestampMixin
+from grants.db import TimestampMixin, utcnow
 from grants.extensions import db
 
 
@@ -139,3 +139,109 @@ class Payment(TimestampMixin, db.Model):
     @property
     def is_paid(self):
         return self.state == PaymentState.paid
+
+
+class ReportState(enum.StrEnum):
+    draft = "draft"          # utkast: the kommune is writing it; kept as typed, valid or not
+    submitted = "submitted"  # sendt: IMDi assesses it
+    returned = "returned"    # sendt tilbake: IMDi asks for changes by a new date; the kommune writes a new version
+    approved = "approved"    # godkjent: the grant is closed (and any held-back share can be paid)
+
+
+# A report's life (rapport): written, submitted, then approved or returned for changes. A returned version is kept
+# as it was; the kommune's changes go into the next version (grants.followup.reports).
+REPORT_LIFE = Lifecycle("report", (
+    step("submit", [ReportState.draft], ReportState.submitted, N_("Send the report")),
+    step("return", [ReportState.submitted], ReportState.returned, N_("Return the report for changes")),
+    step("approve", [ReportState.submitted], ReportState.approved, N_("Approve the report")),
+))
+
+
+class Report(TimestampMixin, db.Model):
+    """One version of a grant's report (rapport): ``number`` 1 for the first, one more after each return for
+    changes. ``answers`` holds what the kommune typed, by field, kept even when not valid (a draft is never lost);
+    the typed columns are read from it at submission. Amounts in whole kroner."""
+
+    __tablename__ = "reports"
+    __table_args__ = (
+        UniqueConstraint("grant_id", "number", name="uq_reports_grant_number"),
+        CheckConstraint("number >= 1", name="number_positive"),
+        CheckConstraint("participants IS NULL OR participants >= 0", name="participants_non_negative"),
+        CheckConstraint("spent IS NULL OR spent >= 0", name="spent_non_negative"),
+        CheckConstraint("own_contribution IS NULL OR own_contribution >= 0", name="own_contribution_non_negative"),
+        CheckConstraint("unused IS NULL OR unused >= 0", name="unused_non_negative"),
+        # Each state and its columns, both ways: a submitted version has who sent it and when, and its figures; an
+        # assessed one who assessed it and when; a returned one the message and the day to send a new version by.
+        CheckConstraint("(state = 'draft') = (submitted_at IS NULL)", name="submitted_has_time"),
+        CheckConstraint("(submitted_at IS NULL) = (submitted_by_id IS NULL)", name="submitted_by_with_time"),
+        CheckConstraint("state = 'draft' OR (participants IS NOT NULL AND spent IS NOT NULL "
+                        "AND own_contribution IS NOT NULL AND unused IS NOT NULL)", name="submitted_has_figures"),
+        CheckConstraint("(state IN ('returned', 'approved')) = (assessed_at IS NOT NULL)", name="assessed_has_time"),
+        CheckConstraint("(assessed_at IS NULL) = (assessed_by_id IS NULL)", name="assessed_by_with_time"),
+        CheckConstraint("(state = 'returned') = (resubmit_by IS NOT NULL)", name="returned_has_date"),
+        CheckConstraint("state != 'returned' OR assessment IS NOT NULL", name="returned_has_message"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    grant_id: Mapped[int] = mapped_column(ForeignKey("grants.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(default=1)
+    state: Mapped[ReportState] = mapped_column(
+        Enum(ReportState, name="report_state", native_enum=False, length=20, validate_strings=True),
+        default=ReportState.draft)
+    answers: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Raised on every save; a save from an older version is a conflict, not an overwrite.
+    version: Mapped[int] = mapped_column(default=1)
+    participants: Mapped[int | None]
+    spent: Mapped[int | None]
+    own_contribution: Mapped[int | None]
+    unused: Mapped[int | None]
+    submitted_at: Mapped[datetime | None]
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    assessed_at: Mapped[datetime | None]
+    assessed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    assessment: Mapped[str | None] = mapped_column(Text)
+    resubmit_by: Mapped[date | None]
+
+    __mapper_args__ = {"version_id_col": version}
+
+    grant = relationship(Grant, backref="reports")
+    submitted_by = relationship("User", foreign_keys=[submitted_by_id])
+    assessed_by = relationship("User", foreign_keys=[assessed_by_id])
+    attachments: Mapped[list["ReportAttachment"]] = relationship(
+        back_populates="report", cascade="all, delete-orphan", order_by="ReportAttachment.id")
+
+    @property
+    def is_draft(self):
+        return self.state == ReportState.draft
+
+    @property
+    def awaits_assessment(self):
+        return REPORT_LIFE.can(self, "approve")
+
+    @property
+    def is_returned(self):
+        return self.state == ReportState.returned
+
+    @property
+    def is_approved(self):
+        return self.state == ReportState.approved
+
+
+class ReportAttachment(db.Model):
+    """A document with a report (the project's accounts, for instance): stored like an application's attachments,
+    outside the static files, its type read from its content."""
+
+    __tablename__ = "report_attachments"
+    __table_args__ = (CheckConstraint("size > 0", name="size_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    original_name: Mapped[str] = mapped_column(String(255))
+    stored_name: Mapped[str] = mapped_column(String(80), unique=True)
+    content_type: Mapped[str] = mapped_column(String(120))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    report = relationship(Report, back_populates="attachments")

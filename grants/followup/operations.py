@@ -20,7 +20,7 @@ from grants.decisions.models import Decision
 from grants.decisions.permissions import has_declared_conflict
 from grants.errors import InvalidTransition, NotPermitted, ValidationFailed
 from grants.extensions import db
-from grants.followup.models import GRANT_LIFE, PAYMENT_LIFE, Grant, GrantState, Payment, PaymentState
+from grants.followup.models import GRANT_LIFE, PAYMENT_LIFE, Grant, GrantState, Payment, PaymentState, Report
 from grants.notify.outbox import queue_notice
 
 MAX_REASON_CHARS = 3_000
@@ -265,13 +265,18 @@ def payment_file_rows(round_id):
 
 def round_overview(round_id):
     """A round's grants for IMDi's overview: (grants in the order made, {grant id: kroner paid}, the number of
-    approved payments waiting to be paid). Three statements whatever the number of grants."""
+    approved payments waiting to be paid, {grant id: the last version of its report}). Four statements whatever
+    the number of grants."""
     grants = db.session.scalars(select(Grant).where(Grant.round_id == round_id).order_by(Grant.id)).all()
     paid = dict(db.session.execute(
         select(Payment.grant_id, func.sum(Payment.amount)).join(Grant, Grant.id == Payment.grant_id)
         .where(Grant.round_id == round_id, Payment.state == PaymentState.paid).group_by(Payment.grant_id)).all())
     waiting = db.session.scalar(select(func.count()).select_from(_approved_payments(round_id).subquery()))
-    return grants, paid, waiting
+    last = (select(Report.grant_id, func.max(Report.number).label("number")).join(Grant, Grant.id == Report.grant_id)
+            .where(Grant.round_id == round_id).group_by(Report.grant_id).subquery())
+    reports = {r.grant_id: r for r in db.session.scalars(select(Report).join(
+        last, (last.c.grant_id == Report.grant_id) & (last.c.number == Report.number)))}
+    return grants, paid, waiting, reports
 
 
 # The grant follows the release of a grant decision (grants.applications.workflow.follow): registered when the app

@@ -9,10 +9,11 @@ from grants.applications.views import load_application
 from grants.core import spreadsheet
 from grants.core.timeutil import now_utc, oslo_date
 from grants.extensions import db
+from grants.followup import figures, permissions, reports
 from grants.followup import operations as ops
-from grants.followup import permissions
+from grants.followup.figures import ReportStatus
 from grants.followup.forms import AcceptForm, DeclineForm, PaidForm, PaymentForm
-from grants.followup.models import Grant, Payment, PaymentState
+from grants.followup.models import Grant, Payment, PaymentState, ReportState
 from grants.frame import act, acting_user
 from grants.rounds.models import Round
 
@@ -21,8 +22,10 @@ bp = Blueprint("followup", __name__)
 
 
 def _grant_page(application, grant, accept_form, decline_form):
+    user = acting_user()
     return render_template("followup/grant.html", application=application, grant=grant, accept_form=accept_form,
-                           decline_form=decline_form, can_answer=permissions.can_answer(grant, acting_user()),
+                           decline_form=decline_form, can_answer=permissions.can_answer(grant, user),
+                           latest_report=reports.latest_report(grant), can_report=reports.may_write(grant, user),
                            late=grant.awaits_answer and oslo_date(now_utc()) > grant.answer_by)
 
 
@@ -58,9 +61,9 @@ def round_grants(round_id):
     if not permissions.can_follow_up(current_user):
         abort(403)
     round_ = db.get_or_404(Round, round_id)
-    grants, paid, waiting = ops.round_overview(round_.id)
+    grants, paid, waiting, reports = ops.round_overview(round_.id)
     return render_template("followup/round_grants.html", round=round_, grants=grants, today=oslo_date(now_utc()),
-                           paid=paid, waiting=waiting,
+                           paid=paid, waiting=waiting, reports=reports, figures=figures.for_round(round_.id),
                            totals={"offered": sum(g.amount for g in grants if g.awaits_answer),
                                    "accepted": sum(g.amount for g in grants if g.is_accepted),
                                    "declined": sum(g.amount for g in grants if g.is_declined),
@@ -191,3 +194,19 @@ def grant_state_label(grant):
 def grant_for(application):
     """The grant of ``application`` for a page that links to it, or None."""
     return ops.grant_of(application)
+
+
+@bp.app_template_global()
+def report_state_label(report):
+    """What a version of a report's state is called for people, in their language."""
+    return {ReportState.draft: _("Draft"), ReportState.submitted: _("Sent, waiting for IMDi's assessment"),
+            ReportState.returned: _("Returned for changes"), ReportState.approved: _("Approved")}[report.state]
+
+
+@bp.app_template_global()
+def report_status_label(status):
+    """Where a grant's report stands (grants.followup.figures.ReportStatus), for people, in their language."""
+    return {ReportStatus.awaiting_answer: _("Grant not yet accepted"), ReportStatus.declined: _("Grant declined"),
+            ReportStatus.due: _("Not yet due"), ReportStatus.overdue: _("Overdue"),
+            ReportStatus.received: _("Received, waiting for assessment"),
+            ReportStatus.returned: _("Returned for changes"), ReportStatus.approved: _("Approved")}[status]

@@ -45,6 +45,10 @@ SUBJECTS = {
     "grant_answer_reminder": N_("Answer the grant for %(reference)s by %(answer_by)s"),
     "grant_answer_overdue": N_("The grant for %(reference)s is not answered"),
     "payment_made": N_("Payment of the grant for %(reference)s"),
+    "report_received": N_("Receipt: the report for %(reference)s is sent"),
+    "report_submitted": N_("New report to assess: %(reference)s"),
+    "report_returned": N_("The report for %(reference)s is returned for changes"),
+    "report_approved": N_("The report for %(reference)s is approved"),
     "case_message": N_("New message on application %(reference)s"),
 }
 

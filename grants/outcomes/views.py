@@ -11,13 +11,16 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from sqlalchemy import select
 
+from grants.core.timeutil import now_utc
 from grants.extensions import db
+from grants.followup import figures
 from grants.frame import act
 from grants.i18n import current_language
 from grants.outcomes import cache, charts, exports, publishing, tallies
 from grants.outcomes.models import AllocationSummary
 from grants.review.permissions import can_work_on_round
 from grants.rounds.models import Round, Scheme
+from grants.templating import activity_names
 
 bp = Blueprint("outcomes", __name__)
 
@@ -95,6 +98,9 @@ def _render_body(round_id, version=None):
     body = render_template(
         "outcomes/_summary_body.html", summary=summary, data=data, versions=versions, title=title,
         words=counts_in_words(data["counts"]), labels=labels,
+        # What followed the grants changes after publication: shown as it stands now, with the time it was read
+        # (the page is cached for at most cache.TTL seconds).
+        follow_up={g.reference: g for g in figures.per_grant(round_id)}, follow_up_at=now_utc(),
         county_chart=charts.amounts_by_county(data, _("Amounts granted by county")),
         outcome_chart=charts.outcomes(data, labels, _("Outcomes of the applications")),
     )
@@ -145,11 +151,12 @@ def summary_version(round_id, version):
 
 
 FORMATS = {
-    "csv": ("text/csv; charset=utf-8", lambda s: exports.to_csv(s.data)),
-    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", lambda s: exports.to_xlsx(s.data)),
+    "csv": ("text/csv; charset=utf-8", lambda s, f: exports.to_csv(s.data, f)),
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+             lambda s, f: exports.to_xlsx(s.data, follow_up=f)),
     "json": ("application/json", exports.to_json),
     "360giving.json": ("application/json",
-                       lambda s: exports.to_360giving(s, current_app.config["PUBLIC_BASE_URL"].rstrip("/"))),
+                       lambda s, f: exports.to_360giving(s, current_app.config["PUBLIC_BASE_URL"].rstrip("/"), f)),
 }
 
 
@@ -160,7 +167,7 @@ def download(round_id, version, fmt):
     if summary is None or summary.unpublished_at is not None:  # an unpublished version's page says why
         abort(404)
     mimetype, render = FORMATS[fmt]
-    body = render(summary)
+    body = render(summary, {g.reference: g for g in figures.per_grant(round_id)})
     name = f"tildelinger-{summary.data['round']['year']}-v{version}.{fmt}"
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
@@ -175,3 +182,16 @@ def scheme(slug):
         latest[s.round_id] = s
     rows = [latest[r.id] for r in scheme_.rounds if r.id in latest]
     return render_template("outcomes/scheme.html", scheme=scheme_, rows=rows, labels=outcome_labels())
+
+
+@bp.route("/ordningen/<slug>/resultater")
+def results(slug):
+    """What the scheme's grants came to, year by year, as the agency reports it: projects, participants in the
+    reports sent, the kinds of activity, and the share of applications that continue an earlier grant. Only the
+    rounds whose summary is published."""
+    scheme_ = db.session.scalar(select(Scheme).where(Scheme.slug == slug)) or abort(404)
+    published = set(db.session.scalars(select(AllocationSummary.round_id).join(
+        Round, Round.id == AllocationSummary.round_id).where(
+        AllocationSummary.unpublished_at.is_(None), Round.scheme_id == scheme_.id)))
+    years = figures.yearly_results(published) if published else []
+    return render_template("outcomes/results.html", scheme=scheme_, years=years, activity_names=activity_names())

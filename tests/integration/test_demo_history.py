@@ -25,6 +25,7 @@ def test_seed_demo_replays_history_that_reads_right_everywhere(app, client):
     check_2024_has_twelve_grants()
     check_history_went_through_the_real_operations()
     check_public_summary_api_and_downloads(client)
+    check_the_grants_are_followed_up()
     check_seed_demo_is_idempotent()
 
 
@@ -47,6 +48,26 @@ def check_history_went_through_the_real_operations():
         assert actions.get(action), action
     late = db.session.scalar(select(Application).where(Application.channel == "email"))
     assert late.state == "dismissed" and late.received_at > late.round.deadline_at
+
+
+def check_the_grants_are_followed_up():
+    """2024: every grant paid; reports approved but for one returned and sent again, and one overdue. 2025: every
+    grant accepted and paid in full."""
+    from grants.followup.models import Grant, GrantState, Payment, PaymentState, Report, ReportState
+
+    for slug in ("2024", "2025"):
+        grants = db.session.scalars(select(Grant).where(Grant.round_id == _round(slug).id)).all()
+        paid = db.session.scalars(select(Payment).where(Payment.grant_id.in_([g.id for g in grants]))).all()
+        assert {g.state for g in grants} == {GrantState.accepted}, slug
+        assert {p.state for p in paid} == {PaymentState.paid} and sum(p.amount for p in paid) == sum(
+            g.amount for g in grants), slug
+    versions = db.session.execute(select(Report.number, Report.state).join(Grant, Grant.id == Report.grant_id)
+                                  .where(Grant.round_id == _round("2024").id)).all()
+    assert sorted(versions) == sorted([(1, ReportState.approved)] * 10 + [(1, ReportState.returned),
+                                                                          (2, ReportState.approved)])
+    states = dict(db.session.execute(select(Application.state, func.count()).where(
+        Application.round_id == _round("2024").id).group_by(Application.state)).all())
+    assert states == {"closed": 11, "granted": 1}  # the one whose report is overdue
 
 
 def check_seed_demo_is_idempotent():

@@ -308,9 +308,9 @@ def test_reporting_reminders_30_and_7_days_before_and_overdue_the_day_after(app)
     assert run(due + timedelta(days=2)) == 0
     notices = db.session.scalars(select(Notice).order_by(Notice.id)).all()
     assert [n.key for n in notices] == [
-        f"report_reminder:application={granted.id}:days=30",
-        f"report_reminder:application={granted.id}:days=7",
-        f"report_overdue:application={granted.id}",
+        f"report_reminder:application={granted.id}:due={due}:days=30",
+        f"report_reminder:application={granted.id}:due={due}:days=7",
+        f"report_overdue:application={granted.id}:due={due}",
     ]
     assert {n.recipient_email for n in notices} == {kari.email} and {n.language for n in notices} == {"nn"}
     reminder = notices[0]

@@ -48,7 +48,9 @@ The ``on`` column names the object of the world the rule's URL is built on (its 
   submitted     the same kind of joint application, submitted (waiting for the formal check)
   in_review     ... accepted for review; reviewers assigned as the roles say; a proposed grant decision
   decided       ... granted and released (decision letter sent, within the appeal window, no appeal yet)
-  appealed      ... granted, released and appealed by the lead kommune (the appeal is lodged)
+  appealed      ... granted, released and appealed by the lead kommune (the appeal is lodged); its grant accepted,
+                a payment proposed, and its report a draft with one document
+  reported      ... granted, released, its grant accepted and its report sent with one document (version 1)
 
 Every URL argument comes from the ``on`` object; an any(...) converter is tried with each of its values.
 """
@@ -85,6 +87,7 @@ POLICY = (
     ("GET", SUMMARY + "/v/<int:version>/tildelinger.<any(csv,xlsx,json,'360giving.json'):fmt>", "published",
                                                                                "A  A  A  A  A  A  A  A  A  A  A  A"),
     ("GET", "/ordningen/<slug>", "published",                                  "A  A  A  A  A  A  A  A  A  A  A  A"),
+    ("GET", "/ordningen/<slug>/resultater", "published",                       "A  A  A  A  A  A  A  A  A  A  A  A"),
 
     # --- accounts -----------------------------------------------------------------------------------------------
     ("GET", "/konto/logg-inn", "-",                                            "A  A  A  A  A  A  A  A  A  A  A  A"),
@@ -157,6 +160,18 @@ POLICY = (
     # The grant (tilsagn) of a released grant decision: read as the decision; answered by the lead kommune only.
     ("GET", APP + "/tilsagn", "decided",                                       "L  A  A  A  N  A  F  F  F  F  A  A"),
     ("POST", APP + "/tilsagn", "decided",                                      "L  A  A  F  N  F  F  F  F  F  F  F"),
+    # The report on an accepted grant: the lead kommune writes it (a draft, with documents) and sends it; whoever
+    # reads the grant reads the versions sent and their documents (the page of a sent report leads to its last
+    # version; with nothing sent yet there is nothing to read). Reviewers have no part in it.
+    ("GET", APP + "/rapport", "appealed",                                      "L  A  A  N  N  N  F  F  F  F  N  N"),
+    ("GET", APP + "/rapport", "reported",                                      "L  A  A  A  N  A  F  F  F  F  A  A"),
+    ("POST", APP + "/rapport", "appealed",                                     "L  A  A  F  N  F  F  F  F  F  F  F"),
+    ("POST", APP + "/rapport", "reported",                                     "L  F  F  F  N  F  F  F  F  F  F  F"),
+    ("GET", APP + "/rapport/<int:number>", "reported",                         "L  A  A  A  N  A  F  F  F  F  A  A"),
+    ("POST", APP + "/rapport/vedlegg", "appealed",                             "L  A  A  F  N  F  F  F  F  F  F  F"),
+    ("POST", APP + "/rapport/vedlegg/<int:report_attachment_id>/slett", "appealed",
+                                                                               "L  A  A  F  N  F  F  F  F  F  F  F"),
+    ("GET", "/rapportvedlegg/<int:report_attachment_id>", "reported",          "L  A  A  A  N  A  N  N  N  N  A  A"),
 
     # --- IMDi's side: rounds, the reviewer pool, ranking, approval and release -----------------------------------
     # Kommune staff reach nothing here (403). Reviewers reach their own list and their assigned cases only.
@@ -176,6 +191,10 @@ POLICY = (
     ("POST", "/saksbehandling/utbetalinger/<int:payment_id>/betalt", "appealed",
                                                                                "L  F  F  F  F  A  F  F  F  F  A  A"),
     ("POST", "/saksbehandling/utbetalinger/<int:payment_id>/trekk", "appealed", "L  F  F  F  F  A  F  F  F  F  A  A"),
+    # The report: IMDi's staff read it; a caseworker free of conflict approves it or returns it for changes.
+    ("GET", "/saksbehandling/tilsagn/<int:grant_id>/rapport", "reported",      "L  F  F  F  F  A  F  F  F  F  A  A"),
+    ("POST", "/saksbehandling/rapporter/<int:report_id>/godkjenn", "reported", "L  F  F  F  F  A  F  F  F  F  F  A"),
+    ("POST", "/saksbehandling/rapporter/<int:report_id>/returner", "reported", "L  F  F  F  F  A  F  F  F  F  F  A"),
     ("POST", ROUND + "/registrer", "round",                                    "L  F  F  F  F  A  F  F  F  F  F  A"),
     ("GET", ROUND + "/fagvurderere", "round",                                  "L  F  F  F  F  A  F  F  F  F  A  A"),
     ("POST", ROUND + "/fagvurderere", "round",                                 "L  F  F  F  F  A  F  F  F  F  F  A"),

@@ -31,6 +31,7 @@ from grants.applications.workflow import State
 from grants.decisions import operations as decision_ops
 from grants.extensions import db
 from grants.followup import operations as followup_ops
+from grants.followup import reports
 from grants.notify.models import Notice, NoticeState
 from grants.outcomes import cache as summary_cache
 from grants.outcomes.publishing import publish
@@ -167,7 +168,7 @@ class World:
 
         applications = {"draft": ApplicationFactory(round=open_round, municipality_id=lead.id, title="Utkast",
                                                     created_by_id=self.people["lead_staff"].id)}
-        for state in ("submitted", "in_review", "decided", "appealed"):
+        for state in ("submitted", "in_review", "decided", "appealed", "reported"):
             applications[state] = submitted_application(open_round, LEAD, title=f"Felles søknad ({state})",
                                                         submitted_by_id=self.people["lead_staff"].id)
         attachments = {}
@@ -177,7 +178,7 @@ class World:
         db.session.flush()
 
         assignments = {}
-        for state in ("in_review", "decided", "appealed"):
+        for state in ("in_review", "decided", "appealed", "reported"):
             application = applications[state]
             review_ops.formal_check(application, maker, checks=CHECKS, accept=True)
             for role in ("reviewer", "reviewer_undeclared", "reviewer_conflicted"):
@@ -186,7 +187,7 @@ class World:
             review_ops.declare(application, self.people["reviewer_conflicted"], conflict=True,
                                reason="Nær familie i prosjektgruppen.")
         decisions = {}
-        for state in ("decided", "appealed"):
+        for state in ("decided", "appealed", "reported"):
             decisions[state] = decision_ops.propose_decision(applications[state], maker, outcome="granted",
                                                            amount=200_000)
             decision_ops.approve_decision(decisions[state], checker)
@@ -195,6 +196,15 @@ class World:
         grant = followup_ops.grant_of(applications["appealed"])  # "decided" keeps its grant waiting for an answer
         followup_ops.accept_grant(grant, self.people["lead_staff"], account="86011117947", confirms_conditions=True)
         payment = followup_ops.propose_payment(grant, maker, 50_000)
+        # The appealed case's report is a draft with a document; the reported case's report is sent, with one.
+        lead_staff = self.people["lead_staff"]
+        draft = reports.draft_for(grant, lead_staff)
+        draft_document = reports.add_attachment(draft, lead_staff, "regnskap.pdf", pdf_bytes())
+        reported_grant = followup_ops.grant_of(applications["reported"])
+        followup_ops.accept_grant(reported_grant, lead_staff, account="86011117947", confirms_conditions=True)
+        sent = reports.draft_for(reported_grant, lead_staff)
+        sent_document = reports.add_attachment(sent, lead_staff, "regnskap.pdf", pdf_bytes())
+        reports.submit(sent, lead_staff, participants=12, spending=[], own_contribution=0, unused=0)
         decisions["in_review"] = decision_ops.propose_decision(applications["in_review"], maker, outcome="granted",
                                                              amount=150_000)
         summary = publish(closed_round, publisher)
@@ -207,6 +217,7 @@ class World:
         assert applications["draft"].state == State.draft and applications["submitted"].state == State.submitted
         assert applications["in_review"].state == State.in_review
         assert applications["decided"].state == applications["appealed"].state == State.granted
+        assert applications["reported"].state == State.reported
         self.params = {
             "-": {},
             "static": {"filename": STATIC_FILE},
@@ -228,6 +239,11 @@ class World:
                 params["appeal_id"] = appeal.id
             if state == "appealed":
                 params["grant_id"], params["payment_id"] = grant.id, payment.id
+                params["report_id"], params["report_attachment_id"], params["number"] = (
+                    draft.id, draft_document.id, draft.number)
+            if state == "reported":
+                params["grant_id"], params["report_id"] = reported_grant.id, sent.id
+                params["report_attachment_id"], params["number"] = sent_document.id, sent.number
             self.params[state] = params
 
     def _attachment(self, application):

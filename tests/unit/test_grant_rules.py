@@ -29,3 +29,17 @@ def test_a_grant_is_answered_once():
         for again in ("accept", "decline"):
             with pytest.raises(InvalidTransition):
                 GRANT_LIFE.move(grant, again)
+
+
+def test_a_report_version_is_sent_once_and_assessed_once():
+    from grants.followup.models import REPORT_LIFE, ReportState
+
+    for action, target in (("approve", ReportState.approved), ("return", ReportState.returned)):
+        report = SimpleNamespace(state=ReportState.draft)
+        with pytest.raises(InvalidTransition):
+            REPORT_LIFE.move(report, action)  # a draft is not assessed
+        REPORT_LIFE.move(report, "submit")
+        assert REPORT_LIFE.move(report, action).target == target
+        for again in ("submit", "approve", "return"):
+            with pytest.raises(InvalidTransition):
+                REPORT_LIFE.move(report, again)  # a version assessed stays as it was: changes go into the next

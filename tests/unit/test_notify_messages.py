@@ -142,7 +142,8 @@ def test_the_notices_of_a_withdrawn_decision_and_a_moved_deadline_read_in_each_l
 FOLLOW_UP = {"reference": "2025-0007", "title": "Prosjekt", "municipality_name": "Bergen", "application_id": 7,
              "amount": 300_000, "account_number": "86011117947", "reporting_deadline": "2026-12-01",
              "reason": "Prosjektleder har sluttet", "answer_by": "2026-12-10", "paid_on": "2026-11-30",
-             "from_imdi": True, "author": "Kari Saksbehandler"}
+             "from_imdi": True, "author": "Kari Saksbehandler", "number": 2, "grant_id": 3,
+             "assessment": "Legg ved regnskapet.", "resubmit_by": "2027-01-15", "participants": 12, "spent": 1000}
 
 
 @pytest.mark.parametrize(("kind", "words"), [
@@ -153,6 +154,12 @@ FOLLOW_UP = {"reference": "2025-0007", "title": "Prosjekt", "municipality_name":
     ("grant_answer_overdue", {"nb": "har ikke fått svar", "nn": "har ikkje fått svar", "en": "has no answer yet"}),
     ("payment_made", {"nb": "har utbetalt", "nn": "har betalt ut", "en": "has paid"}),
     ("case_message", {"nb": "har skrevet til dere", "nn": "har skrive til dykk", "en": "has written to you"}),
+    ("report_received", {"nb": "har mottatt versjon 2", "nn": "har motteke versjon 2", "en": "has received version 2"}),
+    ("report_submitted", {"nb": "har sendt versjon 2", "nn": "har sendt versjon 2", "en": "has sent version 2"}),
+    ("report_returned", {"nb": "Legg ved regnskapet.", "nn": "Legg ved regnskapet.", "en": "Legg ved regnskapet."}),
+    ("report_returned", {"nb": "for endringer", "nn": "for endringar", "en": "for changes"}),
+    ("report_approved", {"nb": "har godkjent rapporten", "nn": "har godkjent rapporten",
+                         "en": "has approved the report"}),
 ])
 @pytest.mark.parametrize("language", ["nb", "nn", "en"])
 def test_the_follow_up_notices_read_in_each_language_within_the_common_layout(app, kind, words, language):

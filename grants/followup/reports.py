@@ -1,0 +1,275 @@
+"""Use cases of a grant's report (rapport): the kommune writes it (a draft kept as typed, in any order), sends it
+with a receipt, and IMDi's caseworker approves it or returns it for changes by a new date; a returned version is
+kept as it was and the kommune's changes go into the next version. Approving closes the case, so that a share held
+back until the report is approved can be paid. They take the acting user, check the rules, flush and never commit.
+
+The rules behind it: økonomiregelverket 6.3.9 (the grant recipient reports on its use of the grant; the agency
+checks the report) and the scheme's conditions (at least ten participants, the own contribution, no ordinary
+running costs)."""
+
+import hashlib
+
+from sqlalchemy import func, select
+from sqlalchemy.orm.exc import StaleDataError
+
+from grants.accounts.models import Role, User, UserStatus
+from grants.accounts.permissions import is_caseworker
+from grants.applications import attachments as files
+from grants.applications import workflow
+from grants.applications.permissions import is_lead_staff
+from grants.applications.workflow import Action
+from grants.core import audit
+from grants.core.timeutil import now_utc, oslo_date
+from grants.decisions.permissions import has_declared_conflict
+from grants.errors import InvalidTransition, NotPermitted, StaleData, ValidationFailed
+from grants.extensions import db
+from grants.followup.models import REPORT_LIFE, GrantState, Payment, PaymentState, Report, ReportAttachment
+from grants.notify.outbox import queue_notice
+
+# The report's fields as typed (the form's names; the spending lines are "spending-0", "spending-1"...).
+TEXT_FIELDS = ("done", "results", "transfer_value", "comments")
+FIGURE_FIELDS = ("participants", "own_contribution", "unused")
+MAX_TEXT_CHARS = 5_000        # the form's limit for each text
+MAX_VALUE_CHARS = 20_000      # beyond this nothing is kept: far beyond any field's limit
+MAX_MESSAGE_CHARS = 3_000     # a caseworker's message when returning or approving
+MAX_ATTACHMENTS = 10
+MIN_PARTICIPANTS = 10         # the scheme's condition, shown to the caseworker beside the reported number
+
+
+def reports_of(grant):
+    """Every version of ``grant``'s report, first to last (a list of Report)."""
+    return db.session.scalars(select(Report).where(Report.grant_id == grant.id).order_by(Report.number)).all()
+
+
+def latest_report(grant):
+    """The last version of ``grant``'s report, or None before the kommune starts one."""
+    return db.session.scalar(select(Report).where(Report.grant_id == grant.id)
+                             .order_by(Report.number.desc()).limit(1))
+
+
+def may_write(grant, user):
+    """Whether ``user`` may write ``grant``'s report now: the lead kommune's active staff, for an accepted grant
+    whose case is waiting for a report (granted: not yet reported, or returned for changes)."""
+    return (is_lead_staff(grant.application, user) and grant.state == GrantState.accepted
+            and workflow.may(grant.application, user, Action.report))
+
+
+def may_assess(grant, user):
+    """Whether ``user`` may assess ``grant``'s report: a caseworker free of declared conflict."""
+    return is_caseworker(user) and not has_declared_conflict(grant.application, user)
+
+
+def draft_for(grant, user):
+    """The version of ``grant``'s report that ``user`` writes now: the draft there is, or a new one, numbered one
+    more than the last, that starts from what the returned version said. Raises NotPermitted when ``user`` may
+    not write it (``may_write``). Flushes a new draft."""
+    if not may_write(grant, user):
+        raise NotPermitted("not_permitted")
+    last = latest_report(grant)
+    if last is not None and last.is_draft:
+        return last
+    report = Report(grant_id=grant.id, number=(last.number + 1) if last else 1,
+                    answers=dict(last.answers) if last else {})
+    db.session.add(report)
+    db.session.flush()
+    return report
+
+
+def save_draft(report, user, fields, *, base_version=None):
+    """Keep what ``user`` typed in ``fields`` ({name: str}, the form's own fields only) on the draft ``report``,
+    valid or not: a draft is never lost. ``base_version`` is the report's version the page was opened at; a save
+    after someone else's raises StaleData("report_conflict") and writes nothing. Raises NotPermitted,
+    InvalidTransition("report_not_draft") for a version already sent, ValidationFailed("too_long_value",
+    field=name) for a value beyond MAX_VALUE_CHARS (nothing written)."""
+    if not may_write(report.grant, user):
+        raise NotPermitted("not_permitted")
+    if not report.is_draft:
+        raise InvalidTransition("report_not_draft")
+    for name, value in fields.items():
+        if len(value) > MAX_VALUE_CHARS:
+            raise ValidationFailed("too_long_value", field=name)
+    if base_version is not None and base_version != report.version:
+        raise StaleData("report_conflict")
+    report.answers = dict(fields)
+    try:
+        db.session.flush()
+    except StaleDataError as error:
+        raise StaleData("report_conflict") from error
+    return report
+
+
+def paid_on_grant(grant):
+    """Kroner paid on ``grant`` (payments marked paid)."""
+    return int(db.session.scalar(select(func.coalesce(func.sum(Payment.amount), 0)).where(
+        Payment.grant_id == grant.id, Payment.state == PaymentState.paid)))
+
+
+def submit(report, user, *, participants, spending, own_contribution, unused):
+    """``user`` sends the draft ``report``: ``participants`` (int, people who took part), ``spending`` (a list of
+    whole kroner spent, one per line of the granted budget), ``own_contribution`` and ``unused`` (whole kroner: the
+    kommune's own money spent, and the part of the paid grant not used). The case moves to reported (workflow:
+    report), a receipt goes to ``user`` and IMDi is told. Returns the report.
+
+    Raises NotPermitted, InvalidTransition("report_not_draft"), ValidationFailed("report_unused_above_paid",
+    field="unused") when more is said to be unused than was paid, or ("report_spending_lines", field="spending")
+    when the lines do not match the budget's."""
+    grant = report.grant
+    if not may_write(grant, user):
+        raise NotPermitted("not_permitted")
+    if not REPORT_LIFE.can(report, "submit"):
+        raise InvalidTransition("report_not_draft")
+    application = grant.application
+    if len(spending) != len(application.cost_lines) or any(v is None or v < 0 for v in spending):
+        raise ValidationFailed("report_spending_lines", field="spending")
+    paid = paid_on_grant(grant)
+    if unused > paid:
+        raise ValidationFailed("report_unused_above_paid", field="unused", paid=paid)
+    REPORT_LIFE.move(report, "submit")
+    report.participants, report.spent = participants, sum(spending)
+    report.own_contribution, report.unused = own_contribution, unused
+    report.submitted_at, report.submitted_by_id = now_utc(), user.id
+    workflow.apply(application, Action.report, user, workflow.MUNICIPAL, report_id=report.id, number=report.number)
+    db.session.flush()
+    context = _context(report)
+    queue_notice("report_received", to=user.email, user=user, language=user.language,
+                 key=f"report_received:{report.id}", context=context)
+    for person in _imdi_readers(grant):
+        queue_notice("report_submitted", to=person.email, user=person, language=person.language,
+                     key=f"report_submitted:{report.id}:{person.id}", context=context)
+    return report
+
+
+def _require_assessable(report, actor):
+    if not may_assess(report.grant, actor):
+        raise NotPermitted("not_permitted")
+    db.session.execute(select(Report.id).where(Report.id == report.id).with_for_update())
+    db.session.refresh(report)
+    if not report.awaits_assessment:
+        raise InvalidTransition("report_assessed")
+
+
+def approve(report, actor, note=""):
+    """A caseworker free of conflict approves the submitted ``report``, with an optional ``note`` (str, at most
+    3,000 characters) to the kommune. The case is closed (workflow: approve_report) and any share held back can be
+    paid; the kommune is told. Two assessing at once: the second gets InvalidTransition("report_assessed").
+    Raises NotPermitted, ValidationFailed("too_long_value", field="note")."""
+    _require_assessable(report, actor)
+    note = (note or "").strip()
+    if len(note) > MAX_MESSAGE_CHARS:
+        raise ValidationFailed("too_long_value", field="note")
+    REPORT_LIFE.move(report, "approve")
+    report.assessed_at, report.assessed_by_id, report.assessment = now_utc(), actor.id, note or None
+    application = report.grant.application
+    workflow.apply(application, Action.approve_report, actor, workflow.CASEWORKER, report_id=report.id,
+                   number=report.number)
+    db.session.flush()
+    _tell_kommune(report, "report_approved")
+    return report
+
+
+def return_for_changes(report, actor, message, resubmit_by):
+    """A caseworker free of conflict returns the submitted ``report`` for changes, with ``message`` (str, required,
+    at most 3,000 characters: what to change) and ``resubmit_by`` (an Oslo date, not in the past), which becomes
+    the grant's reporting deadline (the reminders follow it). The version is kept as sent; the case goes back to
+    granted (workflow: return_report) and the kommune writes the next version. The kommune is told. Raises
+    NotPermitted, InvalidTransition("report_assessed"), ValidationFailed("message_required" or "too_long_value",
+    field="message"; "resubmit_by_required" or "resubmit_by_past", field="resubmit_by")."""
+    _require_assessable(report, actor)
+    message = (message or "").strip()
+    if not message:
+        raise ValidationFailed("message_required", field="message")
+    if len(message) > MAX_MESSAGE_CHARS:
+        raise ValidationFailed("too_long_value", field="message")
+    if resubmit_by is None:
+        raise ValidationFailed("resubmit_by_required", field="resubmit_by")
+    if resubmit_by < oslo_date(now_utc()):
+        raise ValidationFailed("resubmit_by_past", field="resubmit_by")
+    REPORT_LIFE.move(report, "return")
+    report.assessed_at, report.assessed_by_id = now_utc(), actor.id
+    report.assessment, report.resubmit_by = message, resubmit_by
+    grant = report.grant
+    before = grant.reporting_deadline
+    grant.reporting_deadline = resubmit_by
+    workflow.apply(grant.application, Action.return_report, actor, workflow.CASEWORKER, report_id=report.id,
+                   number=report.number, resubmit_by=resubmit_by.isoformat(),
+                   deadline_before=before.isoformat() if before else None)
+    db.session.flush()
+    _tell_kommune(report, "report_returned")
+    return report
+
+
+def _context(report):
+    application = report.grant.application
+    return {"reference": application.reference, "title": application.title, "number": report.number,
+            "municipality_name": application.municipality.name, "application_id": application.id,
+            "grant_id": report.grant_id, "participants": report.participants, "spent": report.spent,
+            "assessment": report.assessment,
+            "resubmit_by": report.resubmit_by.isoformat() if report.resubmit_by else None}
+
+
+def _tell_kommune(report, kind):
+    person = report.submitted_by
+    if person is None or person.status != UserStatus.active:
+        return
+    queue_notice(kind, to=person.email, user=person, language=person.language, key=f"{kind}:{report.id}",
+                 context=_context(report))
+
+
+def _imdi_readers(grant):
+    """Who at IMDi hears of a submitted report: the caseworker who proposed the grant decision if still active,
+    else every active caseworker."""
+    proposer = grant.decision.proposed_by if grant.decision is not None else None
+    if proposer is not None and proposer.status == UserStatus.active:
+        return [proposer]
+    return db.session.scalars(select(User).where(User.role == Role.caseworker, User.status == UserStatus.active)
+                              .order_by(User.id)).all()
+
+
+# --- documents with the report (the project's accounts, for instance) ------------------------------------------
+
+def add_attachment(report, user, filename, content):
+    """Attach a document (``content``, bytes, named ``filename``) to the draft ``report``: its type read from its
+    content (PDF, DOCX, XLSX or ODT, the name agreeing), within the upload size limit, at most MAX_ATTACHMENTS.
+    Raises NotPermitted, InvalidTransition("report_not_draft"), ValidationFailed (field "file": "empty_file",
+    "too_large", "report_too_many", "wrong_type", "name_mismatch")."""
+    if not may_write(report.grant, user):
+        raise NotPermitted("not_permitted")
+    if not report.is_draft:
+        raise InvalidTransition("report_not_draft")
+    if len(report.attachments) >= MAX_ATTACHMENTS:
+        raise ValidationFailed("report_too_many", field="file", n=MAX_ATTACHMENTS)
+    kind = files.check_document(filename, content)
+    attachment = ReportAttachment(report=report, original_name=files.clean_filename(filename),
+                                  stored_name=files.store(content), content_type=files.TYPES[kind],
+                                  size=len(content), sha256=hashlib.sha256(content).hexdigest(),
+                                  uploaded_by_id=user.id)
+    db.session.add(attachment)
+    db.session.flush()
+    audit.record(user, report.grant.application, "add_report_attachment", report_id=report.id,
+                 name=attachment.original_name, size=attachment.size)
+    return attachment
+
+
+def remove_attachment(attachment, user):
+    """Take a document off the draft report it belongs to; its stored file goes when the change is committed
+    (never before: a rollback keeps row and file together). Raises NotPermitted, InvalidTransition
+    ("report_not_draft")."""
+    report = attachment.report
+    if not may_write(report.grant, user):
+        raise NotPermitted("not_permitted")
+    if not report.is_draft:
+        raise InvalidTransition("report_not_draft")
+    audit.record(user, report.grant.application, "remove_report_attachment", report_id=report.id,
+                 name=attachment.original_name)
+    report.attachments.remove(attachment)
+    db.session.flush()
+    files.unlink_after_commit(files.path_of(attachment))
+
+
+def may_read_attachment(attachment, user):
+    """The kommune's staff who may see the grant, and IMDi's staff who follow grants up."""
+    from grants.followup import permissions
+
+    grant = attachment.report.grant
+    return permissions.can_see_grant(grant, user)
+
