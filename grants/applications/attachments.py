@@ -65,15 +65,18 @@ def clean_filename(name):
     return shorten_filename(name, 200) or "vedlegg"
 
 
-def check_upload(application, filename, content):
-    """The document type of an upload, or ValidationFailed with the reason."""
-    config = current_app.config
+def check_size(content):
+    """ValidationFailed ("empty_file", "too_large", field "file") unless ``content`` (bytes) is between one byte
+    and UPLOAD_MAX_BYTES."""
     if len(content) == 0:
         raise ValidationFailed("empty_file", field="file")
-    if len(content) > config["UPLOAD_MAX_BYTES"]:
+    if len(content) > current_app.config["UPLOAD_MAX_BYTES"]:
         raise ValidationFailed("too_large", field="file")
-    if len(application.attachments) >= config["UPLOAD_MAX_FILES"]:
-        raise ValidationFailed("too_many", field="file")
+
+
+def check_kind(filename, content):
+    """The document type of ``content`` read from the content itself ("pdf", "docx", "xlsx", "odt"), which the
+    name's ending must match; or ValidationFailed ("wrong_type", "name_mismatch", field "file")."""
     kind = sniff(content)
     if kind is None:
         raise ValidationFailed("wrong_type", field="file")
@@ -81,6 +84,21 @@ def check_upload(application, filename, content):
     if extension != kind:
         raise ValidationFailed("name_mismatch", field="file", kind=kind)
     return kind
+
+
+def check_file(filename, content):
+    """The document type of one uploaded file, checked on its own (size, type from the content, name): for
+    documents that are not counted against an application's attachments (messages, documents sent afterwards)."""
+    check_size(content)
+    return check_kind(filename, content)
+
+
+def check_upload(application, filename, content):
+    """The document type of an upload to ``application``'s attachments, or ValidationFailed with the reason."""
+    check_size(content)
+    if len(application.attachments) >= current_app.config["UPLOAD_MAX_FILES"]:
+        raise ValidationFailed("too_many", field="file")
+    return check_kind(filename, content)
 
 
 def store(content):
