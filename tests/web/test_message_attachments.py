@@ -56,8 +56,9 @@ def case(app, people, round_):
 
 def test_the_kommune_sends_documents_with_a_message_and_imdi_downloads_them(client, login_as, people, case):
     login_as(people["staff"])
+    budget = docx_bytes()  # a zip: made once, its bytes carry the time
     sent = client.post(kommune_url(case), **posted("Her er planen og budsjettet.", (pdf_bytes(), "plan.pdf"),
-                                                   (docx_bytes(), "budsjett.docx")))
+                                                   (budget, "budsjett.docx")))
     assert sent.status_code == 302
     files = attachments_of("Her er planen og budsjettet.")
     assert [(f.original_name, f.content_type) for f in files] == [
@@ -76,7 +77,7 @@ def test_the_kommune_sends_documents_with_a_message_and_imdi_downloads_them(clie
     login_as(people["caseworker"])
     assert download_url(case, files[1]) in client.get(imdi_url(case)).get_data(as_text=True)
     response = client.get(download_url(case, files[1]))
-    assert response.status_code == 200 and response.data == docx_bytes()
+    assert response.status_code == 200 and response.data == budget
     assert response.mimetype == attachments.TYPES["docx"]
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     disposition, options = parse_options_header(response.headers["Content-Disposition"])
@@ -208,3 +209,18 @@ def test_a_message_without_documents_is_as_before(client, login_as, people, case
     notice = db.session.scalar(select(Notice).where(Notice.kind == "case_message"))
     assert notice.context["attachments"] == 0
     assert "lagt ved" not in build_message(notice).get_body(("plain",)).get_content()
+
+
+@pytest.mark.parametrize(("language", "one", "two"), [
+    ("nb", "1 dokument er lagt ved meldingen", "2 dokumenter er lagt ved meldingen"),
+    ("nn", "1 dokument er lagt ved meldinga", "2 dokument er lagde ved meldinga"),
+    ("en", "1 document is attached to the message", "2 documents are attached to the message"),
+])
+def test_the_notice_tells_the_number_of_documents_in_the_readers_language(app, language, one, two):
+    from tests.unit.test_notify_messages import FOLLOW_UP, notice
+
+    for count, words in ((1, one), (2, two)):
+        mail = build_message(notice(kind="case_message", key=f"case_message:{count}", language=language,
+                                    context=dict(FOLLOW_UP, attachments=count)))
+        for part in ("plain", "html"):
+            assert words in mail.get_body((part,)).get_content()

@@ -49,13 +49,13 @@ def case(app, people, round_):
 
 
 def test_the_kommune_adds_a_document_while_imdi_asks_and_everyone_sees_it_marked(client, login_as, people, case):
-    snapshot = dict(case.snapshot)
+    snapshot, document = dict(case.snapshot), docx_bytes()  # a zip: made once, its bytes carry the time
     request = ask(case, people["caseworker"])
     db.session.commit()
     login_as(people["staff"])
     page = client.get(kommune_url(case)).get_data(as_text=True)
     assert 'id="supplement-file"' in page and "Legg til i søknaden" in page
-    added = client.post(supplement_url(case), **upload(docx_bytes(), "vedtak.docx"))
+    added = client.post(supplement_url(case), **upload(document, "vedtak.docx"))
     assert added.status_code == 302 and added.headers["Location"].endswith("/meldinger#supplements")
 
     [supplement] = supplements()
@@ -76,14 +76,15 @@ def test_the_kommune_adds_a_document_while_imdi_asks_and_everyone_sees_it_marked
         assert "Ettersendte dokumenter" in page and f"Ettersendt {day}" in page and download in page, url
         assert "som svar på IMDis forespørsel fra" in page and people["staff"].name in page
     assert "0 filer" in client.get(f"/soknader/{case.id}").get_data(as_text=True)  # the application's own files
-    assert client.get(download).data == docx_bytes()
+    assert client.get(download).data == document
 
     login_as(people["caseworker"])
+    assert "Dokument ettersendt" in client.get(f"/saksbehandling/soknader/{case.id}").get_data(as_text=True)
     for url in (f"/saksbehandling/soknader/{case.id}", imdi_url(case)):
         page = client.get(url).get_data(as_text=True)
         assert f"Ettersendt {day}" in page and download in page, url
         assert "som svar på IMDis forespørsel fra" in page and people["staff"].name in page
-    assert client.get(download).data == docx_bytes()
+    assert client.get(download).data == document
     imdi_download = f"/saksbehandling/soknader/{case.id}/vedlegg/{attachment.id}"
     # the reviewer reads the case as it was submitted, and what was added since
     review_ops.assign(case, people["r1"], people["caseworker"])
