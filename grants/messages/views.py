@@ -22,7 +22,7 @@ bp = Blueprint("messages", __name__)
 def _page(application, form, *, imdi, supplement_form=None):
     user = acting_user()
     request_ = ops.open_request(application)
-    can_add_supplement = not imdi and request_ is not None and permissions.can_supplement(application, user)
+    can_add_supplement = not imdi and permissions.can_add_supplement(application, user)
     return render_template(
         "messages/thread.html", application=application, messages=ops.thread(application, user), form=form,
         imdi=imdi, can_write=permissions.can_write(application, user), request_=request_,
