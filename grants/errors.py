@@ -177,6 +177,13 @@ CATALOGUE = {
     "message_required": lambda d: _("Write the message."),
     "request_not_internal": lambda d: _("An internal note cannot ask the municipality for an answer."),
     "answer_by_past": lambda d: _("The date to answer by cannot be in the past."),
+    "too_many_files": lambda d: _("A message can have at most %(n)s documents attached.", n=d.get("n")),
+    "file_refused": lambda d: _("The file %(name)s was not accepted, so nothing was sent. %(reason)s",
+                                name=d.get("name") or "", reason=message_for(d.get("reason"))),
+    "no_open_request": lambda d: _("IMDi is not asking for more information now, so documents cannot be added to "
+                                   "the application. Send them with a message instead."),
+    "too_many_supplements": lambda d: _("At most %(n)s documents can be sent afterwards to an application.",
+                                        n=d.get("n")),
     # accounts
     "too_short": lambda d: _("The password must be at least %(n)s characters.", n=_password_limits()[0]),
     "too_long": lambda d: _("The password can be at most %(n)s characters.", n=_password_limits()[1]),

@@ -67,22 +67,18 @@ def clean_filename(name):
     return shorten_filename(name, 200) or "vedlegg"
 
 
-def check_upload(application, filename, content):
-    """The document type of an upload to ``application``, or ValidationFailed with the reason (as
-    ``check_document``, and "too_many" beyond the configured number of attachments)."""
-    if len(application.attachments) >= current_app.config["UPLOAD_MAX_FILES"]:
-        raise ValidationFailed("too_many", field="file")
-    return check_document(filename, content)
-
-
-def check_document(filename, content):
-    """The kind of document ``content`` (bytes) named ``filename`` is ("pdf", "docx", "xlsx" or "odt"). Raises
-    ValidationFailed(field="file"): "empty_file", "too_large" (beyond UPLOAD_MAX_BYTES), "wrong_type" (not one of
-    the kinds, read from the content), "name_mismatch" (the name's extension says another kind)."""
+def check_size(content):
+    """ValidationFailed ("empty_file", "too_large", field "file") unless ``content`` (bytes) is between one byte
+    and UPLOAD_MAX_BYTES."""
     if len(content) == 0:
         raise ValidationFailed("empty_file", field="file")
     if len(content) > current_app.config["UPLOAD_MAX_BYTES"]:
         raise ValidationFailed("too_large", field="file")
+
+
+def check_kind(filename, content):
+    """The document type of ``content`` read from the content itself ("pdf", "docx", "xlsx", "odt"), which the
+    name's ending must match; or ValidationFailed ("wrong_type", "name_mismatch", field "file")."""
     kind = sniff(content)
     if kind is None:
         raise ValidationFailed("wrong_type", field="file")
@@ -90,6 +86,21 @@ def check_document(filename, content):
     if extension != kind:
         raise ValidationFailed("name_mismatch", field="file", kind=kind)
     return kind
+
+
+def check_file(filename, content):
+    """The document type of one uploaded file, checked on its own (size, type from the content, name): for
+    documents that are not counted against an application's attachments (messages, documents sent afterwards)."""
+    check_size(content)
+    return check_kind(filename, content)
+
+
+def check_upload(application, filename, content):
+    """The document type of an upload to ``application``'s attachments, or ValidationFailed with the reason."""
+    check_size(content)
+    if len(application.attachments) >= current_app.config["UPLOAD_MAX_FILES"]:
+        raise ValidationFailed("too_many", field="file")
+    return check_kind(filename, content)
 
 
 def store(content):

@@ -42,8 +42,8 @@ def application_pdf(application):
             for line in application.cost_lines:
                 doc.row(line.description, format_kroner(line.amount))
             doc.row(_("Total cost"), format_kroner(application.total_cost))
-    if application.attachments:
+    if application.submitted_attachments:
         doc.heading(_("Attachments"))
-        for attachment in application.attachments:
+        for attachment in application.submitted_attachments:
             doc.row(attachment.original_name, f"{attachment.size:,} bytes, SHA-256 {attachment.sha256[:16]}…")
     return doc.render()

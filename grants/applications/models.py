@@ -125,6 +125,12 @@ class Application(TimestampMixin, db.Model):
         return self.state == State.draft
 
     @property
+    def submitted_attachments(self):
+        """The attachments that are part of the application as sent: not the documents the kommune sent
+        afterwards, at IMDi's request (``Attachment.is_supplement``)."""
+        return [a for a in self.attachments if not a.is_supplement]
+
+    @property
     def activity_types(self):
         return [a.activity for a in self.activities]
 
@@ -199,6 +205,11 @@ class CostLine(db.Model):
     application = relationship(Application, back_populates="cost_lines")
 
 
+# The purpose of a document the kommune sent after submitting, while IMDi asked for more information (ettersendt;
+# grants.messages records the request it answers). It is no part of the application as submitted (its snapshot).
+SUPPLEMENT = "supplement"
+
+
 class Attachment(db.Model):
     __tablename__ = "attachments"
     __table_args__ = (CheckConstraint("size > 0", name="size_positive"),)
@@ -216,3 +227,7 @@ class Attachment(db.Model):
 
     application = relationship(Application, back_populates="attachments")
     uploaded_by = relationship("User")
+
+    @property
+    def is_supplement(self):
+        return self.purpose == SUPPLEMENT

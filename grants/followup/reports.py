@@ -238,7 +238,7 @@ def add_attachment(report, user, filename, content):
         raise InvalidTransition("report_not_draft")
     if len(report.attachments) >= MAX_ATTACHMENTS:
         raise ValidationFailed("report_too_many", field="file", n=MAX_ATTACHMENTS)
-    kind = files.check_document(filename, content)
+    kind = files.check_file(filename, content)
     attachment = ReportAttachment(report=report, original_name=files.clean_filename(filename),
                                   stored_name=files.store(content), content_type=files.TYPES[kind],
                                   size=len(content), sha256=hashlib.sha256(content).hexdigest(),

@@ -2,13 +2,15 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from grants.db import utcnow
 from grants.extensions import db
 
 MAX_BODY_CHARS = 5_000
+MAX_FILES_PER_MESSAGE = 3  # documents attached to one message
+MAX_SUPPLEMENTS = 10  # documents the kommune may send afterwards to one application
 
 
 class CaseMessage(db.Model):
@@ -36,3 +38,41 @@ class CaseMessage(db.Model):
 
     author = relationship("User", lazy="joined")
     application = relationship("Application")
+    # Loaded with the thread in one more statement, whatever the number of messages.
+    attachments: Mapped[list["MessageAttachment"]] = relationship(
+        back_populates="message", cascade="all, delete-orphan", order_by="MessageAttachment.id", lazy="selectin")
+
+
+class MessageAttachment(db.Model):
+    """A document attached to a message (checked as an application's attachments are: type read from the content,
+    the name's ending matching it, size), its file stored outside the static files (UPLOAD_DIR). Whoever may read
+    the message may download it: never the kommune for an internal note."""
+
+    __tablename__ = "message_attachments"
+    __table_args__ = (CheckConstraint("size > 0", name="size_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("case_messages.id", ondelete="CASCADE"), index=True)
+    original_name: Mapped[str] = mapped_column(String(255))
+    stored_name: Mapped[str] = mapped_column(String(80), unique=True)
+    content_type: Mapped[str] = mapped_column(String(120))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    message = relationship(CaseMessage, back_populates="attachments")
+
+
+class Supplement(db.Model):
+    """A document the kommune added to its submitted application while IMDi's request for information
+    (``request``) waited for an answer (ettersending). The document is one of the application's attachments, with
+    the purpose grants.applications.models.SUPPLEMENT, its uploader and time; the application's submitted snapshot
+    stays as it was."""
+
+    __tablename__ = "supplements"
+
+    attachment_id: Mapped[int] = mapped_column(ForeignKey("attachments.id", ondelete="CASCADE"), primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("case_messages.id", ondelete="CASCADE"), index=True)
+
+    attachment = relationship("Attachment", lazy="joined")
+    request = relationship(CaseMessage, lazy="joined")

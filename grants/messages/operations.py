@@ -1,37 +1,51 @@
-"""Writing a message on a case. Flushes and never commits; the notices go through the outbox."""
+"""Writing a message on a case, with its documents; the kommune sending documents afterwards while IMDi's request
+for information is open. Flushes and never commits; the notices go through the outbox."""
+
+import hashlib
 
 from sqlalchemy import select
 
 from grants.accounts.models import Role, User, UserStatus
+from grants.applications import attachments as files
+from grants.applications.models import SUPPLEMENT, Attachment
 from grants.core import audit
 from grants.core.timeutil import now_utc, oslo_date
 from grants.errors import NotPermitted, ValidationFailed
 from grants.extensions import db
-from grants.messages import permissions
-from grants.messages.models import MAX_BODY_CHARS, CaseMessage
+from grants.messages import permissions, queries
+from grants.messages.models import (
+    MAX_BODY_CHARS,
+    MAX_FILES_PER_MESSAGE,
+    MAX_SUPPLEMENTS,
+    CaseMessage,
+    MessageAttachment,
+    Supplement,
+)
 from grants.notify.outbox import queue_notice
 
 
 def thread(application, user):
-    """The messages of ``application`` that ``user`` may read, oldest first: IMDi's internal notes only for IMDi."""
-    query = select(CaseMessage).where(CaseMessage.application_id == application.id)
-    if not permissions.sees_internal(user):
-        query = query.where(CaseMessage.internal.is_(False))
-    return db.session.scalars(query.order_by(CaseMessage.created_at, CaseMessage.id)).all()
+    """The messages of ``application`` that ``user`` may read, oldest first, with their documents: IMDi's internal
+    notes only for IMDi."""
+    return queries.thread(application, internal=permissions.sees_internal(user))
 
 
-def open_request(application):
-    """IMDi's latest request for information that the kommune has not answered (no kommune message after it), or
-    None."""
-    request = db.session.scalar(select(CaseMessage).where(
-        CaseMessage.application_id == application.id, CaseMessage.answer_by.is_not(None))
-        .order_by(CaseMessage.id.desc()).limit(1))
-    if request is None:
-        return None
-    answered = db.session.scalar(select(CaseMessage.id).where(
-        CaseMessage.application_id == application.id, CaseMessage.from_imdi.is_(False),
-        CaseMessage.id > request.id).limit(1))
-    return None if answered is not None else request
+open_request = queries.open_request
+
+
+def _checked(uploads, field):
+    """``uploads`` ((filename, bytes), ...) checked one by one as an application's attachments are: [(kind, name,
+    bytes)]. The first refused file raises ValidationFailed("file_refused", field ``field``, name, reason: the
+    key of grants.applications.attachments' refusal), so nothing is written."""
+    checked = []
+    for filename, content in uploads:
+        name = files.clean_filename(filename)
+        try:
+            kind = files.check_file(filename, content)
+        except ValidationFailed as error:
+            raise ValidationFailed("file_refused", field=field, name=name, reason=error.message) from error
+        checked.append((kind, name, content))
+    return checked
 
 
 def _kommune_recipients(application):
@@ -55,12 +69,15 @@ def _imdi_recipients(application):
                               .order_by(User.id)).all()
 
 
-def write(application, user, body, *, internal=False, answer_by=None):
-    """``user`` writes ``body`` (str, 1 to 5,000 characters) on ``application``. IMDi's staff may make it an
-    internal note (never shown to the kommune) or, as a caseworker, ask for information by ``answer_by`` (an Oslo
-    date, not in the past). The other side is told by e-mail (not of an internal note). Returns the message.
-    Raises NotPermitted, ValidationFailed ("message_required", "too_long_value", field "body";
-    "answer_by_past" or "request_not_internal", field "answer_by")."""
+def write(application, user, body, *, internal=False, answer_by=None, uploads=()):
+    """``user`` writes ``body`` (str, 1 to 5,000 characters) on ``application``, with ``uploads`` attached (at most
+    MAX_FILES_PER_MESSAGE (filename, bytes) pairs; each checked as an application's attachments are). IMDi's staff
+    may make it an internal note (never shown to the kommune) or, as a caseworker, ask for information by
+    ``answer_by`` (an Oslo date, not in the past). The other side is told by e-mail (not of an internal note),
+    with the number of documents attached (never the documents). Returns the message. Every file is checked
+    before anything is written: a refused file leaves no message. Raises NotPermitted, ValidationFailed
+    ("message_required", "too_long_value", field "body"; "answer_by_past" or "request_not_internal", field
+    "answer_by"; "too_many_files" or "file_refused", field "files")."""
     if not permissions.can_write(application, user):
         raise NotPermitted("not_permitted")
     from_imdi = permissions.sees_internal(user)
@@ -78,12 +95,22 @@ def write(application, user, body, *, internal=False, answer_by=None):
             raise ValidationFailed("request_not_internal", field="answer_by")
         if answer_by < oslo_date(now_utc()):
             raise ValidationFailed("answer_by_past", field="answer_by")
+    uploads = list(uploads)
+    if len(uploads) > MAX_FILES_PER_MESSAGE:
+        raise ValidationFailed("too_many_files", field="files", n=MAX_FILES_PER_MESSAGE)
+    checked = _checked(uploads, "files")
     message = CaseMessage(application_id=application.id, author_id=user.id, from_imdi=from_imdi,
                           internal=bool(internal), body=body, answer_by=answer_by)
+    for kind, name, content in checked:
+        message.attachments.append(MessageAttachment(
+            original_name=name, stored_name=files.store(content), content_type=files.TYPES[kind], size=len(content),
+            sha256=hashlib.sha256(content).hexdigest()))
     db.session.add(message)
     db.session.flush()
     audit.record(user, application, "message", message_id=message.id, internal=bool(internal),
-                 answer_by=answer_by.isoformat() if answer_by else None)
+                 answer_by=answer_by.isoformat() if answer_by else None,
+                 attachments=[{"name": a.original_name, "size": a.size, "sha256": a.sha256}
+                              for a in message.attachments])
     if not internal:
         recipients = _imdi_recipients(application) if not from_imdi else _kommune_recipients(application)
         for person in recipients:
@@ -95,5 +122,35 @@ def write(application, user, body, *, internal=False, answer_by=None):
                                   "from_imdi": from_imdi, "author": user.name,
                                   "municipality_name": application.municipality.name,
                                   "answer_by": answer_by.isoformat() if answer_by else None,
-                                  "application_id": application.id})
+                                  "attachments": len(checked), "application_id": application.id})
     return message
+
+
+def add_supplement(application, user, filename, content):
+    """The lead kommune's ``user`` adds a document (``filename``, ``content`` bytes) to its submitted
+    ``application`` while IMDi's request for information is open (ettersending). It becomes one of the
+    application's attachments with the purpose SUPPLEMENT, recorded as sent in answer to that request; the
+    application as submitted (its snapshot) is not changed. Checked as an application's attachments are; at most
+    MAX_SUPPLEMENTS to an application. Returns the Supplement. Raises NotPermitted ("not_permitted": not the lead
+    kommune's staff; "no_open_request": IMDi is not asking for anything now), ValidationFailed ("file_refused",
+    "too_many_supplements", field "file")."""
+    if not permissions.can_supplement(application, user):
+        raise NotPermitted("not_permitted")
+    request = queries.open_request(application)
+    if request is None:
+        raise NotPermitted("no_open_request")
+    if queries.supplement_count(application) >= MAX_SUPPLEMENTS:
+        raise ValidationFailed("too_many_supplements", field="file", n=MAX_SUPPLEMENTS)
+    [(kind, name, content)] = _checked([(filename, content)], "file")
+    attachment = Attachment(
+        application_id=application.id, purpose=SUPPLEMENT, original_name=name, stored_name=files.store(content),
+        content_type=files.TYPES[kind], size=len(content), sha256=hashlib.sha256(content).hexdigest(),
+        uploaded_by_id=user.id)
+    db.session.add(attachment)
+    db.session.flush()
+    supplement = Supplement(attachment_id=attachment.id, request_id=request.id)
+    db.session.add(supplement)
+    db.session.flush()
+    audit.record(user, application, "add_supplement", name=name, size=attachment.size, sha256=attachment.sha256,
+                 request_id=request.id)
+    return supplement

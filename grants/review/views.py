@@ -504,6 +504,7 @@ def audit_action_label(action):
         "accept_grant": _("Grant accepted by the municipality"), "decline": _("Grant declined by the municipality"),
         "propose_payment": _("Payment proposed"), "approve_payment": _("Payment approved"),
         "pay": _("Payment made"), "withdraw_payment": _("Payment withdrawn"), "message": _("Message written"),
+        "add_supplement": _("Document sent afterwards"),
     }.get(str(action), str(action))
 
 

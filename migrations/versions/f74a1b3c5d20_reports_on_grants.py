@@ -1,7 +1,7 @@
 """reports on grants: versions written, submitted, returned for changes or approved, with their documents
 
 Revision ID: f74a1b3c5d20
-Revises: e63f9c2a8b15
+Revises: a4c81f5e2d67
 Create Date: 2026-11-30 16:29:45.054913
 
 """
@@ -13,7 +13,7 @@ import grants.db
 
 # revision identifiers, used by Alembic.
 revision = 'f74a1b3c5d20'
-down_revision = 'e63f9c2a8b15'
+down_revision = 'a4c81f5e2d67'
 branch_labels = None
 depends_on = None
 

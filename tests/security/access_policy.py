@@ -51,6 +51,8 @@ The ``on`` column names the object of the world the rule's URL is built on (its 
   appealed      ... granted, released and appealed by the lead kommune (the appeal is lodged); its grant accepted,
                 a payment proposed, and its report a draft with one document
   reported      ... granted, released, its grant accepted and its report sent with one document (version 1)
+  internal_note the in_review application's internal note (IMDi's own) and the document attached to it; the
+                in_review application itself has IMDi's open request for information, with a document attached
 
 Every URL argument comes from the ``on`` object; an any(...) converter is tried with each of its values.
 """
@@ -157,6 +159,12 @@ POLICY = (
     ("POST", APP + "/meldinger", "in_review",                                  "L  A  A  F  N  A  F  F  F  F  A  A"),
     ("GET", CASE + "/meldinger", "in_review",                                  "L  F  F  F  F  A  F  F  F  F  A  A"),
     ("POST", CASE + "/meldinger", "in_review",                                 "L  F  F  F  F  A  F  F  F  F  A  A"),
+    # A document attached to a message: whoever reads the message; the kommuner never those of an internal note.
+    # Anyone else learns nothing, not even that it exists (404), reviewers included.
+    ("GET", APP + "/meldinger/vedlegg/<int:file_id>", "in_review",             "L  A  A  A  N  A  N  N  N  N  A  A"),
+    ("GET", APP + "/meldinger/vedlegg/<int:file_id>", "internal_note",         "L  N  N  N  N  A  N  N  N  N  A  A"),
+    # While IMDi's request for information is open, the lead kommune adds documents to its application.
+    ("POST", APP + "/meldinger/ettersending", "in_review",                     "L  A  A  F  N  F  F  F  F  F  F  F"),
     # The grant (tilsagn) of a released grant decision: read as the decision; answered by the lead kommune only.
     ("GET", APP + "/tilsagn", "decided",                                       "L  A  A  A  N  A  F  F  F  F  A  A"),
     ("POST", APP + "/tilsagn", "decided",                                      "L  A  A  F  N  F  F  F  F  F  F  F"),

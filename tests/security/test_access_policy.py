@@ -15,6 +15,7 @@ import hashlib
 import re
 import sqlite3
 from collections import defaultdict
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -28,10 +29,12 @@ from grants.accounts import operations as accounts_ops
 from grants.accounts.models import Role, UserStatus
 from grants.applications.models import ApplicationPartner, Attachment
 from grants.applications.workflow import State
+from grants.core.timeutil import now_utc, oslo_date
 from grants.decisions import operations as decision_ops
 from grants.extensions import db
 from grants.followup import operations as followup_ops
 from grants.followup import reports
+from grants.messages import operations as message_ops
 from grants.notify.models import Notice, NoticeState
 from grants.outcomes import cache as summary_cache
 from grants.outcomes.publishing import publish
@@ -207,6 +210,16 @@ class World:
         reports.submit(sent, lead_staff, participants=12, spending=[], own_contribution=0, unused=0)
         decisions["in_review"] = decision_ops.propose_decision(applications["in_review"], maker, outcome="granted",
                                                              amount=150_000)
+        # IMDi asks the kommune for information (open: the kommune has not answered) and keeps an internal note,
+        # each with a document
+        request = message_ops.write(applications["in_review"], maker, "Send oss vedtaket.",
+                                    answer_by=oslo_date(now_utc()) + timedelta(days=30),
+                                    uploads=[("mal.pdf", pdf_bytes())])
+        note = message_ops.write(applications["in_review"], maker, "Internt notat.", internal=True,
+                                 uploads=[("notat.pdf", pdf_bytes())])
+        for message in (request, note):
+            path = Path(self.app.config["UPLOAD_DIR"]) / message.attachments[0].stored_name
+            self.files[path] = path.read_bytes()
         summary = publish(closed_round, publisher)
         notice = db.session.scalars(select(Notice).order_by(Notice.id)).first()
         notice.state, notice.attempts, notice.last_error = NoticeState.failed, 6, "550 mailbox unavailable"
@@ -229,8 +242,12 @@ class World:
             "email_token": {"token": email_token},
             "reset_token": {"token": reset_token},
         }
+        self.params["internal_note"] = {"application_id": applications["in_review"].id,
+                                        "file_id": note.attachments[0].id}
         for state, application in applications.items():
             params = {"application_id": application.id, "attachment_id": attachments[state].id}
+            if state == "in_review":
+                params["file_id"] = request.attachments[0].id
             if state in decisions:
                 params["decision_id"] = decisions[state].id
             if (state, "reviewer_undeclared") in assignments:
