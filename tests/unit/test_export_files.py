@@ -34,6 +34,8 @@ DATA = {
                continuation=True, decided_at=None),
     ],
 }
+# What followed the first grant (grants.followup.figures.GrantFigures); the second has none yet.
+FOLLOW_UP = {"2025-0001": SimpleNamespace(paid=250_000, repaid=40_000, report="approved")}
 SUMMARY = SimpleNamespace(version=2, published_at=datetime(2025, 4, 30, 22, 15, tzinfo=UTC), note="Retting",
                           data=DATA)
 
@@ -49,15 +51,16 @@ def test_everything_else_is_left_as_it_is(value):
 
 
 def test_csv_has_a_bom_a_header_and_one_row_per_grant_with_formulas_neutralised():
-    text = exports.to_csv(DATA)
+    text = exports.to_csv(DATA, FOLLOW_UP)
     assert text.startswith("\ufeff")
     assert "\r\n" in text
     rows = list(csv.reader(io.StringIO(text[1:]), delimiter=";"))
     assert rows == [
         list(FIELDS),
         ["2025-0001", "0301", "Oslo", "Oslo", "Bærum, Asker", "Møteplasser", "Samtaler i bydelene", "250000",
-         "False"],
-        ["2025-0002", "4601", "Bergen", "Vestland", "", "'=HYPERLINK(\"http://x\")", "", "1000000", "True"],
+         "False", "250000", "40000", "approved"],
+        ["2025-0002", "4601", "Bergen", "Vestland", "", "'=HYPERLINK(\"http://x\")", "", "1000000", "True", "0", "0",
+         ""],
     ]
 
 
@@ -69,12 +72,12 @@ def test_a_partner_list_is_one_cell_and_is_neutralised_too():
 
 def test_xlsx_has_the_same_cells_with_amounts_as_numbers():
     long_title = "Tildelinger – Mangfold og mot rasisme 2025"
-    sheet = load_workbook(io.BytesIO(exports.to_xlsx(DATA, sheet_title=long_title))).active
+    sheet = load_workbook(io.BytesIO(exports.to_xlsx(DATA, sheet_title=long_title, follow_up=FOLLOW_UP))).active
     assert sheet.title == "Tildelinger – Mangfold og mot…"  # at most 31 characters, Excel's limit
     values = [list(row) for row in sheet.iter_rows(values_only=True)]
     assert values[0] == list(FIELDS)
     assert values[1] == ["2025-0001", "0301", "Oslo", "Oslo", "Bærum, Asker", "Møteplasser", "Samtaler i bydelene",
-                         250_000, False]
+                         250_000, False, 250_000, 40_000, "approved"]
     assert values[2][5] == "'=HYPERLINK(\"http://x\")" and values[2][7] == 1_000_000 and values[2][8] is True
     assert [sheet.cell(row=r, column=8).number_format for r in (2, 3)] == ["# ##0", "# ##0"]
     assert sheet.cell(row=1, column=8).number_format == "General"
@@ -85,20 +88,25 @@ def test_xlsx_default_sheet_title():
 
 
 def test_json_carries_version_time_note_and_the_data():
-    assert json.loads(exports.to_json(SUMMARY)) == {
-        "version": 2, "published_at": "2025-04-30T22:15:00+00:00", "note": "Retting", **DATA}
+    with_follow_up = [{**DATA["grants"][0], "amount_paid": 250_000, "amount_repaid": 40_000,
+                       "report_status": "approved"},
+                      {**DATA["grants"][1], "amount_paid": 0, "amount_repaid": 0, "report_status": None}]
+    assert json.loads(exports.to_json(SUMMARY, FOLLOW_UP)) == {
+        "version": 2, "published_at": "2025-04-30T22:15:00+00:00", "note": "Retting", **DATA,
+        "grants": with_follow_up}
     assert "Bærum" in exports.to_json(SUMMARY)  # not escaped to \u00e6
     assert exports.to_json(SUMMARY).startswith('{\n  "version": 2')
 
 
 def test_360giving_package_in_full():
-    package = json.loads(exports.to_360giving(SUMMARY, "https://tilskudd.example"))
+    package = json.loads(exports.to_360giving(SUMMARY, "https://tilskudd.example", FOLLOW_UP))
     first = {
         "id": "360G-imdi-2025-0001",
         "title": "Møteplasser",
         "description": "Samtaler i bydelene",
         "currency": "NOK",
         "amountAwarded": 250_000,
+        "amountDisbursed": 250_000,
         "awardDate": "2025-03-02",
         "recipientOrganization": [{"id": "360G-imdi-kommune-0301", "name": "Oslo"}],
         "fundingOrganization": [{"id": "360G-imdi", "name": "Integrerings- og mangfoldsdirektoratet"}],
@@ -112,7 +120,8 @@ def test_360giving_package_in_full():
     assert package == {
         "grants": [first, {
             **first, "id": "360G-imdi-2025-0002", "title": "=HYPERLINK(\"http://x\")",
-            "description": "=HYPERLINK(\"http://x\")", "amountAwarded": 1_000_000, "awardDate": "2025-02-19",
+            "description": "=HYPERLINK(\"http://x\")", "amountAwarded": 1_000_000, "amountDisbursed": 0,
+            "awardDate": "2025-02-19",
             "recipientOrganization": [{"id": "360G-imdi-kommune-4601", "name": "Bergen"}],
             "beneficiaryLocation": [{"name": "Vestland", "countryCode": "NO", "geoCode": "46",
                                      "geoCodeType": "NO-FYLKE"}],
