@@ -7,7 +7,7 @@ from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, Index, String, T
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from grants.applications.workflow import State
-from grants.db import TimestampMixin, utcnow
+from grants.db import StoredFileMixin, TimestampMixin
 from grants.extensions import db
 
 
@@ -210,20 +210,14 @@ class CostLine(db.Model):
 SUPPLEMENT = "supplement"
 
 
-class Attachment(db.Model):
+class Attachment(StoredFileMixin, db.Model):
     __tablename__ = "attachments"
     __table_args__ = (CheckConstraint("size > 0", name="size_positive"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"), index=True)
     purpose: Mapped[str] = mapped_column(String(30), default="general")
-    original_name: Mapped[str] = mapped_column(String(255))
-    stored_name: Mapped[str] = mapped_column(String(80), unique=True)
-    content_type: Mapped[str] = mapped_column(String(120))
-    size: Mapped[int]
-    sha256: Mapped[str] = mapped_column(String(64))
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     application = relationship(Application, back_populates="attachments")
     uploaded_by = relationship("User")

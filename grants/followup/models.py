@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from grants.core.lifecycle import Lifecycle, step
 from grants.core.text import N_
-from grants.db import TimestampMixin, utcnow
+from grants.db import StoredFileMixin, TimestampMixin
 from grants.extensions import db
 
 
@@ -227,7 +227,7 @@ class Report(TimestampMixin, db.Model):
         return self.state == ReportState.approved
 
 
-class ReportAttachment(db.Model):
+class ReportAttachment(StoredFileMixin, db.Model):
     """A document with a report (the project's accounts, for instance): stored like an application's attachments,
     outside the static files, its type read from its content."""
 
@@ -236,12 +236,6 @@ class ReportAttachment(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
-    original_name: Mapped[str] = mapped_column(String(255))
-    stored_name: Mapped[str] = mapped_column(String(80), unique=True)
-    content_type: Mapped[str] = mapped_column(String(120))
-    size: Mapped[int]
-    sha256: Mapped[str] = mapped_column(String(64))
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     report = relationship(Report, back_populates="attachments")

@@ -2,10 +2,10 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from grants.db import utcnow
+from grants.db import StoredFileMixin, utcnow
 from grants.extensions import db
 
 MAX_BODY_CHARS = 5_000
@@ -43,7 +43,7 @@ class CaseMessage(db.Model):
         back_populates="message", cascade="all, delete-orphan", order_by="MessageAttachment.id", lazy="selectin")
 
 
-class MessageAttachment(db.Model):
+class MessageAttachment(StoredFileMixin, db.Model):
     """A document attached to a message (checked as an application's attachments are: type read from the content,
     the name's ending matching it, size), its file stored outside the static files (UPLOAD_DIR). Whoever may read
     the message may download it: never the kommune for an internal note."""
@@ -53,12 +53,6 @@ class MessageAttachment(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("case_messages.id", ondelete="CASCADE"), index=True)
-    original_name: Mapped[str] = mapped_column(String(255))
-    stored_name: Mapped[str] = mapped_column(String(80), unique=True)
-    content_type: Mapped[str] = mapped_column(String(120))
-    size: Mapped[int]
-    sha256: Mapped[str] = mapped_column(String(64))
-    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     message = relationship(CaseMessage, back_populates="attachments")
 
