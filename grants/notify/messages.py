@@ -46,6 +46,9 @@ SUBJECTS = {
     "grant_answer_overdue": N_("The grant for %(reference)s is not answered"),
     "payment_made": N_("Payment of the grant for %(reference)s"),
     "case_message": N_("New message on application %(reference)s"),
+    "repayment_claim": N_("Claim for repayment of the grant for %(reference)s"),
+    "repayment_reminder": N_("Repayment due %(due)s for %(reference)s"),
+    "repayment_overdue": N_("Repayment overdue for %(reference)s"),
 }
 
 

@@ -15,6 +15,7 @@ import hashlib
 import re
 import sqlite3
 from collections import defaultdict
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -28,9 +29,11 @@ from grants.accounts import operations as accounts_ops
 from grants.accounts.models import Role, UserStatus
 from grants.applications.models import ApplicationPartner, Attachment
 from grants.applications.workflow import State
+from grants.core.timeutil import now_utc, oslo_date
 from grants.decisions import operations as decision_ops
 from grants.extensions import db
 from grants.followup import operations as followup_ops
+from grants.followup import repayments as repayment_ops
 from grants.notify.models import Notice, NoticeState
 from grants.outcomes import cache as summary_cache
 from grants.outcomes.publishing import publish
@@ -195,6 +198,15 @@ class World:
         grant = followup_ops.grant_of(applications["appealed"])  # "decided" keeps its grant waiting for an answer
         followup_ops.accept_grant(grant, self.people["lead_staff"], account="86011117947", confirms_conditions=True)
         payment = followup_ops.propose_payment(grant, maker, 50_000)
+        # Repayment claims on money paid: a proposal (the "appealed" object's claim) and one approved and sent to
+        # the kommune (the "claimed" object's), both by the world's own people.
+        paid = followup_ops.propose_payment(grant, maker, 100_000)
+        followup_ops.approve_payment(paid, checker)
+        followup_ops.mark_paid(paid, maker, oslo_date(now_utc()))
+        due = oslo_date(now_utc()) + timedelta(days=30)
+        proposed_claim = repayment_ops.propose_claim(grant, maker, amount=10_000, reason="Ikke brukt.", due_on=due)
+        sent_claim = repayment_ops.propose_claim(grant, maker, amount=20_000, reason="Ikke brukt.", due_on=due)
+        repayment_ops.approve_claim(sent_claim, checker)
         decisions["in_review"] = decision_ops.propose_decision(applications["in_review"], maker, outcome="granted",
                                                              amount=150_000)
         summary = publish(closed_round, publisher)
@@ -228,6 +240,8 @@ class World:
                 params["appeal_id"] = appeal.id
             if state == "appealed":
                 params["grant_id"], params["payment_id"] = grant.id, payment.id
+                params["claim_id"] = proposed_claim.id
+                self.params["claimed"] = dict(params, claim_id=sent_claim.id)
             self.params[state] = params
 
     def _attachment(self, application):
