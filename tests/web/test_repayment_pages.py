@@ -155,6 +155,7 @@ def test_the_kommune_sees_its_sent_claims_and_reads_the_letter(client, login_as,
     page = client.get(f"/soknader/{grant.application_id}/tilsagn").get_data(as_text=True)
     letter_url = f"/soknader/{grant.application_id}/tilbakebetaling/{claim.id}"
     assert letter_url in page and f"/tilbakebetaling/{proposal.id}" not in page
+    assert "Ikke betalt tilbake i sin helhet ennå" in page and "Sendt til kommunen" not in page
     letter = client.get(letter_url).get_data(as_text=True).replace("\xa0", " ")
     assert "Krav om tilbakebetaling av tilskudd" in letter and "33 000 kr" in letter and "7694.05.12057" in letter
     assert "Lønn til prosjektleder etter prosjektslutt" in letter and "6.3.8" in letter
