@@ -288,6 +288,17 @@ def claims_of(grant):
         .order_by(RepaymentClaim.id.desc())).all()
 
 
+def repaid_by_grant(grant_ids):
+    """Kroner repaid per grant (the repayments received on its claims, partial ones included): {grant id: kroner}
+    for those of ``grant_ids`` with any. One statement whatever their number."""
+    if not grant_ids:
+        return {}
+    return {grant_id: int(kroner) for grant_id, kroner in db.session.execute(
+        select(RepaymentClaim.grant_id, func.sum(Repayment.amount))
+        .join(Repayment, Repayment.claim_id == RepaymentClaim.id)
+        .where(RepaymentClaim.grant_id.in_(set(grant_ids))).group_by(RepaymentClaim.grant_id)).all()}
+
+
 def overdue_claims(today=None, round_id=None):
     """Approved claims whose due date (an Oslo date) is before ``today`` (default: today in Oslo) and that are not
     wholly repaid, of one round (``round_id``) or all, the oldest due first, as (claim, kroner received) pairs. Two

@@ -305,3 +305,16 @@ def test_no_reminder_for_a_claim_repaid_in_full_or_not_approved(people, grant):
     db.session.commit()
     assert repayment_reminders(datetime_on(due - timedelta(days=7))) == 0
     assert repayment_reminders(datetime_on(due + timedelta(days=1))) == 0
+
+
+def test_what_was_repaid_per_grant_counts_partial_repayments(people, round_, grant):
+    claim = approved(grant, people, 30_000)
+    ops.record_repayment(db.session.get(RepaymentClaim, claim.id), people["caseworker"], amount=12_000,
+                         received_on=today())
+    other = approved(grant, people, 5_000)
+    ops.record_repayment(db.session.get(RepaymentClaim, other.id), people["caseworker"], amount=5_000,
+                         received_on=today())
+    propose(grant, people, 1_000)
+    db.session.commit()
+    assert ops.repaid_by_grant([grant.id, grant.id + 1]) == {grant.id: 17_000}
+    assert ops.repaid_by_grant([]) == {}
