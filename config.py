@@ -106,6 +106,9 @@ class Config:
     MAIL_DEFAULT_SENDER = _env("MAIL_DEFAULT_SENDER", "IMDi tilskudd <tilskudd@imdi.example>")
     MAIL_DIR = _env("MAIL_DIR", str(_INSTANCE / "mail"))
     CONTACT_EMAIL = _env("CONTACT_EMAIL", "tilskudd@imdi.example")
+    # IMDi's account that repayment claims are paid to (11 digits, MOD11; grants/followup/letters.py). The default
+    # is an example number that passes the check: set IMDi's own.
+    REPAYMENT_ACCOUNT = _env("REPAYMENT_ACCOUNT", "76940512057")
 
     # Login throttling (Flask-Limiter). Redis in production, memory otherwise.
     RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", _env("REDIS_URL", "memory://"))

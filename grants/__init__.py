@@ -97,6 +97,7 @@ def _register_blueprints(app):
     from grants.accounts.views import bp as accounts_bp
     from grants.applications.views import bp as applications_bp
     from grants.decisions.views import bp as decisions_bp
+    from grants.followup import repayment_views as _claims  # noqa: F401 - adds the repayment claims' pages to bp
     from grants.followup import report_views as _report_pages  # noqa: F401 - the report's pages on that blueprint
     from grants.followup.views import bp as followup_bp
     from grants.messages.views import bp as messages_bp

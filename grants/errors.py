@@ -184,6 +184,28 @@ CATALOGUE = {
                                    "the application. Send them with a message instead."),
     "too_many_supplements": lambda d: _("At most %(n)s documents can be sent afterwards to an application.",
                                         n=d.get("n")),
+    # repayment claims (krav om tilbakebetaling)
+    "claim_grant_not_accepted": lambda d: _("Only a grant the municipality has accepted can be claimed back."),
+    "claim_amount_required": lambda d: _("Enter the amount to claim back, at least 1 krone."),
+    "claim_above_paid": lambda d: _("This is more than can be claimed back (%(claimable)s). A claim cannot be more "
+                                    "than what has been paid on the grant, less its other repayment claims.",
+                                    claimable=_kroner(d.get("claimable"))),
+    "reason_too_long": lambda d: _("The reason can be at most %(n)s characters.", n=d.get("limit") or 3000),
+    "due_on_required": lambda d: _("Enter the date the amount must be repaid by."),
+    "due_on_past": lambda d: _("The due date cannot be in the past."),
+    "claim_four_eyes": lambda d: _("A repayment claim must be approved by someone other than the person who "
+                                   "proposed it, and not by someone who has declared a conflict of interest."),
+    "claim_handled": lambda d: _("Someone else has handled this repayment claim already."),
+    "claim_due_passed": lambda d: _("The due date of this claim has passed. Withdraw it and propose it again with "
+                                    "a new due date."),
+    "claim_not_collecting": lambda d: _("Repayments can only be recorded on an approved claim that is not yet "
+                                        "repaid in full."),
+    "repayment_above_claim": lambda d: _("This is more than is still owed on the claim (%(outstanding)s).",
+                                         outstanding=_kroner(d.get("outstanding"))),
+    "received_on_required": lambda d: _("Enter the date the repayment was received."),
+    "received_on_future": lambda d: _("The date received cannot be in the future."),
+    "received_on_before_claim": lambda d: _("The date received cannot be before the claim was approved (%(day)s).",
+                                            day=_oslo_day(d.get("approved"))),
     # accounts
     "too_short": lambda d: _("The password must be at least %(n)s characters.", n=_password_limits()[0]),
     "too_long": lambda d: _("The password can be at most %(n)s characters.", n=_password_limits()[1]),

@@ -13,13 +13,15 @@ from datetime import timedelta
 
 from celery import shared_task
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from grants.accounts.models import Role, User, UserStatus
 from grants.applications.models import Application
 from grants.applications.workflow import State
 from grants.core.timeutil import days_before, now_utc, oslo_date
 from grants.extensions import db
-from grants.followup.models import Grant, GrantState
+from grants.followup.models import ClaimState, Grant, GrantState, RepaymentClaim
+from grants.followup.repayments import notice_context
 from grants.notify.outbox import queue_notice
 from grants.rounds.models import Round
 
@@ -181,7 +183,38 @@ def grant_answer_reminders(at):
     return created
 
 
-SCHEDULES = [announce_open_rounds, deadline_reminders, report_reminders, grant_answer_reminders]
+# Repayment claims: a reminder this many days before the due date, and a notice the day after it when the claim is
+# not wholly repaid.
+CLAIM_REMINDER_DAYS = 7
+
+
+def repayment_reminders(at):
+    """Reminders to the kommune of an approved repayment claim not yet repaid in full (grants.followup.models
+    .RepaymentClaim): CLAIM_REMINDER_DAYS before its due date, and an overdue notice the day after it. In the
+    claim letter's language, with what is still owed; one per claim and kind (natural keys
+    "repayment_reminder:claim=<id>" and "repayment_overdue:claim=<id>")."""
+    today = oslo_date(at)
+    wanted = {today + timedelta(days=CLAIM_REMINDER_DAYS): CLAIM_REMINDER_DAYS, today - timedelta(days=1): -1}
+    claims = db.session.scalars(select(RepaymentClaim).where(RepaymentClaim.state == ClaimState.approved,
+                                                             RepaymentClaim.due_on.in_(list(wanted)))
+                                .options(selectinload(RepaymentClaim.repayments), selectinload(RepaymentClaim.grant))
+                                .order_by(RepaymentClaim.id)).all()
+    staff = _staff_by_municipality([c.grant.application.municipality_id for c in claims])
+    created = 0
+    for claim in claims:
+        application = claim.grant.application
+        user = _recipient(application, staff, claim.grant.answered_by_id, application.submitted_by_id,
+                          application.created_by_id)
+        if user is None:
+            continue
+        kind = "repayment_reminder" if wanted[claim.due_on] > 0 else "repayment_overdue"
+        if queue_notice(kind, to=user.email, user=user, language=claim.letter_language,
+                        key=f"{kind}:claim={claim.id}", context=notice_context(claim)):
+            created += 1
+    return created
+
+
+SCHEDULES = [announce_open_rounds, deadline_reminders, report_reminders, grant_answer_reminders, repayment_reminders]
 
 
 def schedule_due_notices(at=None):

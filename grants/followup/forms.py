@@ -95,3 +95,22 @@ class ReportAttachmentForm(FlaskForm):
     file = FileField(_l("Choose a file"), validators=[required(_l("Choose a file to upload."))],
                      description=_l("The project's accounts or other documentation: PDF, DOCX, ODT or XLSX, at most "
                                     "10 MB."))
+
+
+# --- repayment claims (krav om tilbakebetaling) ------------------------------------------------------------------
+
+class ClaimForm(FlaskForm):
+    amount = KronerField(_l("Amount to claim back"), validators=[required(_l("Enter the amount to claim back."))],
+                         minimum=1, description=_l("Whole kroner. At most what has been paid, less other claims."))
+    reason = TextAreaField(
+        _l("Reason"), validators=[required(_l("Give the reason for the claim.")), Length(max=3000)],
+        description=_l("Stands in the letter to the municipality. At most 3,000 characters."))
+    due_on = DateField(_l("Pay by"), validators=[required(_l("Enter the date the amount must be repaid by."))],
+                       description=_l("The due date in the letter. Not in the past."))
+
+
+class RepaymentForm(FlaskForm):
+    amount = KronerField(_l("Amount received"), validators=[required(_l("Enter the amount received."))], minimum=1,
+                         description=_l("Whole kroner. Part of the claim can be recorded now and the rest later."))
+    received_on = DateField(_l("Received on"), validators=[required(_l("Enter the date the repayment was received."))],
+                            description=_l("The date in the accounting system."))

@@ -239,3 +239,120 @@ class ReportAttachment(StoredFileMixin, db.Model):
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     report = relationship(Report, back_populates="attachments")
+
+
+# --- repayment claims (krav om tilbakebetaling) ----------------------------------------------------------------
+
+class ClaimState(enum.StrEnum):
+    proposed = "proposed"    # a caseworker proposes claiming an amount of the grant back
+    approved = "approved"    # a second person approved it: the claim letter is sent and the kommune owes the amount
+    repaid = "repaid"        # the whole amount has come back (repaid_on: the day the last of it came in)
+    withdrawn = "withdrawn"  # taken back before it was approved
+
+
+# A repayment claim's life (tilbakebetalingskrav): proposed by one person, approved by another (four eyes, also in
+# the database), then repaid when the repayments received add up to the amount; a proposal can be withdrawn.
+CLAIM_LIFE = Lifecycle("repayment_claim", (
+    step("approve", [ClaimState.proposed], ClaimState.approved, N_("Approve the repayment claim")),
+    step("repay", [ClaimState.approved], ClaimState.repaid, N_("Repaid in full")),
+    step("withdraw", [ClaimState.proposed], ClaimState.withdrawn, N_("Withdraw the repayment claim")),
+))
+
+
+class RepaymentClaim(TimestampMixin, db.Model):
+    """A claim (krav om tilbakebetaling) that the kommune pay back ``amount`` (whole kroner) of a grant by ``due_on``
+    (an Oslo date), for ``reason``. Never more than was paid on the grant less its other claims not withdrawn
+    (grants.followup.repayments, under a lock on the grant's row). ``report_id`` names the report whose approval
+    made the claim, if one did. When approved, the letter's language and IMDi's account are fixed on the claim."""
+
+    __tablename__ = "repayment_claims"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("length(reason) BETWEEN 1 AND 3000", name="reason_length"),
+        CheckConstraint("approved_by_id IS NULL OR approved_by_id != proposed_by_id", name="four_eyes"),
+        # Each state and its columns, both ways. Only a proposal can be withdrawn, so a withdrawn claim has no
+        # approver; approved and repaid ones have theirs, with the time, the letter's language and the account.
+        CheckConstraint("(state IN ('approved', 'repaid')) = (approved_by_id IS NOT NULL)",
+                        name="approved_has_approver"),
+        CheckConstraint("(approved_by_id IS NULL) = (approved_at IS NULL)", name="approver_with_time"),
+        CheckConstraint("(approved_by_id IS NULL) = (letter_language IS NULL)", name="approved_has_language"),
+        CheckConstraint("(approved_by_id IS NULL) = (account_number IS NULL)", name="approved_has_account"),
+        CheckConstraint("(state = 'repaid') = (repaid_on IS NOT NULL)", name="repaid_has_date"),
+        CheckConstraint("(state = 'withdrawn') = (withdrawn_at IS NOT NULL)", name="withdrawn_has_time"),
+        CheckConstraint("letter_language IS NULL OR letter_language IN ('nb', 'nn', 'en')",
+                        name="letter_language_known"),
+        CheckConstraint("account_number IS NULL OR length(account_number) = 11", name="account_number_length"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    grant_id: Mapped[int] = mapped_column(ForeignKey("grants.id", ondelete="CASCADE"), index=True)
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id", ondelete="SET NULL"))
+    amount: Mapped[int]
+    reason: Mapped[str] = mapped_column(Text)
+    due_on: Mapped[date]
+    state: Mapped[ClaimState] = mapped_column(
+        Enum(ClaimState, name="claim_state", native_enum=False, length=20, validate_strings=True),
+        default=ClaimState.proposed)
+    proposed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    approved_at: Mapped[datetime | None]
+    letter_language: Mapped[str | None] = mapped_column(String(2))
+    account_number: Mapped[str | None] = mapped_column(String(11))
+    repaid_on: Mapped[date | None]
+    withdrawn_at: Mapped[datetime | None]
+
+    grant = relationship(Grant, backref="claims")
+    proposed_by = relationship("User", foreign_keys=[proposed_by_id])
+    approved_by = relationship("User", foreign_keys=[approved_by_id])
+    repayments = relationship("Repayment", back_populates="claim", order_by="Repayment.id",
+                              cascade="all, delete-orphan", passive_deletes=True)
+
+    @property
+    def awaits_approval(self):
+        return CLAIM_LIFE.can(self, "approve")
+
+    @property
+    def can_be_withdrawn(self):
+        return CLAIM_LIFE.can(self, "withdraw")
+
+    @property
+    def is_collecting(self):
+        """Approved and not yet repaid in full: the kommune owes what is outstanding."""
+        return CLAIM_LIFE.can(self, "repay")
+
+    @property
+    def is_repaid(self):
+        return self.state == ClaimState.repaid
+
+    @property
+    def has_letter(self):
+        """Approved (and perhaps repaid since): its letter was sent."""
+        return self.approved_at is not None
+
+    @property
+    def received(self):
+        """Kroner received on the claim so far (the sum of its repayments)."""
+        return sum(repayment.amount for repayment in self.repayments)
+
+    @property
+    def outstanding(self):
+        """Kroner still owed: the amount less what was received (0 once repaid)."""
+        return self.amount - self.received
+
+
+class Repayment(TimestampMixin, db.Model):
+    """Money received on a repayment claim (innbetaling): whole kroner on an Oslo date, recorded by IMDi. Partial
+    repayments add up; together never more than the claim (grants.followup.repayments, under a lock on the
+    claim's row)."""
+
+    __tablename__ = "repayments"
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("repayment_claims.id", ondelete="CASCADE"), index=True)
+    amount: Mapped[int]
+    received_on: Mapped[date]
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+    claim = relationship(RepaymentClaim, back_populates="repayments")
+    recorded_by = relationship("User")

@@ -50,6 +50,9 @@ SUBJECTS = {
     "report_returned": N_("The report for %(reference)s is returned for changes"),
     "report_approved": N_("The report for %(reference)s is approved"),
     "case_message": N_("New message on application %(reference)s"),
+    "repayment_claim": N_("Claim for repayment of the grant for %(reference)s"),
+    "repayment_reminder": N_("Repayment due %(due)s for %(reference)s"),
+    "repayment_overdue": N_("Repayment overdue for %(reference)s"),
 }
 
 

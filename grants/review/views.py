@@ -500,6 +500,8 @@ def audit_action_label(action):
         "release": _("Decision sent"), "appeal": _("Appeal lodged"), "uphold_appeal": _("Appeal upheld"),
         "reverse_appeal": _("Decision reversed on appeal"), "add_attachment": _("Attachment added"),
         "remove_attachment": _("Attachment removed"),
+        "propose_claim": _("Repayment claim proposed"), "approve_claim": _("Repayment claim approved and sent"),
+        "withdraw_claim": _("Repayment claim withdrawn"), "record_repayment": _("Repayment received"),
         "cancel_decision": _("Decision cancelled: the application was withdrawn"),
         "accept_grant": _("Grant accepted by the municipality"), "decline": _("Grant declined by the municipality"),
         "propose_payment": _("Payment proposed"), "approve_payment": _("Payment approved"),

@@ -49,10 +49,12 @@ The ``on`` column names the object of the world the rule's URL is built on (its 
   in_review     ... accepted for review; reviewers assigned as the roles say; a proposed grant decision
   decided       ... granted and released (decision letter sent, within the appeal window, no appeal yet)
   appealed      ... granted, released and appealed by the lead kommune (the appeal is lodged); its grant accepted,
-                a payment proposed, and its report a draft with one document
+                paid in part, a payment proposed, a repayment claim proposed, and its report a draft with one document
   reported      ... granted, released, its grant accepted and its report sent with one document (version 1)
   internal_note the in_review application's internal note (IMDi's own) and the document attached to it; the
                 in_review application itself has IMDi's open request for information, with a document attached
+  claimed       the appealed application, with a repayment claim approved and sent (the appealed object's own
+                claim is a proposal)
 
 Every URL argument comes from the ``on`` object; an any(...) converter is tried with each of its values.
 """
@@ -180,6 +182,10 @@ POLICY = (
     ("POST", APP + "/rapport/vedlegg/<int:report_attachment_id>/slett", "appealed",
                                                                                "L  A  A  F  N  F  F  F  F  F  F  F"),
     ("GET", "/rapportvedlegg/<int:report_attachment_id>", "reported",          "L  A  A  A  N  A  N  N  N  N  A  A"),
+    # The letter of a repayment claim sent to the kommune: read as the grant, as a page and as PDF. (A proposal's
+    # letter is IMDi's preview: tests/web/test_repayment_pages.py.)
+    ("GET", APP + "/tilbakebetaling/<int:claim_id>", "claimed",                "L  A  A  A  N  A  F  F  F  F  A  A"),
+    ("GET", APP + "/tilbakebetaling/<int:claim_id>.pdf", "claimed",            "L  A  A  A  N  A  F  F  F  F  A  A"),
 
     # --- IMDi's side: rounds, the reviewer pool, ranking, approval and release -----------------------------------
     # Kommune staff reach nothing here (403). Reviewers reach their own list and their assigned cases only.
@@ -203,6 +209,18 @@ POLICY = (
     ("GET", "/saksbehandling/tilsagn/<int:grant_id>/rapport", "reported",      "L  F  F  F  F  A  F  F  F  F  A  A"),
     ("POST", "/saksbehandling/rapporter/<int:report_id>/godkjenn", "reported", "L  F  F  F  F  A  F  F  F  F  F  A"),
     ("POST", "/saksbehandling/rapporter/<int:report_id>/returner", "reported", "L  F  F  F  F  A  F  F  F  F  F  A"),
+    # Its repayment claims (krav om tilbakebetaling): a caseworker proposes, an approver who did not propose approves
+    # (four eyes); caseworkers and approvers withdraw a proposal ("appealed": a proposed claim) and record repayments
+    # on a claim sent ("claimed"). The overdue claims of every round: IMDi's casework staff.
+    ("POST", "/saksbehandling/tilsagn/<int:grant_id>/tilbakebetalingskrav", "appealed",
+                                                                               "L  F  F  F  F  A  F  F  F  F  F  A"),
+    ("POST", "/saksbehandling/tilbakebetalingskrav/<int:claim_id>/godkjenn", "appealed",
+                                                                               "L  F  F  F  F  F  F  F  F  F  A  A"),
+    ("POST", "/saksbehandling/tilbakebetalingskrav/<int:claim_id>/trekk", "appealed",
+                                                                               "L  F  F  F  F  A  F  F  F  F  A  A"),
+    ("POST", "/saksbehandling/tilbakebetalingskrav/<int:claim_id>/innbetalinger", "claimed",
+                                                                               "L  F  F  F  F  A  F  F  F  F  A  A"),
+    ("GET", "/saksbehandling/tilbakebetalinger", "-",                          "L  F  F  F  F  A  F  F  F  F  A  A"),
     ("POST", ROUND + "/registrer", "round",                                    "L  F  F  F  F  A  F  F  F  F  F  A"),
     ("GET", ROUND + "/fagvurderere", "round",                                  "L  F  F  F  F  A  F  F  F  F  A  A"),
     ("POST", ROUND + "/fagvurderere", "round",                                 "L  F  F  F  F  A  F  F  F  F  F  A"),

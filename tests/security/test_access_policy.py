@@ -33,6 +33,7 @@ from grants.core.timeutil import now_utc, oslo_date
 from grants.decisions import operations as decision_ops
 from grants.extensions import db
 from grants.followup import operations as followup_ops
+from grants.followup import repayments as repayment_ops
 from grants.followup import reports
 from grants.messages import operations as message_ops
 from grants.notify.models import Notice, NoticeState
@@ -208,6 +209,15 @@ class World:
         sent = reports.draft_for(reported_grant, lead_staff)
         sent_document = reports.add_attachment(sent, lead_staff, "regnskap.pdf", pdf_bytes())
         reports.submit(sent, lead_staff, participants=12, spending=[], own_contribution=0, unused=0)
+        # Repayment claims on money paid: a proposal (the "appealed" object's claim) and one approved and sent to
+        # the kommune (the "claimed" object's), both by the world's own people.
+        paid = followup_ops.propose_payment(grant, maker, 100_000)
+        followup_ops.approve_payment(paid, checker)
+        followup_ops.mark_paid(paid, maker, oslo_date(now_utc()))
+        due = oslo_date(now_utc()) + timedelta(days=30)
+        proposed_claim = repayment_ops.propose_claim(grant, maker, amount=10_000, reason="Ikke brukt.", due_on=due)
+        sent_claim = repayment_ops.propose_claim(grant, maker, amount=20_000, reason="Ikke brukt.", due_on=due)
+        repayment_ops.approve_claim(sent_claim, checker)
         decisions["in_review"] = decision_ops.propose_decision(applications["in_review"], maker, outcome="granted",
                                                              amount=150_000)
         # IMDi asks the kommune for information (open: the kommune has not answered) and keeps an internal note,
@@ -258,6 +268,8 @@ class World:
                 params["grant_id"], params["payment_id"] = grant.id, payment.id
                 params["report_id"], params["report_attachment_id"], params["number"] = (
                     draft.id, draft_document.id, draft.number)
+                params["claim_id"] = proposed_claim.id
+                self.params["claimed"] = dict(params, claim_id=sent_claim.id)
             if state == "reported":
                 params["grant_id"], params["report_id"] = reported_grant.id, sent.id
                 params["report_attachment_id"], params["number"] = sent_document.id, sent.number

@@ -1,0 +1,285 @@
+"""The letter of a repayment claim (krav om tilbakebetaling) in the kommune's written standard: one source of text,
+two renderings, as the decision letters (grants.decisions.letters).
+
+``letter_parts(claim)`` builds the letter as a list of blocks; the HTML template (templates/letters/
+repayment_claim.html, on the decision letters' base) and the PDF (grants.core.pdf.Document) both draw exactly those
+blocks. The texts are written out here in bokmål, nynorsk and English, not run through gettext: a catalogue that
+falls back to another language must never give a letter in the wrong written standard (språklova).
+
+What the letter says: the amount claimed back (whole kroner), the reason, the due date (an Oslo date), IMDi's
+account to pay to with the reference to mark the payment with, and the legal basis: the grant letter's conditions
+and økonomiregelverket 6.3.8 (Bestemmelser om økonomistyring i staten) on repayment of grants.
+"""
+
+from flask import current_app, render_template
+from stdnum.no import kontonr
+
+from grants.core.money import format_kroner
+from grants.core.pdf import Document
+from grants.core.timeutil import format_oslo, now_utc
+from grants.decisions.letters import LANGUAGES, Block, letter_language_for
+from grants.extensions import db
+from grants.followup.models import RepaymentClaim
+from grants.i18n import language
+from grants.notify.attachments import LOADERS
+
+TEXTS = {
+    "nb": {
+        "sender": "Integrerings- og mangfoldsdirektoratet (IMDi)",
+        "title": "Krav om tilbakebetaling av tilskudd",
+        "to": "Til",
+        "municipality": "{name} kommune",
+        "date": "Dato",
+        "our_reference": "Vår referanse",
+        "application": "Søknad",
+        "scheme": "Tilskuddsordning",
+        "round": "Utlysning",
+        "granted": "Tilskuddsbeløp",
+        "claimed": "Beløp som kreves tilbakebetalt",
+        "due": "Betalingsfrist",
+        "account": "Kontonummer",
+        "payment_reference": "Merk innbetalingen med",
+        "claim_heading": "Krav om tilbakebetaling",
+        "claim": "IMDi krever at kommunen betaler tilbake {amount} av tilskuddet til prosjektet «{title}».",
+        "payment_heading": "Betaling",
+        "payment": "Beløpet skal være betalt innen {due} til IMDis konto {account}. Merk innbetalingen med "
+                   "{payment_reference}, slik at vi kan knytte den til saken. Dersom beløpet ikke er betalt innen "
+                   "fristen, sender IMDi en påminnelse.",
+        "reason_heading": "Begrunnelse",
+        "basis_heading": "Hjemmel",
+        "basis": "Kravet bygger på vilkårene i tilskuddsbrevet (vedtak om tilskudd av {grant_date}, vår referanse "
+                 "{reference}) og på bestemmelser om økonomistyring i staten (økonomiregelverket) punkt 6.3.8 om "
+                 "tilbakebetaling av tilskudd.",
+        "basis_letter": "Tilskuddsbrevet sier at midler som ikke er brukt når prosjektet er avsluttet, skal betales "
+                        "tilbake til IMDi, og at IMDi kan kreve hele eller deler av tilskuddet betalt tilbake dersom "
+                        "det ikke blir brukt i samsvar med formålet og vilkårene.",
+        "conditions_heading": "Vilkår i tilskuddsbrevet",
+        "questions_heading": "Spørsmål",
+        "questions": "Har dere spørsmål om kravet, kan dere skrive til IMDi i saken i tilskuddsportalen. Oppgi vår "
+                     "referanse {reference}.",
+        "closing": "Med hilsen",
+        "approved_by": "Godkjent av",
+        "caseworker": "Saksbehandler",
+        "electronic": "Brevet er godkjent elektronisk og har derfor ingen håndskrevet signatur.",
+        "footer": "IMDi, vår referanse {reference}",
+    },
+    "nn": {
+        "sender": "Integrerings- og mangfaldsdirektoratet (IMDi)",
+        "title": "Krav om tilbakebetaling av tilskot",
+        "to": "Til",
+        "municipality": "{name} kommune",
+        "date": "Dato",
+        "our_reference": "Vår referanse",
+        "application": "Søknad",
+        "scheme": "Tilskotsordning",
+        "round": "Utlysing",
+        "granted": "Tilskotsbeløp",
+        "claimed": "Beløp som blir kravt tilbakebetalt",
+        "due": "Betalingsfrist",
+        "account": "Kontonummer",
+        "payment_reference": "Merk innbetalinga med",
+        "claim_heading": "Krav om tilbakebetaling",
+        "claim": "IMDi krev at kommunen betaler tilbake {amount} av tilskotet til prosjektet «{title}».",
+        "payment_heading": "Betaling",
+        "payment": "Beløpet skal vere betalt innan {due} til kontoen til IMDi, {account}. Merk innbetalinga med "
+                   "{payment_reference}, slik at vi kan knyte henne til saka. Dersom beløpet ikkje er betalt innan "
+                   "fristen, sender IMDi ei påminning.",
+        "reason_heading": "Grunngiving",
+        "basis_heading": "Heimel",
+        "basis": "Kravet byggjer på vilkåra i tilskotsbrevet (vedtak om tilskot av {grant_date}, vår referanse "
+                 "{reference}) og på føresegner om økonomistyring i staten (økonomiregelverket) punkt 6.3.8 om "
+                 "tilbakebetaling av tilskot.",
+        "basis_letter": "Tilskotsbrevet seier at midlar som ikkje er brukte når prosjektet er avslutta, skal "
+                        "betalast tilbake til IMDi, og at IMDi kan krevje heile eller delar av tilskotet betalt "
+                        "tilbake dersom det ikkje blir brukt i samsvar med føremålet og vilkåra.",
+        "conditions_heading": "Vilkår i tilskotsbrevet",
+        "questions_heading": "Spørsmål",
+        "questions": "Har de spørsmål om kravet, kan de skrive til IMDi i saka i tilskotsportalen. Oppgi vår "
+                     "referanse {reference}.",
+        "closing": "Med helsing",
+        "approved_by": "Godkjend av",
+        "caseworker": "Sakshandsamar",
+        "electronic": "Brevet er godkjend elektronisk og har difor inga handskriven underskrift.",
+        "footer": "IMDi, vår referanse {reference}",
+    },
+    "en": {
+        "sender": "The Directorate of Integration and Diversity (IMDi)",
+        "title": "Claim for repayment of a grant",
+        "to": "To",
+        "municipality": "{name} municipality",
+        "date": "Date",
+        "our_reference": "Our reference",
+        "application": "Application",
+        "scheme": "Grant scheme",
+        "round": "Call for applications",
+        "granted": "Amount granted",
+        "claimed": "Amount claimed back",
+        "due": "Due date",
+        "account": "Account number",
+        "payment_reference": "Mark the payment with",
+        "claim_heading": "Claim for repayment",
+        "claim": "IMDi claims that the municipality repay {amount} of the grant to the project \"{title}\".",
+        "payment_heading": "Payment",
+        "payment": "The amount shall be paid by {due} to IMDi's account {account}. Mark the payment with "
+                   "{payment_reference} so that we can match it to the case. If the amount is not paid by the due "
+                   "date, IMDi will send a reminder.",
+        "reason_heading": "Reasons",
+        "basis_heading": "Legal basis",
+        "basis": "The claim is based on the conditions of the grant letter (decision on a grant of {grant_date}, "
+                 "our reference {reference}) and on the Regulations on Financial Management in Central Government "
+                 "(økonomiregelverket), section 6.3.8 on the repayment of grants.",
+        "basis_letter": "The grant letter says that funds not used when the project has ended shall be repaid to "
+                        "IMDi, and that IMDi may claim all or part of the grant repaid if it is not used in "
+                        "accordance with the purpose and the conditions.",
+        "conditions_heading": "Conditions of the grant letter",
+        "questions_heading": "Questions",
+        "questions": "If you have questions about the claim, write to IMDi in the case in the grant portal. Give "
+                     "our reference {reference}.",
+        "closing": "Kind regards",
+        "approved_by": "Approved by",
+        "caseworker": "Caseworker",
+        "electronic": "This letter is approved electronically and therefore has no handwritten signature.",
+        "footer": "IMDi, our reference {reference}",
+    },
+}
+
+
+def repayment_account():
+    """IMDi's account that claims are paid to (setting REPAYMENT_ACCOUNT) as its 11 digits. Raises
+    stdnum's ValidationError when the setting is not a valid Norwegian account number (a fault of the set-up)."""
+    return kontonr.validate(current_app.config["REPAYMENT_ACCOUNT"])
+
+
+def payment_reference(claim):
+    """What the kommune marks its payment with: the application's reference and the claim's number."""
+    return f"{claim.grant.application.reference or claim.grant.application_id}-T{claim.id}"
+
+
+def language_of(claim):
+    """The letter's language: fixed on the claim when it was approved; for a proposal (IMDi's preview), the one it
+    will get (the kommune's written standard, the grant decision's choice for a neutral kommune)."""
+    if claim.letter_language in LANGUAGES:
+        return claim.letter_language
+    grant = claim.grant
+    return letter_language_for(grant.application.municipality, chosen=grant.decision.letter_language)
+
+
+def letter_title(claim):
+    return TEXTS[language_of(claim)]["title"]
+
+
+def _clean(text):
+    return (text or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+def _municipality_name(municipality, t):
+    name = t["municipality"].format(name=municipality.name)
+    return f"{name} ({municipality.sami_name})" if municipality.sami_name else name
+
+
+def letter_parts(claim):
+    """The letter of ``claim`` as blocks (grants.decisions.letters.Block), in its language. Both renderings draw
+    these and nothing else."""
+    lang = language_of(claim)
+    t = TEXTS[lang]
+    grant = claim.grant
+    application, decision = grant.application, grant.decision
+    round_ = application.round
+    reference = application.reference or ""
+    title = _clean(application.title)
+    amount, due = format_kroner(claim.amount), format_oslo(claim.due_on)
+    account = kontonr.format(claim.account_number or repayment_account())
+    pay_with = payment_reference(claim)
+    granted_on = decision.released_at or decision.approved_at
+
+    head = [(t["to"], _municipality_name(application.municipality, t)),
+            (t["date"], format_oslo(claim.approved_at or now_utc(), with_time=False)),
+            (t["our_reference"], reference),
+            (t["application"], title)]
+    if round_ is not None:
+        if round_.scheme is not None:
+            head.append((t["scheme"], round_.scheme.localised("title", lang)))
+        head.append((t["round"], round_.localised("title", lang)))
+    head += [(t["granted"], format_kroner(grant.amount)), (t["claimed"], amount), (t["due"], due),
+             (t["account"], account), (t["payment_reference"], pay_with)]
+
+    parts = [Block("title", t["title"]),
+             Block("sender", t["sender"]),
+             Block("rows", rows=tuple((label, value) for label, value in head if value)),
+             Block("heading", t["claim_heading"]),
+             Block("paragraph", t["claim"].format(amount=amount, title=title)),
+             Block("heading", t["reason_heading"]),
+             Block("paragraph", _clean(claim.reason)),
+             Block("heading", t["payment_heading"]),
+             Block("paragraph", t["payment"].format(due=due, account=account, payment_reference=pay_with)),
+             Block("heading", t["basis_heading"]),
+             Block("paragraph", t["basis"].format(grant_date=format_oslo(granted_on, with_time=False),
+                                                  reference=reference)),
+             Block("paragraph", t["basis_letter"])]
+    conditions = [text for text in (_clean(decision.conditions), _clean(decision.special_conditions)) if text]
+    if conditions:
+        parts.append(Block("subheading", t["conditions_heading"]))
+        parts += [Block("paragraph", text) for text in conditions]
+    parts += [Block("heading", t["questions_heading"]),
+              Block("paragraph", t["questions"].format(reference=reference))]
+
+    signers = []
+    if claim.approved_by is not None:
+        signers.append((t["approved_by"], claim.approved_by.name))
+    if claim.proposed_by is not None:
+        signers.append((t["caseworker"], claim.proposed_by.name))
+    parts += [Block("paragraph", t["closing"]),
+              Block("sender", t["sender"]),
+              Block("closing", rows=tuple(signers)),
+              Block("paragraph", t["electronic"])]
+    return parts
+
+
+def render_letter_html(claim):
+    """The letter as an HTML fragment (an <article lang="…">); everything from data is escaped by the template."""
+    lang = language_of(claim)
+    with language(lang):
+        return render_template("letters/repayment_claim.html", lang=lang, title=letter_title(claim),
+                               parts=letter_parts(claim), claim=claim)
+
+
+def render_letter_pdf(claim):
+    """The same letter as PDF bytes."""
+    lang = language_of(claim)
+    t = TEXTS[lang]
+    reference = claim.grant.application.reference or ""
+    doc = Document(letter_title(claim), footer_text=t["footer"].format(reference=reference))
+    doc.set_lang(lang)
+    doc.set_author(t["sender"])
+    doc.set_subject(f"{letter_title(claim)} {reference}".strip())
+    doc.set_keywords(reference)
+    for block in letter_parts(claim):
+        if block.kind == "title":
+            continue  # the Document draws its title itself
+        if block.kind in ("rows", "closing"):
+            for label, value in block.rows:
+                doc.row(label, value)
+            if block.kind == "rows":
+                doc.ln(2)
+        elif block.kind == "heading":
+            doc.heading(block.text, size=12)
+        elif block.kind == "subheading":
+            doc.heading(block.text, size=10.5)
+        else:
+            doc.paragraph(block.text)
+    return doc.render()
+
+
+def attachment_filename(claim):
+    return f"tilbakebetaling-{payment_reference(claim)}.pdf"
+
+
+def load_claim_letter(ref):
+    """(filename, mimetype, bytes) of the letter of the claim named by ``ref["claim_id"]``, for the outbox."""
+    claim = db.session.get(RepaymentClaim, int(ref["claim_id"]))
+    if claim is None or not claim.has_letter:
+        raise LookupError(f"no approved repayment claim {ref.get('claim_id')!r}")
+    return attachment_filename(claim), "application/pdf", render_letter_pdf(claim)
+
+
+LOADERS["repayment_claim_letter"] = load_claim_letter
