@@ -16,7 +16,7 @@ from grants.accounts.models import Municipality, Role, User
 from grants.applications import operations as applying
 from grants.applications import sections
 from grants.applications.workflow import State
-from grants.core.timeutil import at_moment
+from grants.core.timeutil import at_moment, oslo_date
 from grants.decisions import operations as decisions
 from grants.decisions.models import Outcome
 from grants.extensions import db
@@ -279,30 +279,51 @@ def _write_report(grant, person, index, moment, **kwargs):
                               own_contribution=int(answers["own_contribution"]), unused=int(answers["unused"]))
 
 
+def _report_with_claim(grant, person, index, moment, caseworker, approver):
+    """A report that leaves 120,000 kroner unused: approved with a repayment claim, which the approver approves
+    (the letter goes to the kommune), and which the kommune repays in two parts."""
+    from grants.followup import repayments, reports
+
+    report = _write_report(grant, person, index, moment, unused=120_000)
+    with at_moment(moment + timedelta(days=30)):
+        claim = reports.approve_with_claim(
+            report, caseworker, "Takk for rapporten. Ubrukte midler kreves tilbake.", amount=120_000,
+            reason="Midler som ikke ble brukt i prosjektet, jf. rapporten og vilkårene i tilskuddsbrevet.",
+            due_on=oslo_date(moment + timedelta(days=60)))
+    with at_moment(moment + timedelta(days=31)):
+        repayments.approve_claim(claim, approver)
+    for days, amount in ((45, 70_000), (58, 50_000)):
+        with at_moment(moment + timedelta(days=days)):
+            repayments.record_repayment(claim, caseworker, amount=amount,
+                                        received_on=oslo_date(moment + timedelta(days=days)))
+
+
 def follow_up_2024(round_):
     """What came after the 2024 grants: all paid; the reports in by the deadline (1 March 2025) and approved,
-    except one returned for changes and sent again, one never sent (overdue), and one that left money unused."""
+    except one returned for changes and sent again, one never sent (overdue), and one that left money unused:
+    approved with a repayment claim, which a second person approves and the kommune repays in two parts."""
     from grants.followup import reports
 
     if _paid_already(round_):
         return False
     decided = round_.deadline_at + timedelta(days=24)
     grants = _pay_grants(round_, decided + timedelta(days=30))
-    _admin, caseworker, _approver, _reviewers = _staff()
+    _admin, caseworker, approver, _reviewers = _staff()
     due = round_.deadline_at.replace(year=round_.year + 1)  # February the year after: before 1 March
     for index, grant in enumerate(grants):
         person = grant.answered_by
+        moment = due + timedelta(days=index)
         if index == len(grants) - 2:
             continue  # overdue: no report sent
-        moment = due + timedelta(days=index)
         if index == len(grants) - 1:
-            report = _write_report(grant, person, index, moment, unused=120_000)
-        else:
-            report = _write_report(grant, person, index, moment)
+            _report_with_claim(grant, person, index, moment, caseworker, approver)
+            continue
+        report = _write_report(grant, person, index, moment)
         if index == len(grants) - 3:
             with at_moment(moment + timedelta(days=10)):
                 reports.return_for_changes(report, caseworker, "Legg ved prosjektregnskapet og si mer om hvor "
-                                           "mange som deltok på hver samling.", (moment + timedelta(days=31)).date())
+                                           "mange som deltok på hver samling.",
+                                           oslo_date(moment + timedelta(days=31)))
             report = _write_report(grant, person, index, moment + timedelta(days=20),
                                    done="Kommunen holdt seks samlinger med 20–40 deltakere hver; regnskapet "
                                         f"er lagt ved. ({FICTIONAL})")

@@ -13,7 +13,17 @@ from grants.applications.models import Application, ApplicationActivity
 from grants.applications.workflow import State
 from grants.core.timeutil import now_utc, oslo_date
 from grants.extensions import db
-from grants.followup.models import Grant, GrantState, Payment, PaymentState, Report, ReportState
+from grants.followup import repayments
+from grants.followup.models import (
+    ClaimState,
+    Grant,
+    GrantState,
+    Payment,
+    PaymentState,
+    RepaymentClaim,
+    Report,
+    ReportState,
+)
 from grants.rounds.models import Round
 
 
@@ -31,14 +41,15 @@ class ReportStatus(enum.StrEnum):
 
 @dataclass
 class GrantFigures:
-    """One grant's follow-up: ``paid`` and ``repaid`` in whole kroner, ``report`` a ReportStatus, ``participants``
-    as its last report sent says (None before one is sent)."""
+    """One grant's follow-up: ``paid``, ``claimed`` (repayment claims sent) and ``repaid`` in whole kroner,
+    ``report`` a ReportStatus, ``participants`` as its last report sent says (None before one is sent)."""
 
     grant_id: int
     application_id: int
     reference: str
     amount: int
     paid: int
+    claimed: int
     repaid: int
     report: ReportStatus
     participants: int | None
@@ -60,14 +71,18 @@ def _report_status(grant_state, last_state, deadline, today, resubmit_by):
     return ReportStatus.returned if last_state == ReportState.returned else ReportStatus.due
 
 
-def _repaid_by_grant(grant_ids):
-    """Kroner repaid per grant: {grant id: kroner}. No repayment claims are recorded yet."""
-    return {}
+def _claimed_by_grant(round_id):
+    """Kroner claimed back per grant of the round (claims approved and sent, repaid or not): {grant id: kroner}."""
+    return {grant_id: int(kroner) for grant_id, kroner in db.session.execute(
+        select(RepaymentClaim.grant_id, func.sum(RepaymentClaim.amount))
+        .join(Grant, Grant.id == RepaymentClaim.grant_id)
+        .where(Grant.round_id == round_id, RepaymentClaim.state.in_([ClaimState.approved, ClaimState.repaid]))
+        .group_by(RepaymentClaim.grant_id)).all()}
 
 
 def per_grant(round_id, today=None):
     """Every grant of the round with its follow-up (a list of GrantFigures in the order the grants were made).
-    ``today`` (an Oslo date; today by default) decides what is overdue. Three statements."""
+    ``today`` (an Oslo date; today by default) decides what is overdue. Five statements."""
     today = today or oslo_date(now_utc())
     paid = dict(db.session.execute(
         select(Payment.grant_id, func.sum(Payment.amount)).join(Grant, Grant.id == Payment.grant_id)
@@ -83,9 +98,10 @@ def per_grant(round_id, today=None):
         .outerjoin(last, last.c.grant_id == Grant.id)
         .outerjoin(Report, (Report.grant_id == last.c.grant_id) & (Report.number == last.c.number))
         .where(Grant.round_id == round_id).order_by(Grant.id)).all()
-    repaid = _repaid_by_grant([row[0] for row in rows])
+    repaid = repayments.repaid_by_grant([row[0] for row in rows])
+    claimed = _claimed_by_grant(round_id)
     return [GrantFigures(grant_id, application_id, reference, amount, int(paid.get(grant_id, 0)),
-                         int(repaid.get(grant_id, 0)),
+                         int(claimed.get(grant_id, 0)), int(repaid.get(grant_id, 0)),
                          _report_status(state, report_state, deadline, today, resubmit_by), participants, deadline)
             for (grant_id, application_id, reference, amount, state, deadline, report_state, participants,
                  resubmit_by) in rows]
@@ -104,6 +120,7 @@ class RoundFigures:
     declined: int = 0
     amount_declined: int = 0
     paid: int = 0
+    claimed: int = 0
     repaid: int = 0
     reports: dict = field(default_factory=lambda: {status: 0 for status in ReportStatus})
     participants: int = 0
@@ -116,12 +133,13 @@ class RoundFigures:
 
 
 def for_round(round_id, today=None):
-    """The round's follow-up figures (RoundFigures): four statements."""
+    """The round's follow-up figures (RoundFigures): six statements."""
     figures = RoundFigures(round_id)
     for grant in per_grant(round_id, today):
         figures.grants += 1
         figures.amount += grant.amount
         figures.paid += grant.paid
+        figures.claimed += grant.claimed
         figures.repaid += grant.repaid
         figures.reports[grant.report] += 1
         if grant.report == ReportStatus.awaiting_answer:

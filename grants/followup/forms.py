@@ -109,6 +109,14 @@ class ClaimForm(FlaskForm):
                        description=_l("The due date in the letter. Not in the past."))
 
 
+class ApproveWithClaimForm(ClaimForm):
+    """Approving a report with a repayment claim: the claim's fields and the message to the municipality."""
+
+    note = TextAreaField(_l("Message to the municipality with the approval"),
+                         validators=[Optional(), Length(max=3000)],
+                         description=_l("Optional. Sent with the notice that the report is approved."))
+
+
 class RepaymentForm(FlaskForm):
     amount = KronerField(_l("Amount received"), validators=[required(_l("Enter the amount received."))], minimum=1,
                          description=_l("Whole kroner. Part of the claim can be recorded now and the rest later."))

@@ -130,6 +130,12 @@ def _lock_grant(grant):
     return db.session.get(Grant, grant.id, populate_existing=True)
 
 
+def paid_on_grant(grant):
+    """Kroner paid out on ``grant`` (payments in state paid)."""
+    return int(db.session.scalar(select(func.coalesce(func.sum(Payment.amount), 0)).where(
+        Payment.grant_id == grant.id, Payment.state == PaymentState.paid)))
+
+
 def paid_or_promised(grant):
     """Kroner of the grant's payments that are proposed, approved or paid (withdrawn ones are not counted)."""
     return int(db.session.scalar(select(func.coalesce(func.sum(Payment.amount), 0)).where(

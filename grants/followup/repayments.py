@@ -29,12 +29,10 @@ from grants.followup.models import (
     ClaimState,
     Grant,
     GrantState,
-    Payment,
-    PaymentState,
     Repayment,
     RepaymentClaim,
 )
-from grants.followup.operations import _lock_grant
+from grants.followup.operations import _lock_grant, paid_on_grant
 from grants.notify.outbox import queue_notice
 
 MAX_REASON_CHARS = 3_000
@@ -87,12 +85,6 @@ def can_handle_claim(grant, user):
 
 
 # --- the figures ---------------------------------------------------------------------------------------------------
-
-def paid_on_grant(grant):
-    """Kroner paid out on ``grant`` (payments in state paid)."""
-    return int(db.session.scalar(select(func.coalesce(func.sum(Payment.amount), 0)).where(
-        Payment.grant_id == grant.id, Payment.state == PaymentState.paid)))
-
 
 def claimed_on_grant(grant):
     """Kroner of ``grant``'s repayment claims that are not withdrawn (proposed, approved or repaid)."""

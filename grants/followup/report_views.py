@@ -2,6 +2,8 @@
 and assesses it (under /saksbehandling). Views are thin: they load, check who may, and run one use case of
 grants.followup.reports through grants.frame.act."""
 
+from datetime import timedelta
+
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -10,11 +12,18 @@ from werkzeug.datastructures import MultiDict
 from grants.applications import attachments as files
 from grants.applications.views import load_application
 from grants.core.money import format_kroner
+from grants.core.timeutil import now_utc, oslo_date
 from grants.errors import DomainError, StaleData
 from grants.extensions import db
 from grants.followup import operations as ops
 from grants.followup import permissions, reports
-from grants.followup.forms import ApproveReportForm, ReportAttachmentForm, ReportForm, ReturnReportForm
+from grants.followup.forms import (
+    ApproveReportForm,
+    ApproveWithClaimForm,
+    ReportAttachmentForm,
+    ReportForm,
+    ReturnReportForm,
+)
 from grants.followup.models import Grant, Report, ReportAttachment
 from grants.followup.views import bp
 from grants.frame import act, acting_user, put_error
@@ -65,7 +74,7 @@ def _report_page(application, grant, form, attachment_form=None, status=200):
     page = render_template(
         "followup/report_form.html", application=application, grant=grant, form=form, versions=versions,
         draft=draft, returned=returned, attachment_form=attachment_form or ReportAttachmentForm(formdata=None),
-        paid=reports.paid_on_grant(grant), max_attachments=reports.MAX_ATTACHMENTS)
+        paid=ops.paid_on_grant(grant), max_attachments=reports.MAX_ATTACHMENTS)
     return page, status
 
 
@@ -125,7 +134,7 @@ def report_version(application_id, number):
     if version is None or version.is_draft:
         abort(404)
     return render_template("followup/report_version.html", application=application, grant=grant, report=version,
-                           rows=spending_rows(grant, version), paid=reports.paid_on_grant(grant),
+                           rows=spending_rows(grant, version), paid=ops.paid_on_grant(grant),
                            can_write=reports.may_write(grant, acting_user()),
                            min_participants=reports.MIN_PARTICIPANTS)
 
@@ -179,18 +188,29 @@ def report_attachment(report_attachment_id):
 
 # --- IMDi: assessing the report --------------------------------------------------------------------------------
 
-def _assess_page(grant, approve_form=None, return_form=None, status=200):
+def _claim_form(report, formdata=None):
+    """The form that approves ``report`` with a repayment claim: the amount starts as the unused funds reported,
+    the due date 30 days ahead."""
+    if formdata is not None:
+        return ApproveWithClaimForm(formdata=formdata, prefix="claim")
+    return ApproveWithClaimForm(formdata=None, prefix="claim",
+                     data={"amount": report.unused or None if report else None,
+                           "due_on": oslo_date(now_utc()) + timedelta(days=30)})
+
+
+def _assess_page(grant, approve_form=None, return_form=None, claim_form=None, status=200):
     versions = reports.reports_of(grant)
     sent = [v for v in versions if not v.is_draft]
     current = sent[-1] if sent else None
     can_assess = current is not None and current.awaits_assessment and reports.may_assess(grant, acting_user())
     page = render_template(
         "followup/report_assess.html", grant=grant, application=grant.application, versions=sent, report=current,
-        rows=spending_rows(grant, current) if current else [], paid=reports.paid_on_grant(grant),
+        rows=spending_rows(grant, current) if current else [], paid=ops.paid_on_grant(grant),
         min_participants=reports.MIN_PARTICIPANTS, can_assess=can_assess,
         drafting=bool(versions) and versions[-1].is_draft,
         approve_form=approve_form or ApproveReportForm(formdata=None, prefix="approve"),
-        return_form=return_form or ReturnReportForm(formdata=None, prefix="return"))
+        return_form=return_form or ReturnReportForm(formdata=None, prefix="return"),
+        claim_form=claim_form or _claim_form(current))
     return page, status
 
 
@@ -226,6 +246,22 @@ def approve_report(report_id):
     return act(lambda: reports.approve(report, acting_user(), form.note.data), form=form, field="note",
                again=lambda f: _assess_page(report.grant, approve_form=f)[0], refused=back, done=back,
                success=_("The report is approved and the case is closed. The municipality is told."))
+
+
+@bp.route("/saksbehandling/rapporter/<int:report_id>/godkjenn-med-krav", methods=["POST"])
+@login_required
+def approve_report_with_claim(report_id):
+    """Approve the report and propose a repayment claim on the grant (unused funds, or money not used as granted);
+    a second person approves the claim before the kommune gets its letter."""
+    report = _staff_report(report_id)
+    form = _claim_form(report, request.form)
+    back = url_for("followup.assess_report", grant_id=report.grant_id)
+    return act(lambda: reports.approve_with_claim(report, acting_user(), form.note.data, amount=form.amount.amount,
+                                                  reason=form.reason.data, due_on=form.due_on.data),
+               form=form, again=lambda f: _assess_page(report.grant, claim_form=f)[0], refused=back,
+               done=url_for("followup.imdi_grant", grant_id=report.grant_id) + "#claims",
+               success=_("The report is approved and the repayment claim proposed. Another person must approve the "
+                         "claim before the municipality gets its letter."))
 
 
 @bp.route("/saksbehandling/rapporter/<int:report_id>/returner", methods=["POST"])

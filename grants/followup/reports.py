@@ -9,7 +9,7 @@ running costs)."""
 
 import hashlib
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from grants.accounts.models import Role, User, UserStatus
@@ -23,7 +23,8 @@ from grants.core.timeutil import now_utc, oslo_date
 from grants.decisions.permissions import has_declared_conflict
 from grants.errors import InvalidTransition, NotPermitted, StaleData, ValidationFailed
 from grants.extensions import db
-from grants.followup.models import REPORT_LIFE, GrantState, Payment, PaymentState, Report, ReportAttachment
+from grants.followup import operations
+from grants.followup.models import REPORT_LIFE, GrantState, Report, ReportAttachment
 from grants.notify.outbox import queue_notice
 
 # The report's fields as typed (the form's names; the spending lines are "spending-0", "spending-1"...).
@@ -98,12 +99,6 @@ def save_draft(report, user, fields, *, base_version=None):
     return report
 
 
-def paid_on_grant(grant):
-    """Kroner paid on ``grant`` (payments marked paid)."""
-    return int(db.session.scalar(select(func.coalesce(func.sum(Payment.amount), 0)).where(
-        Payment.grant_id == grant.id, Payment.state == PaymentState.paid)))
-
-
 def submit(report, user, *, participants, spending, own_contribution, unused):
     """``user`` sends the draft ``report``: ``participants`` (int, people who took part), ``spending`` (a list of
     whole kroner spent, one per line of the granted budget), ``own_contribution`` and ``unused`` (whole kroner: the
@@ -121,7 +116,7 @@ def submit(report, user, *, participants, spending, own_contribution, unused):
     application = grant.application
     if len(spending) != len(application.cost_lines) or any(v is None or v < 0 for v in spending):
         raise ValidationFailed("report_spending_lines", field="spending")
-    paid = paid_on_grant(grant)
+    paid = operations.paid_on_grant(grant)
     if unused > paid:
         raise ValidationFailed("report_unused_above_paid", field="unused", paid=paid)
     REPORT_LIFE.move(report, "submit")
@@ -165,6 +160,19 @@ def approve(report, actor, note=""):
     db.session.flush()
     _tell_kommune(report, "report_approved")
     return report
+
+
+def approve_with_claim(report, actor, note="", *, amount, reason, due_on):
+    """Approve ``report`` as ``approve`` does and, in the same transaction, propose that the kommune repay
+    ``amount`` (whole kroner) for ``reason`` by ``due_on`` (an Oslo date): the claim names the report, and another
+    person with the approver role must approve it before the kommune hears of it (grants.followup.repayments).
+    Returns the RepaymentClaim. Raises as ``approve`` and as repayments.propose_claim (fields "amount", "reason",
+    "due_on"); nothing is kept when either refuses."""
+    from grants.followup import repayments
+
+    approve(report, actor, note)
+    return repayments.propose_claim(report.grant, actor, amount=amount, reason=reason, due_on=due_on,
+                                    report_id=report.id)
 
 
 def return_for_changes(report, actor, message, resubmit_by):

@@ -2,7 +2,9 @@
 accepts the grant (an account number that fails MOD11 first), a caseworker proposes the payment, an approver
 approves it, the caseworker records it paid; the kommune writes its report (saved as a draft, sent once with a
 field missing, then whole); the caseworker returns it for changes; the kommune follows the link in the e-mail and
-sends version 2; the caseworker approves it and the case is closed. The e-mails go to a real SMTP server, and
+sends version 2; the caseworker approves it and the case is closed. A second test takes a report with unused funds
+to a repayment claim: approved with the claim, the claim approved by a second person, its letter read by the
+kommune in nynorsk, and the repayment recorded in two parts. The e-mails go to a real SMTP server, and
 axe-core runs on every page of the follow-up on the way and on its error states, then on each of them in nynorsk
 and English.
 
@@ -22,13 +24,30 @@ from grants.core.timeutil import now_utc, oslo_date
 from grants.decisions import operations as decision_ops
 from grants.decisions.models import Outcome
 from grants.extensions import db
-from grants.followup.models import Grant, GrantState, Payment, PaymentState, Report, ReportState
+from grants.followup.models import (
+    ClaimState,
+    Grant,
+    GrantState,
+    Payment,
+    PaymentState,
+    RepaymentClaim,
+    Report,
+    ReportState,
+)
 from grants.review import operations as review_ops
 from tests.e2e import test_whole_path as whole_path
 from tests.e2e.conftest import settle
 from tests.e2e.support import LANGUAGES, click_through, fill_section, path, switch_language
 from tests.e2e.test_apply import expect_error_summary
-from tests.e2e.test_whole_path import CHECKS, assert_in_language, imdi_people, log_in_as, look, text_of
+from tests.e2e.test_whole_path import (
+    CHECKS,
+    assert_in_language,
+    imdi_people,
+    log_in_as,
+    look,
+    pdf_attachments,
+    text_of,
+)
 from tests.factories import RoundFactory, municipal_user, submitted_application
 
 pytestmark = pytest.mark.e2e
@@ -202,3 +221,85 @@ def test_a_grant_from_acceptance_through_payment_and_a_returned_report_to_its_ap
             if page.evaluate("document.documentElement.lang") != lang:
                 switch_language(page, lang)
             look(page, axe, f"{address} in {lang}", lang)
+
+
+@pytest.fixture
+def reported(granted):
+    """The grant accepted and paid, its report sent with 50,000 kroner unused; the kommune's staff member reads the
+    pages in nynorsk."""
+    from grants.accounts.models import User
+    from grants.followup import operations as followup_ops
+    from grants.followup import reports
+
+    grant = db.session.get(Grant, granted["grant"])
+    kommune = db.session.scalar(select(User).where(User.email == granted["kommune"]))
+    caseworker = db.session.scalar(select(User).where(User.email == granted["caseworker"]))
+    approver = db.session.scalar(select(User).where(User.email == granted["approver"]))
+    kommune.language = "nn"
+    followup_ops.accept_grant(grant, kommune, account=ACCOUNT, confirms_conditions=True)
+    payment = followup_ops.propose_payment(grant, caseworker, AMOUNT)
+    followup_ops.approve_payment(payment, approver)
+    followup_ops.mark_paid(payment, caseworker, oslo_date(now_utc()))
+    report = reports.draft_for(grant, kommune)
+    reports.submit(report, kommune, participants=30, spending=[250_000, 100_000], own_contribution=100_000,
+                   unused=50_000)
+    db.session.commit()
+    scene = dict(granted, report=report.id)
+    settle()
+    return scene
+
+
+def test_a_report_with_unused_funds_to_a_claim_approved_sent_and_repaid(app, reported, browse, axe, mailbox):
+    application_id, grant_id = reported["application"], reported["grant"]
+    mailbox.deliver()
+
+    # 1. The caseworker approves the report with a claim for the unused funds (the amount is offered).
+    caseworker = browse()
+    log_in_as(caseworker, reported["caseworker"])
+    caseworker.goto(f"/saksbehandling/tilsagn/{grant_id}/rapport")
+    look(caseworker, axe, "the report with unused funds")
+    fill_section(caseworker, {"claim-reason": "", "claim-amount": "50 000"})
+    assert press(caseworker, "form[action$='/godkjenn-med-krav'] button[type=submit]").status == 422
+    expect_error_summary(caseworker, "claim-reason")
+    look(caseworker, axe, "a claim without a reason")
+    fill_section(caseworker, {"claim-reason": "Midler som ikke ble brukt i prosjektet."})
+    press(caseworker, "form[action$='/godkjenn-med-krav'] button[type=submit]")
+    assert path(caseworker) == f"/saksbehandling/tilsagn/{grant_id}"
+    look(caseworker, axe, "the grant with a proposed claim")
+    claim_id = db.session.scalar(select(RepaymentClaim.id))
+    settle()
+
+    # 2. The approver approves the claim: the letter goes to the kommune with its PDF, in the written standard of
+    #    the grant's decision (Bergen is neutral and the decision chose bokmål), whatever the reader's own language.
+    approver = browse()
+    log_in_as(approver, reported["approver"])
+    approver.goto(f"/saksbehandling/tilsagn/{grant_id}")
+    press(approver, f"form[action$='/tilbakebetalingskrav/{claim_id}/godkjenn'] button[type=submit]")
+    mailbox.deliver()
+    letter_mail = mailbox.one("repayment_claim", reported["kommune"])
+    assert letter_mail["Content-Language"] == "nb" and pdf_attachments(letter_mail)
+
+    # 3. The kommune reads the claim and its letter on pages in its own language, nynorsk.
+    kommune = browse()
+    log_in_as(kommune, reported["kommune"], lang="nn")
+    kommune.goto(f"/soknader/{application_id}/tilsagn")
+    look(kommune, axe, "the grant with a claim", "nn")
+    kommune.goto(f"/soknader/{application_id}/tilbakebetaling/{claim_id}")
+    look(kommune, axe, "the claim letter", "nn")
+
+    # 4. The caseworker records the repayment in two parts: the claim is repaid.
+    for amount in ("20 000", "30 000"):
+        caseworker.goto(f"/saksbehandling/tilsagn/{grant_id}")
+        fill_section(caseworker, {f"repaid-{claim_id}-amount": amount,
+                                  f"repaid-{claim_id}-received_on": oslo_date(now_utc()).isoformat()})
+        press(caseworker, f"form[action$='/tilbakebetalingskrav/{claim_id}/innbetalinger'] button[type=submit]")
+    claim = db.session.get(RepaymentClaim, claim_id)
+    assert (claim.state, sum(r.amount for r in claim.repayments)) == (ClaimState.repaid, 50_000)
+    settle()
+    caseworker.goto("/saksbehandling/tilbakebetalinger")
+    look(caseworker, axe, "the overdue claims")
+    for lang in LANGUAGES[1:]:
+        caseworker.goto(f"/saksbehandling/tilsagn/{grant_id}")
+        if caseworker.evaluate("document.documentElement.lang") != lang:
+            switch_language(caseworker, lang)
+        look(caseworker, axe, f"the grant with a repaid claim in {lang}", lang)

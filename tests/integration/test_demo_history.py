@@ -68,6 +68,15 @@ def check_the_grants_are_followed_up():
     states = dict(db.session.execute(select(Application.state, func.count()).where(
         Application.round_id == _round("2024").id).group_by(Application.state)).all())
     assert states == {"closed": 11, "granted": 1}  # the one whose report is overdue
+    from grants.followup import figures
+    from grants.followup.figures import ReportStatus
+    from grants.followup.models import ClaimState, RepaymentClaim
+
+    claim = db.session.scalar(select(RepaymentClaim))
+    assert (claim.state, claim.amount, claim.report_id is not None) == (ClaimState.repaid, 120_000, True)
+    total = figures.for_round(_round("2024").id)
+    assert (total.claimed, total.repaid, total.reports[ReportStatus.approved],
+            total.reports[ReportStatus.overdue]) == (120_000, 120_000, 11, 1)
 
 
 def check_seed_demo_is_idempotent():

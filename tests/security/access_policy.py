@@ -209,6 +209,8 @@ POLICY = (
     ("GET", "/saksbehandling/tilsagn/<int:grant_id>/rapport", "reported",      "L  F  F  F  F  A  F  F  F  F  A  A"),
     ("POST", "/saksbehandling/rapporter/<int:report_id>/godkjenn", "reported", "L  F  F  F  F  A  F  F  F  F  F  A"),
     ("POST", "/saksbehandling/rapporter/<int:report_id>/returner", "reported", "L  F  F  F  F  A  F  F  F  F  F  A"),
+    ("POST", "/saksbehandling/rapporter/<int:report_id>/godkjenn-med-krav", "reported",
+                                                                               "L  F  F  F  F  A  F  F  F  F  F  A"),
     # Its repayment claims (krav om tilbakebetaling): a caseworker proposes, an approver who did not propose approves
     # (four eyes); caseworkers and approvers withdraw a proposal ("appealed": a proposed claim) and record repayments
     # on a claim sent ("claimed"). The overdue claims of every round: IMDi's casework staff.

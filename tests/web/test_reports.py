@@ -268,3 +268,28 @@ def test_no_report_page_for_a_case_without_a_grant(client, login_as, people, rou
     db.session.commit()
     login_as(people["staff"])
     assert client.get(f"/soknader/{application.id}/rapport").status_code == 404
+
+
+def test_a_report_approved_with_a_repayment_claim_waits_for_a_second_person(client, login_as, people, grant):
+    login_as(people["staff"])
+    assert client.post(url(grant), data=form(**{"spending-1": "100 000", "unused": "50 000"})).status_code == 302
+    report = db.session.scalar(select(Report))
+    login_as(people["caseworker"])
+    assess = f"/saksbehandling/tilsagn/{grant.id}/rapport"
+    page = client.get(assess).get_data(as_text=True)
+    assert 'value="50 000"' in page.replace("\xa0", " ")  # the unused funds reported, as the amount to claim
+    approve = f"/saksbehandling/rapporter/{report.id}/godkjenn-med-krav"
+    due = (oslo_date(now_utc()) + timedelta(days=30)).isoformat()
+    too_much = client.post(approve, data={"claim-amount": "300 001", "claim-reason": "Ubrukte midler",
+                                          "claim-due_on": due})
+    assert too_much.status_code == 422 and "Ubrukte midler" in too_much.get_data(as_text=True)
+    assert db.session.get(Report, report.id).state == ReportState.submitted  # nothing kept
+    done = client.post(approve, data={"claim-amount": "50 000", "claim-reason": "Ubrukte midler",
+                                      "claim-due_on": due, "claim-note": "Takk."})
+    assert done.status_code == 302
+    from grants.followup.models import ClaimState, RepaymentClaim
+
+    claim = db.session.scalar(select(RepaymentClaim))
+    assert (claim.state, claim.amount, claim.report_id) == (ClaimState.proposed, 50_000, report.id)
+    assert db.session.get(Report, report.id).state == ReportState.approved
+    assert db.session.get(Application, grant.application_id).state == State.closed
