@@ -4,6 +4,9 @@ from flask import Blueprint, abort, jsonify, url_for
 from sqlalchemy import select
 
 from grants.extensions import csrf, db
+from grants.followup import figures
+from grants.followup.figures import ReportStatus
+from grants.outcomes import exports
 from grants.outcomes.models import AllocationSummary
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -42,6 +45,7 @@ def round_summary(round_id):
     if summary is None:
         abort(404)
     data = summary.data
+    follow_up = {g.reference: g for g in figures.per_grant(round_id)}
     downloads = {fmt: url_for("outcomes.download", round_id=round_id, version=summary.version, fmt=fmt,
                               _external=True) for fmt in ("csv", "xlsx", "json", "360giving.json")}
     return jsonify({
@@ -51,8 +55,9 @@ def round_summary(round_id):
         "counts": data["counts"],
         "amounts": {"currency": "NOK", "budget": data["round"]["budget"], "applied": data["amount_applied"],
                     "granted": data["amount_granted"]},
-        "grants": [{k: g[k] for k in ("reference", "municipality_number", "municipality", "county", "partners",
-                                       "title", "summary", "amount", "continuation")} for g in data["grants"]],
+        "grants": [{**{k: g[k] for k in ("reference", "municipality_number", "municipality", "county", "partners",
+                                         "title", "summary", "amount", "continuation")},
+                    **exports.follow_up_of(g, follow_up)} for g in data["grants"]],
         "downloads": downloads,
     })
 
@@ -76,7 +81,11 @@ _GRANT = {"type": "object", "properties": {
     "municipality": {"type": "string"}, "county": {"type": "string"},
     "partners": {"type": "array", "items": {"type": "string"}}, "title": {"type": "string"},
     "summary": {"type": "string"}, "amount": {"type": "integer", "description": "Whole kroner"},
-    "continuation": {"type": "boolean"}}}
+    "continuation": {"type": "boolean"},
+    "amount_paid": {"type": "integer", "description": "Whole kroner paid out of the grant so far"},
+    "amount_repaid": {"type": "integer", "description": "Whole kroner repaid on repayment claims so far"},
+    "report_status": {"type": ["string", "null"], "enum": [*[str(s) for s in ReportStatus], None],
+                      "description": "Where the grant's report stands now"}}}
 _ERROR = {"description": "Not published", "content": {"application/json": {"schema": {"type": "object"}}}}
 
 OPENAPI = {

@@ -59,6 +59,7 @@ class Action(enum.StrEnum):
     report = "report"
     approve_report = "approve_report"
     return_report = "return_report"
+    settle = "settle"
     decline = "decline"
 
 
@@ -102,6 +103,7 @@ REGISTER, ACCEPT = N_("Register as received"), N_("Accept for review")
 DISMISS, GRANT, REJECT = N_("Send the dismissal"), N_("Send the grant"), N_("Send the rejection")
 REPORT, APPROVE_REPORT = N_("Send the report"), N_("Approve the report")
 RETURN_REPORT = N_("Return the report for changes")
+SETTLE = N_("Close the case: the repayment claim is settled")
 DECLINE = N_("Decline the grant")
 
 TRANSITIONS = (
@@ -124,6 +126,10 @@ TRANSITIONS = (
     _t(Action.approve_report, State.reported, State.closed, {CASEWORKER}, APPROVE_REPORT),
     # A report returned for changes puts the grant back to be reported on (grants.followup.reports).
     _t(Action.return_report, State.reported, State.granted, {CASEWORKER}, RETURN_REPORT),
+    # A report approved with a repayment claim keeps the case open until the claim is repaid or withdrawn; the
+    # caseworker or approver who records the last repayment (or withdraws the claim) closes it
+    # (grants.followup.repayments).
+    _t(Action.settle, State.reported, State.closed, {CASEWORKER, APPROVER}, SETTLE),
     # The kommune answers its grant (grants.followup): declining it returns the money to the round's budget.
     _t(Action.decline, State.granted, State.declined, {MUNICIPAL}, DECLINE),
 )

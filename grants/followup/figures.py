@@ -150,7 +150,8 @@ def for_round(round_id, today=None):
         else:
             figures.accepted += 1
             figures.amount_accepted += grant.amount
-        figures.participants += grant.participants or 0
+        if grant.report == ReportStatus.approved:  # counted once IMDi has approved the report that says it
+            figures.participants += grant.participants or 0
     figures.continuations = _continuations(round_id)
     return figures
 
@@ -164,8 +165,9 @@ def _continuations(round_id):
 @dataclass
 class YearResults:
     """What the grants of one year's round(s) came to, as the agency reports it: ``projects`` granted (and not
-    declined), ``participants`` that the reports sent count (and in how many reports), the activity types of the
-    projects granted ({activity key: projects}), applications received and how many continue an earlier grant."""
+    declined), ``participants`` that the approved reports count (and in how many reports: ``reports_sent`` counts
+    the approved ones), the activity types of the projects granted ({activity key: projects}), applications
+    received and how many continue an earlier grant."""
 
     year: int
     projects: int = 0
@@ -205,7 +207,7 @@ def yearly_results(round_ids=None):
             result.projects += count
             result.amount += int(amount)
     last = (select(Report.grant_id, func.max(Report.number).label("number"))
-            .where(Report.state != ReportState.draft).group_by(Report.grant_id).subquery())
+            .where(Report.state == ReportState.approved).group_by(Report.grant_id).subquery())
     for rid, reports, participants in db.session.execute(
             select(Grant.round_id, func.count(), func.coalesce(func.sum(Report.participants), 0))
             .join(last, last.c.grant_id == Grant.id)

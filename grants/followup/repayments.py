@@ -211,7 +211,8 @@ def approve_claim(claim, actor):
 
 def withdraw_claim(claim, actor):
     """A caseworker or approver free of conflict withdraws a proposed claim (an approved one was sent to the
-    kommune and stays). Returns the claim (flushed). Raises NotPermitted("not_permitted"),
+    kommune and stays). A case whose report was approved with this claim is then closed, if no other claim is open
+    (grants.followup.reports.settle). Returns the claim (flushed). Raises NotPermitted("not_permitted"),
     InvalidTransition("claim_handled") when it is not a proposal any more."""
     claim = _lock_claim(claim)
     if not can_handle_claim(claim.grant, actor):
@@ -222,6 +223,7 @@ def withdraw_claim(claim, actor):
     claim.withdrawn_at = now_utc()
     db.session.flush()
     audit.record(actor, claim.grant.application, "withdraw_claim", claim_id=claim.id, amount=claim.amount)
+    _settle(claim.grant, actor)
     return claim
 
 
@@ -230,8 +232,9 @@ def withdraw_claim(claim, actor):
 def record_repayment(claim, actor, *, amount, received_on):
     """A caseworker or approver free of conflict records that ``amount`` (whole kroner) of an approved ``claim``
     came in on ``received_on`` (an Oslo date, not in the future nor before the approval). Partial repayments add
-    up; when they reach the claim's amount the claim is repaid (on the latest day received). Never more than is
-    still owed (checked under a lock on the claim's row). Returns the Repayment (flushed).
+    up; when they reach the claim's amount the claim is repaid (on the latest day received), and a case whose
+    report was approved with the claim is closed if no other claim is open (grants.followup.reports.settle). Never
+    more than is still owed (checked under a lock on the claim's row). Returns the Repayment (flushed).
 
     Raises NotPermitted("not_permitted"), InvalidTransition("claim_not_collecting") for a claim not approved or
     already repaid, ValidationFailed "claim_amount_required" or "repayment_above_claim" (field "amount", with
@@ -265,7 +268,17 @@ def record_repayment(claim, actor, *, amount, received_on):
     db.session.expire(claim, ["repayments"])
     audit.record(actor, claim.grant.application, "record_repayment", claim_id=claim.id, amount=amount,
                  received_on=received_on.isoformat(), repaid=claim.is_repaid)
+    if claim.is_repaid:
+        _settle(claim.grant, actor)
     return repayment
+
+
+def _settle(grant, actor):
+    """A report approved with this claim closes its case once no claim is open (grants.followup.reports.settle)."""
+    from grants.applications import workflow
+    from grants.followup import reports
+
+    reports.settle(grant, actor, workflow.CASEWORKER if is_caseworker(actor) else workflow.APPROVER)
 
 
 # --- the read side -----------------------------------------------------------------------------------------------

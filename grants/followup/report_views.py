@@ -93,22 +93,13 @@ def report(application_id):
         if latest is None:
             abort(404)
         return redirect(url_for("followup.report_version", application_id=application.id, number=latest.number))
-    latest = reports.latest_report(grant)
     if request.method == "GET":
-        return _report_page(application, grant, report_form(grant, latest))
+        return _report_page(application, grant, report_form(grant, reports.latest_report(grant)))
     form = report_form(grant, None, request.form)
     valid = form.validate()
-    try:
-        draft = reports.draft_for(grant, user)
-        base = request.form.get("version", type=int) if latest is not None and latest.is_draft else None
-        reports.save_draft(draft, user, {name: request.form.get(name, "") for name in form.own_fields()},
-                           base_version=base)
-        db.session.commit()
-    except DomainError as error:
-        db.session.rollback()
-        put_error(form, error)
-        return _report_page(application, grant, form, status=409 if isinstance(error, StaleData) else 422)
-    form.version.data = str(draft.version)
+    draft, refused = _keep_typed(application, grant, form)
+    if refused is not None:
+        return refused
     if request.form.get("action") != "submit":
         flash(_("The draft is saved. Send the report when it is complete."), "success")
         return redirect(url_for("followup.report", application_id=application.id))
@@ -122,6 +113,37 @@ def report(application_id):
                done=lambda sent: url_for("followup.report_version", application_id=application.id,
                                          number=sent.number),
                success=_("The report is sent. A receipt is sent to you by e-mail."))
+
+
+def _keep_typed(application, grant, form):
+    """Save what was typed on the report's page as the draft, valid or not, and commit it: a draft is never lost,
+    whichever button was pressed (send, save, upload or remove a document). This is the one place a report view
+    commits outside grants.frame.act: the draft must stay even when the step that follows is refused.
+    Returns (draft, None), or (None, the page again with the error) when the save is refused: a value far over
+    its limit (422), or someone else's save since the page was opened (409: the page then carries the version
+    saved now, so that saving again on purpose goes through). A request that carries none of the report's fields
+    keeps the draft as it is."""
+    user = acting_user()
+    latest = reports.latest_report(grant)
+    typed = any(name in request.form for name in form.own_fields())
+    try:
+        draft = reports.draft_for(grant, user)
+        if not typed:  # a request without the report's fields (a script, an old page) changes nothing typed
+            db.session.commit()
+            return draft, None
+        base = request.form.get("version", type=int) if latest is not None and latest.is_draft else None
+        reports.save_draft(draft, user, {name: request.form.get(name, "") for name in form.own_fields()},
+                           base_version=base)
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        put_error(form, error)
+        stale = isinstance(error, StaleData)
+        if stale:
+            form.version.data = str(reports.latest_report(grant).version)
+        return None, _report_page(application, grant, form, status=409 if stale else 422)
+    form.version.data = str(draft.version)
+    return draft, None
 
 
 @bp.route("/soknader/<int:application_id>/rapport/<int:number>")
@@ -147,16 +169,19 @@ def add_report_attachment(application_id):
     user = acting_user()
     if not reports.may_write(grant, user):
         abort(403)
+    form = report_form(grant, None, request.form)
+    draft, refused = _keep_typed(application, grant, form)
+    if refused is not None:
+        return refused
     upload_form = ReportAttachmentForm()
     here = url_for("followup.report", application_id=application.id) + "#documents"
 
     def add():
         upload = upload_form.file.data
-        return reports.add_attachment(reports.draft_for(grant, user), user, upload.filename, upload.read())
+        return reports.add_attachment(draft, user, upload.filename, upload.read())
 
     return act(add, form=upload_form, field="file",
-               again=lambda f: _report_page(application, grant,
-                                            report_form(grant, reports.latest_report(grant)), attachment_form=f)[0],
+               again=lambda f: _report_page(application, grant, form, attachment_form=f)[0],
                done=here, success=lambda a: _("%(name)s is added to the report.", name=a.original_name))
 
 
@@ -170,6 +195,9 @@ def remove_report_attachment(application_id, report_attachment_id):
         abort(404)
     if not reports.may_write(grant, acting_user()):
         abort(403)
+    _draft, refused = _keep_typed(application, grant, report_form(grant, None, request.form))
+    if refused is not None:
+        return refused
     here = url_for("followup.report", application_id=application.id) + "#documents"
     return act(lambda: reports.remove_attachment(attachment, acting_user()), refused=here, done=here,
                success=_("%(name)s is removed from the report.", name=attachment.original_name))

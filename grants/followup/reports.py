@@ -66,6 +66,7 @@ def draft_for(grant, user):
     not write it (``may_write``). Flushes a new draft."""
     if not may_write(grant, user):
         raise NotPermitted("not_permitted")
+    operations._lock_grant(grant)  # two saves at once (a double click) make one draft, not two
     last = latest_report(grant)
     if last is not None and last.is_draft:
         return last
@@ -143,17 +144,21 @@ def _require_assessable(report, actor):
         raise InvalidTransition("report_assessed")
 
 
-def approve(report, actor, note=""):
-    """A caseworker free of conflict approves the submitted ``report``, with an optional ``note`` (str, at most
-    3,000 characters) to the kommune. The case is closed (workflow: approve_report) and any share held back can be
-    paid; the kommune is told. Two assessing at once: the second gets InvalidTransition("report_assessed").
-    Raises NotPermitted, ValidationFailed("too_long_value", field="note")."""
+def _approve_version(report, actor, note):
     _require_assessable(report, actor)
     note = (note or "").strip()
     if len(note) > MAX_MESSAGE_CHARS:
         raise ValidationFailed("too_long_value", field="note")
     REPORT_LIFE.move(report, "approve")
     report.assessed_at, report.assessed_by_id, report.assessment = now_utc(), actor.id, note or None
+
+
+def approve(report, actor, note=""):
+    """A caseworker free of conflict approves the submitted ``report``, with an optional ``note`` (str, at most
+    3,000 characters) to the kommune. The case is closed (workflow: approve_report) and any share held back can be
+    paid; the kommune is told. Two assessing at once: the second gets InvalidTransition("report_assessed").
+    Raises NotPermitted, ValidationFailed("too_long_value", field="note")."""
+    _approve_version(report, actor, note)
     application = report.grant.application
     workflow.apply(application, Action.approve_report, actor, workflow.CASEWORKER, report_id=report.id,
                    number=report.number)
@@ -163,16 +168,45 @@ def approve(report, actor, note=""):
 
 
 def approve_with_claim(report, actor, note="", *, amount, reason, due_on):
-    """Approve ``report`` as ``approve`` does and, in the same transaction, propose that the kommune repay
-    ``amount`` (whole kroner) for ``reason`` by ``due_on`` (an Oslo date): the claim names the report, and another
-    person with the approver role must approve it before the kommune hears of it (grants.followup.repayments).
-    Returns the RepaymentClaim. Raises as ``approve`` and as repayments.propose_claim (fields "amount", "reason",
-    "due_on"); nothing is kept when either refuses."""
+    """Approve ``report`` and, in the same transaction, propose that the kommune repay ``amount`` (whole kroner)
+    for ``reason`` by ``due_on`` (an Oslo date): the claim names the report, and another person with the approver
+    role must approve it before the kommune hears of it (grants.followup.repayments). The case stays open
+    (reported) until the claim is repaid or withdrawn (``settle``): only then is it closed, the share held back
+    freed and the kommune told that the report is approved. Returns the RepaymentClaim. Raises as ``approve`` and
+    as repayments.propose_claim (fields "amount", "reason", "due_on"); nothing is kept when either refuses.
+
+    The rule: DESIGN.md, the life of an application (approve with a repayment claim, four eyes, --repaid-->
+    closed); økonomiregelverket 6.3.8."""
     from grants.followup import repayments
 
-    approve(report, actor, note)
+    _approve_version(report, actor, note)
+    db.session.flush()
+    audit.record(actor, report.grant.application, "approve_report_with_claim", report_id=report.id,
+                 number=report.number, amount=amount)
     return repayments.propose_claim(report.grant, actor, amount=amount, reason=reason, due_on=due_on,
                                     report_id=report.id)
+
+
+def settle(grant, actor, actor_kind):
+    """Close ``grant``'s case once its approved report's repayment claims are settled: called when a claim is
+    repaid in full or withdrawn. Nothing happens unless the case waits in ``reported`` with its last report
+    approved and no claim left open (proposed, or approved and not wholly repaid). The kommune is told that the
+    report is approved and the case closed. ``actor_kind`` is workflow.CASEWORKER or workflow.APPROVER."""
+    from grants.followup.models import ClaimState, RepaymentClaim
+
+    application = grant.application
+    report = latest_report(grant)
+    if application.state != workflow.State.reported or report is None or not report.is_approved:
+        return False
+    open_claim = db.session.scalar(select(RepaymentClaim.id).where(
+        RepaymentClaim.grant_id == grant.id,
+        RepaymentClaim.state.in_([ClaimState.proposed, ClaimState.approved])).limit(1))
+    if open_claim is not None:
+        return False
+    workflow.apply(application, Action.settle, actor, actor_kind, report_id=report.id)
+    db.session.flush()
+    _tell_kommune(report, "report_approved")
+    return True
 
 
 def return_for_changes(report, actor, message, resubmit_by):
@@ -216,8 +250,14 @@ def _context(report):
 
 
 def _tell_kommune(report, kind):
+    """The person who sent the report hears of its assessment; if they have left, the kommune's other staff (the
+    one who accepted the grant, else its administrator, else its first active user)."""
+    from grants.followup.repayments import kommune_recipient
+
     person = report.submitted_by
     if person is None or person.status != UserStatus.active:
+        person = kommune_recipient(report.grant)
+    if person is None:
         return
     queue_notice(kind, to=person.email, user=person, language=person.language, key=f"{kind}:{report.id}",
                  context=_context(report))
@@ -275,9 +315,13 @@ def remove_attachment(attachment, user):
 
 
 def may_read_attachment(attachment, user):
-    """The kommune's staff who may see the grant, and IMDi's staff who follow grants up."""
+    """A document with a version sent: whoever may see the grant (the kommuner on the application, IMDi's staff).
+    A document with a draft: only those who may write the draft (the lead kommune's staff) - nobody else reads a
+    report before it is sent."""
     from grants.followup import permissions
 
-    grant = attachment.report.grant
-    return permissions.can_see_grant(grant, user)
+    report = attachment.report
+    if report.is_draft:
+        return may_write(report.grant, user)
+    return permissions.can_see_grant(report.grant, user)
 

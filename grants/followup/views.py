@@ -207,6 +207,6 @@ def report_state_label(report):
 def report_status_label(status):
     """Where a grant's report stands (grants.followup.figures.ReportStatus), for people, in their language."""
     return {ReportStatus.awaiting_answer: _("Grant not yet accepted"), ReportStatus.declined: _("Grant declined"),
-            ReportStatus.due: _("Not yet due"), ReportStatus.overdue: _("Overdue"),
+            ReportStatus.due: _("Deadline not passed"), ReportStatus.overdue: _("Late"),
             ReportStatus.received: _("Received, waiting for assessment"),
             ReportStatus.returned: _("Returned for changes"), ReportStatus.approved: _("Approved")}[status]

@@ -46,8 +46,9 @@ EXPECTED = {
     State.in_review: {"lead": [Action.withdraw], "approver": [Action.dismiss, Action.grant, Action.reject],
                       "admin": [Action.dismiss, Action.grant, Action.reject]},
     State.granted: {"lead": [Action.report, Action.decline]},
-    State.reported: {"caseworker": [Action.approve_report, Action.return_report],
-                     "admin": [Action.approve_report, Action.return_report]},
+    State.reported: {"caseworker": [Action.approve_report, Action.return_report, Action.settle],
+                     "approver": [Action.settle],
+                     "admin": [Action.approve_report, Action.return_report, Action.settle]},
     State.withdrawn: {},
 }
 

@@ -17,7 +17,8 @@ OFFERED = {
     (State.rejected, APPROVER): [Action.grant],
     (State.dismissed, APPROVER): [Action.grant, Action.reject],
     (State.granted, MUNICIPAL): [Action.report, Action.decline],
-    (State.reported, CASEWORKER): [Action.approve_report, Action.return_report],
+    (State.reported, CASEWORKER): [Action.approve_report, Action.return_report, Action.settle],
+    (State.reported, APPROVER): [Action.settle],
 }
 
 

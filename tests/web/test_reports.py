@@ -224,12 +224,15 @@ def test_documents_go_with_the_draft_and_only_those_who_see_the_grant_read_them(
         "Content-Disposition"]
     login_as(municipal_user("5001"))
     assert client.get(f"/rapportvedlegg/{attachment.id}").status_code == 404
-    login_as(people["caseworker"])
-    assert client.get(f"/rapportvedlegg/{attachment.id}").status_code == 200
+    login_as(people["caseworker"])  # nobody but the kommune reads a draft, its documents neither
+    assert client.get(f"/rapportvedlegg/{attachment.id}").status_code == 404
     login_as(people["staff"])
     assert client.post(url(grant), data=form()).status_code == 302
     sent = client.get(url(grant, "/1")).get_data(as_text=True)
     assert "regnskap.pdf" in sent
+    login_as(people["caseworker"])
+    assert client.get(f"/rapportvedlegg/{attachment.id}").status_code == 200
+    login_as(people["staff"])
     late = client.post(url(grant, "/vedlegg"), data={"file": (io.BytesIO(PDF), "mer.pdf")},
                        content_type="multipart/form-data")
     assert late.status_code == 403  # the version is sent
@@ -292,4 +295,50 @@ def test_a_report_approved_with_a_repayment_claim_waits_for_a_second_person(clie
     claim = db.session.scalar(select(RepaymentClaim))
     assert (claim.state, claim.amount, claim.report_id) == (ClaimState.proposed, 50_000, report.id)
     assert db.session.get(Report, report.id).state == ReportState.approved
+    # The case stays open, and the kommune hears nothing, until the claim is settled.
+    assert db.session.get(Application, grant.application_id).state == State.reported
+    assert notices("report_approved") == []
+    from grants.followup import repayments
+
+    claim = repayments.approve_claim(claim, people["approver"])
+    repayments.record_repayment(claim, people["caseworker"], amount=20_000, received_on=oslo_date(now_utc()))
+    assert db.session.get(Application, grant.application_id).state == State.reported
+    repayments.record_repayment(claim, people["caseworker"], amount=30_000, received_on=oslo_date(now_utc()))
+    db.session.commit()
     assert db.session.get(Application, grant.application_id).state == State.closed
+    assert [n.recipient_email for n in notices("report_approved")] == [people["staff"].email]
+
+
+def test_a_withdrawn_claim_lets_the_case_close(people, grant):
+    from grants.followup import repayments
+
+    report = reports.draft_for(grant, people["staff"])
+    reports.submit(report, people["staff"], participants=12, spending=[190_000, 150_000], own_contribution=0,
+                   unused=10_000)
+    claim = reports.approve_with_claim(report, people["caseworker"], amount=10_000, reason="Ubrukt",
+                                       due_on=oslo_date(now_utc()) + timedelta(days=30))
+    assert db.session.get(Application, grant.application_id).state == State.reported
+    repayments.withdraw_claim(claim, people["caseworker"])
+    db.session.commit()
+    assert db.session.get(Application, grant.application_id).state == State.closed
+
+
+def test_uploading_a_document_keeps_what_was_typed_and_not_sent(client, login_as, people, grant):
+    login_as(people["staff"])
+    typed = form(done="Skrevet, ikke lagret", action=None)
+    del typed["action"]
+    refused = client.post(url(grant, "/vedlegg"), data={**typed, "file": (io.BytesIO(b"hello"), "regnskap.pdf")},
+                          content_type="multipart/form-data")
+    assert refused.status_code == 422 and "Skrevet, ikke lagret" in refused.get_data(as_text=True)
+    assert db.session.scalar(select(Report)).answers["done"] == "Skrevet, ikke lagret"
+    attachment_id = None
+    added = client.post(url(grant, "/vedlegg"), data={**typed, "results": "Mer tekst",
+                                                      "file": (io.BytesIO(PDF), "regnskap.pdf")},
+                        content_type="multipart/form-data")
+    assert added.status_code == 302 and db.session.scalar(select(Report)).answers["results"] == "Mer tekst"
+    attachment_id = db.session.scalar(select(ReportAttachment.id))
+    removed = client.post(url(grant, f"/vedlegg/{attachment_id}/slett"), data={**typed, "results": "Enda mer"})
+    assert removed.status_code == 302
+    db.session.expunge_all()
+    assert db.session.scalar(select(Report)).answers["results"] == "Enda mer"
+    assert db.session.get(ReportAttachment, attachment_id) is None
