@@ -8,7 +8,7 @@ PY_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 export FLASK_APP := wsgi
 
-.PHONY: run test bench lint setup assets translations browser clean e2e security faults mutation
+.PHONY: run test bench lint setup assets translations catalogues browser clean e2e security faults mutation
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,15 @@ assets: $(ASSETS_STAMP)
 	$(BIN)/pybabel compile --use-fuzzy -i $< -o $@ --statistics 2>&1 | tail -n 1
 
 translations: $(CATALOGUES)
+
+# After adding or changing a text: find every message in the source (the template folders starting with "_", such
+# as templates/_macros, included: pybabel skips those unless told otherwise) and bring the catalogues up to date.
+# tests/unit/test_translations.py extracts the same way and fails on any message left untranslated in nb or nn.
+EXTRACT_IGNORE := .* node_modules
+catalogues: | $(PY_STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --ignore-dirs="$(EXTRACT_IGNORE)" \
+		-o grants/translations/messages.pot .
+	$(BIN)/pybabel update -i grants/translations/messages.pot -d grants/translations --no-fuzzy-matching
 
 setup: $(PY_STAMP) assets translations
 

@@ -1,16 +1,18 @@
 """Every user-facing string in the source has a bokmål and a nynorsk translation that keeps its placeholders,
 and all three catalogs compile.
 
-When a test here fails after you added or changed a string, update the catalogs and translate the new entries:
-
-    .venv/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o grants/translations/messages.pot .
-    .venv/bin/pybabel update -i grants/translations/messages.pot -d grants/translations --no-fuzzy-matching
+When a test here fails after you added or changed a string, update the catalogs (``make catalogues``: pybabel
+extract and update) and translate the new entries. The extraction here reads the same folders as that target:
+every folder but hidden ones and node_modules, so the form macros in templates/_macros are read too (pybabel
+skips folders starting with "_" unless told which to ignore).
 """
 
 import re
+from fnmatch import fnmatch
 from functools import cache
 from gettext import GNUTranslations
 from io import BytesIO
+from pathlib import PurePath
 
 import pytest
 from babel.messages.catalog import Catalog
@@ -26,6 +28,13 @@ TRANSLATED = ["nb", "nn"]  # English msgids are the English text, so en may leav
 LANGUAGES = ["nb", "nn", "en"]
 # The same keywords as `pybabel extract -k _l -k lazy_gettext` (which adds them to babel's defaults).
 KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}
+# The folders `make catalogues` leaves out (its EXTRACT_IGNORE); nothing else.
+IGNORED_DIRS = (".*", "node_modules")
+
+
+def read_folder(path):
+    """Whether the extraction reads the folder at ``path``: not a hidden folder, not node_modules."""
+    return not any(fnmatch(PurePath(path).name, pattern) for pattern in IGNORED_DIRS)
 PLACEHOLDER = re.compile(r"%(?:\((?P<name>\w+)\))?[-#0 +]*(?:\d+|\*)?(?:\.\d+)?[diouxXeEfFgGcrsa%]")
 
 
@@ -36,7 +45,7 @@ def source_messages():
         method_map, options_map = parse_mapping_cfg(fh)
     catalog = Catalog()
     for filename, lineno, message, comments, context in extract_from_dir(
-            str(ROOT), method_map, options_map, keywords=KEYWORDS):
+            str(ROOT), method_map, options_map, keywords=KEYWORDS, directory_filter=read_folder):
         catalog.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
     return tuple(message for message in catalog if message.id)
 
@@ -70,6 +79,8 @@ def test_extraction_finds_the_strings():
     assert "My applications" in ids  # a plain gettext in Python
     assert "Own contribution" in ids  # a lazy_gettext (_l) in a form
     assert "Check and submit" in ids  # a template string
+    # The form macros' own words, in a folder whose name starts with "_" (pybabel's default skips such folders).
+    assert {"(required)", "There is a problem", "Not provided"} <= ids
 
 
 @pytest.mark.parametrize("lang", TRANSLATED)
@@ -84,7 +95,7 @@ def test_every_source_string_is_translated(lang):
             missing.append(message.id)
     assert not missing, (
         f"{len(missing)} source strings have no (complete, non-fuzzy) {lang} translation in "
-        f"grants/translations/{lang}/LC_MESSAGES/messages.po. Re-run pybabel extract and update (see the module "
+        f"grants/translations/{lang}/LC_MESSAGES/messages.po. Run `make catalogues` (see the module "
         "docstring) and translate:\n" + "\n".join(repr(message_id) for message_id in missing))
 
 
