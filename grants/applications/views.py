@@ -13,6 +13,7 @@ from grants.applications.documents import application_pdf
 from grants.applications.forms import SECTION_FORMS, SECTION_TITLES, AttachmentForm, SubmitForm, WithdrawForm
 from grants.applications.models import Attachment
 from grants.applications.workflow import DECIDED_STATES, State
+from grants.core.money import format_kroner
 from grants.errors import DeadlinePassed, StaleData, ValidationFailed, message_for, render_error
 from grants.extensions import db
 from grants.frame import act
@@ -45,18 +46,32 @@ def _logged_in():
     return None
 
 
+def shown_value(field):
+    """What a saved field reads as for people, in their language: "Yes"/"No" for a checkbox, an amount in whole
+    kroner as one ("150 000 kr"), a choice by its label, and anything not valid exactly as typed with the reason
+    it is not ("-5 (The amount must be more than zero.)"); "" for nothing."""
+    value = field.data
+    if field.type == "BooleanField":
+        return _("Yes") if value else _("No")
+    if isinstance(value, list):
+        labels = {str(k): str(v) for k, v in (field.choices or [])}
+        return ", ".join(labels.get(str(v), str(v)) for v in value)
+    if field.type == "KronerField" and getattr(field, "amount", None) is not None and not field.errors:
+        return format_kroner(field.amount)
+    choices = getattr(field, "choices", None)
+    if choices and value not in (None, ""):
+        value = dict((str(k), str(v)) for k, v in choices).get(str(value), value)
+    text = "" if value is None else str(value)
+    if text and field.errors:
+        return _("%(value)s (%(problem)s)", value=text, problem=str(field.errors[0]))
+    return text
+
+
 def saved_rows(form):
-    """(label, value) of each filled field of a form, to show the saved version beside a conflict."""
-    rows = []
-    for f in form:
-        if f.type in ("HiddenField", "CSRFTokenField", "FieldList"):
-            continue
-        value = f.data
-        if isinstance(value, list):
-            labels = dict((str(k), str(v)) for k, v in (f.choices or []))
-            value = ", ".join(labels.get(v, v) for v in value)
-        rows.append((f.label.text, "" if value is None else str(value)))
-    return rows
+    """(label, value) of each filled field of a form, as people read it (``shown_value``): on the check page and
+    beside a conflict."""
+    return [(f.label.text, shown_value(f)) for f in form
+            if f.type not in ("HiddenField", "CSRFTokenField", "FieldList")]
 
 
 def _field_named(form, name):
@@ -75,9 +90,12 @@ def _field_named(form, name):
 @bp.context_processor
 def _helpers():
     def section_form(application, section):
+        """The section's form as saved, validated, so that what is not valid reads with its reason."""
         if ops.section_answers(application, section) is None:
             return None
-        return sections.build_form(application, section, csrf=False)
+        form = sections.build_form(application, section, csrf=False)
+        sections.validate_section(application, section, form)
+        return form
 
     return {"budget_totals": sections.budget_totals, "saved_rows": saved_rows, "section_form": section_form}
 

@@ -328,3 +328,16 @@ def test_at_most_ten_attachments(client, login_as, staff, open_round):
     response = client.post(url, data={"purpose": "general", "file": (io.BytesIO(pdf_bytes()), "11.pdf")},
                            content_type="multipart/form-data")
     assert response.status_code == 422
+
+
+def test_the_check_page_reads_saved_answers_in_the_users_language(client, login_as, staff, open_round):
+    login_as(staff)
+    application_id = start(client, open_round)
+    budget = {k: v for k, v in VALID_SECTIONS["budget"].items() if k != "no_running_costs"}
+    budget["other_funding"] = "-5"
+    save_section(client, application_id, "budget", budget)
+    check = client.get(f"/soknader/{application_id}/kontroll").get_data(as_text=True).replace("\xa0", " ")
+    assert "False" not in check and "True" not in check
+    assert "<dd>Nei</dd>" in check  # the unconfirmed "no ordinary running costs"
+    assert "<dd>150 000 kr</dd>" in check  # a valid amount as an amount
+    assert "-5 (Beløpet er for lite.)" in check  # an invalid one as typed, with its reason
