@@ -82,3 +82,31 @@ class Document(FPDF):
     def render(self):
         self.alias_nb_pages()
         return bytes(self.output())
+
+
+def letter_pdf(title, blocks, *, lang, sender, footer, reference):
+    """A letter as PDF bytes, drawn from the same blocks as its HTML (grants.decisions.letters and
+    grants.followup.letters): ``blocks`` are objects with ``kind`` ("title", "rows", "closing", "heading",
+    "subheading" or a paragraph kind), ``text`` and ``rows`` ([(label, value)]). ``lang`` is the document's
+    language, ``sender`` its author, ``footer`` the line at the foot of each page, ``reference`` the case's
+    reference (subject and keywords)."""
+    doc = Document(title, footer_text=footer)
+    doc.set_lang(lang)
+    doc.set_author(sender)
+    doc.set_subject(f"{title} {reference}".strip())
+    doc.set_keywords(reference)
+    for block in blocks:
+        if block.kind == "title":
+            continue  # the Document draws its title itself
+        if block.kind in ("rows", "closing"):
+            for label, value in block.rows:
+                doc.row(label, value)
+            if block.kind == "rows":
+                doc.ln(2)
+        elif block.kind == "heading":
+            doc.heading(block.text, size=12)
+        elif block.kind == "subheading":
+            doc.heading(block.text, size=10.5)
+        else:
+            doc.paragraph(block.text)
+    return doc.render()

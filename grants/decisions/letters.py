@@ -1,7 +1,7 @@
 """Decision letters (vedtaksbrev) in the kommune's written standard: one source of text, two renderings.
 
 ``letter_parts(decision)`` builds the letter as a list of blocks; the HTML templates (templates/letters/) and the
-PDF (grants.core.pdf.Document) both draw exactly those blocks, so the two can't drift apart.
+PDF (grants.core.pdf.letter_pdf) both draw exactly those blocks, so the two can't drift apart.
 
 The letter texts are legal text and are written out here in bokmål, nynorsk and English rather than run through
 gettext: a translation catalogue that falls back to another language must never produce a letter in the wrong
@@ -17,7 +17,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from grants.core.money import format_kroner
-from grants.core.pdf import Document
+from grants.core.pdf import letter_pdf
 from grants.core.timeutil import format_oslo, now_utc
 from grants.decisions.models import Decision, DecisionState, Outcome
 from grants.extensions import db
@@ -446,26 +446,8 @@ def render_letter_pdf(decision):
     lang = language_of(decision)
     t = TEXTS[lang]
     reference = decision.application.reference or ""
-    doc = Document(letter_title(decision), footer_text=t["footer"].format(reference=reference))
-    doc.set_lang(lang)
-    doc.set_author(t["sender"])
-    doc.set_subject(f"{letter_title(decision)} {reference}".strip())
-    doc.set_keywords(reference)
-    for block in letter_parts(decision):
-        if block.kind == "title":
-            continue  # the Document draws its title itself
-        if block.kind in ("rows", "closing"):
-            for label, value in block.rows:
-                doc.row(label, value)
-            if block.kind == "rows":
-                doc.ln(2)
-        elif block.kind == "heading":
-            doc.heading(block.text, size=12)
-        elif block.kind == "subheading":
-            doc.heading(block.text, size=10.5)
-        else:
-            doc.paragraph(block.text)
-    return doc.render()
+    return letter_pdf(letter_title(decision), letter_parts(decision), lang=lang, sender=t["sender"],
+                      footer=t["footer"].format(reference=reference), reference=reference)
 
 
 def store_letter(decision):

@@ -288,7 +288,9 @@ def _queue_decision_notices(decision):
             key=f"decision:{decision.id}:{email}",
             context={"reference": application.reference, "title": application.title,
                      "municipality_name": application.municipality.name, "outcome": str(decision.outcome),
-                     "amount": decision.amount, "application_id": application.id},
+                     "amount": decision.amount, "application_id": application.id,
+                     # The e-mail says what the letter says: how to appeal, or that the decision is final.
+                     "appeals_allowed": bool(application.round.appeals_allowed)},
             attachments=[{"type": "decision_letter", "decision_id": decision.id}], held=True,
         )
 

@@ -2,7 +2,7 @@
 two renderings, as the decision letters (grants.decisions.letters).
 
 ``letter_parts(claim)`` builds the letter as a list of blocks; the HTML template (templates/letters/
-repayment_claim.html, on the decision letters' base) and the PDF (grants.core.pdf.Document) both draw exactly those
+repayment_claim.html, on the decision letters' base) and the PDF (grants.core.pdf.letter_pdf) both draw exactly those
 blocks. The texts are written out here in bokmål, nynorsk and English, not run through gettext: a catalogue that
 falls back to another language must never give a letter in the wrong written standard (språklova).
 
@@ -15,7 +15,7 @@ from flask import current_app, render_template
 from stdnum.no import kontonr
 
 from grants.core.money import format_kroner
-from grants.core.pdf import Document
+from grants.core.pdf import letter_pdf
 from grants.core.timeutil import format_oslo, now_utc
 from grants.decisions.letters import LANGUAGES, Block, letter_language_for
 from grants.extensions import db
@@ -248,26 +248,8 @@ def render_letter_pdf(claim):
     lang = language_of(claim)
     t = TEXTS[lang]
     reference = claim.grant.application.reference or ""
-    doc = Document(letter_title(claim), footer_text=t["footer"].format(reference=reference))
-    doc.set_lang(lang)
-    doc.set_author(t["sender"])
-    doc.set_subject(f"{letter_title(claim)} {reference}".strip())
-    doc.set_keywords(reference)
-    for block in letter_parts(claim):
-        if block.kind == "title":
-            continue  # the Document draws its title itself
-        if block.kind in ("rows", "closing"):
-            for label, value in block.rows:
-                doc.row(label, value)
-            if block.kind == "rows":
-                doc.ln(2)
-        elif block.kind == "heading":
-            doc.heading(block.text, size=12)
-        elif block.kind == "subheading":
-            doc.heading(block.text, size=10.5)
-        else:
-            doc.paragraph(block.text)
-    return doc.render()
+    return letter_pdf(letter_title(claim), letter_parts(claim), lang=lang, sender=t["sender"],
+                      footer=t["footer"].format(reference=reference), reference=reference)
 
 
 def attachment_filename(claim):

@@ -169,3 +169,21 @@ def test_the_follow_up_notices_read_in_each_language_within_the_common_layout(ap
         assert words[language] in body and "2025-0007" in body and "Kari Nordmann" in body
     assert f'lang="{language}"' in html and "<hr>" in html and "tilskudd@imdi.example" in text.splitlines()[-1]
     assert "2025-0007" in str(message["Subject"])
+
+
+# What the decision e-mail says of appeals agrees with its letter (grants.decisions.letters: the appeal paragraph
+# where the round allows appeals, else "final").
+APPEAL_WORDS = {"nb": "hvordan dere kan klage", "nn": "korleis de kan klage", "en": "how to appeal"}
+FINAL_WORDS = {"nb": "kan ikke påklages", "nn": "kan ikkje klagast på", "en": "cannot be appealed"}
+
+
+@pytest.mark.parametrize("outcome", ["granted", "rejected", "dismissed"])
+@pytest.mark.parametrize("appeals", [True, False])
+@pytest.mark.parametrize("language", ["nb", "nn", "en"])
+def test_the_decision_email_speaks_of_appeals_only_where_the_round_allows_them(app, outcome, appeals, language):
+    context = {"reference": "2025-0007", "title": "Prosjekt", "municipality_name": "Bergen", "outcome": outcome,
+               "amount": 300_000 if outcome == "granted" else None, "application_id": 7, "appeals_allowed": appeals}
+    message = build_message(notice(kind="decision", key="decision:1:x", language=language, context=context))
+    for body in (message.get_body(("plain",)).get_content(), message.get_body(("html",)).get_content()):
+        assert (APPEAL_WORDS[language] in body) == appeals, body
+        assert (FINAL_WORDS[language] in body) == (not appeals), body

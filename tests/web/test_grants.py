@@ -48,6 +48,8 @@ def test_a_released_grant_decision_makes_its_grant_with_the_decisions_reporting_
     assert (grant.amount, grant.state, grant.decision_id) == (250_000, GrantState.offered, decision.id)
     assert grant.reporting_deadline == date(2026, 12, 15) and plain.reporting_deadline == date(2027, 3, 1)
     assert grant.answer_by == oslo_date(decision.released_at) + timedelta(days=14)
+    # The decision's e-mail knows whether the round allows appeals, as its letter does.
+    assert {n.context["appeals_allowed"] for n in notices("decision")} == {round_.appeals_allowed}
 
 
 def test_the_kommune_accepts_with_an_account_number_that_passes_mod11(client, login_as, people, round_):
