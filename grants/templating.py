@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from flask import current_app, has_request_context, request, url_for
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -137,6 +138,14 @@ def activity_names():
     return {value: str(label) for value, label in ACTIVITY_CHOICES}
 
 
+def decimal(value, places=2):
+    """A number with ``places`` decimals as the page's language writes it (Babel): "5,22" in bokmål and nynorsk,
+    "5.22" in English; "" for None."""
+    if value is None:
+        return ""
+    return format_decimal(value, format="0." + "0" * places if places else "0")
+
+
 def init_app(app):
     app.jinja_env.globals.update(
         nav_items=nav_items,
@@ -151,7 +160,7 @@ def init_app(app):
         activity_names=activity_names,
     )
     app.jinja_env.filters.update(kroner=format_kroner, oslo=oslo_datetime, oslo_date=oslo_date, oslo_iso=oslo_iso,
-                                 account_number=account_number)
+                                 account_number=account_number, decimal=decimal)
     app.jinja_env.add_extension("jinja2.ext.do")
 
     @app.template_filter("localised")

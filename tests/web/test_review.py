@@ -89,7 +89,7 @@ def test_the_whole_path_from_formal_check_to_the_kommune_reading_its_letter(clie
     # The caseworker proposes a grant.
     login_as(people["caseworker"])
     page = client.get(case_url(application)).get_data(as_text=True)
-    assert "3.00" in page and "Formålet er uklart" in page
+    assert "3,00" in page and "Formålet er uklart" in page
     response = client.post(case_url(application, "/vedtak"), data={
         "decision-outcome": "granted", "decision-amount": "300 000", "decision-purpose": "Kartlegging i Oslo",
         "decision-conditions": "Rapport med regnskap.", "decision-letter_language": "nb"})
@@ -328,7 +328,9 @@ def test_inbox_filters_sorts_and_shows_scores(client, login_as, people, round_):
     base = f"/saksbehandling/runder/{round_.id}"
     page = client.get(base).get_data(as_text=True)
     assert all(a.reference in page for a in (oslo, kinn, waiting))
-    assert "4.50 ± 3.00" in page and "Rita Fagvurderer" in page and 'data-color="warning"' in page
+    assert "4,50 ± 3,00" in page and "Rita Fagvurderer" in page and 'data-color="warning"' in page  # Norwegian
+    client.post("/sprak", data={"lang": "en", "next": base})
+    assert "4.50 ± 3.00" in client.get(base).get_data(as_text=True)  # English writes a decimal point
     page = client.get(base + "?state=submitted").get_data(as_text=True)
     assert waiting.reference in page and oslo.reference not in page
     page = client.get(base + "?county=46").get_data(as_text=True)
