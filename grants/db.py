@@ -101,3 +101,16 @@ def ensure_sqlite_folder(url):
     database = make_url(url.replace("sqla+", "", 1)).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def lock_row(record):
+    """Lock ``record``'s row until the transaction ends and read it again as it is now (PostgreSQL: SELECT ... FOR
+    UPDATE, so that two people acting on it at once queue up; SQLite writes one transaction at a time anyway).
+    Returns the record, refreshed. ``record`` is a mapped object with an ``id`` primary key."""
+    from sqlalchemy import select
+
+    from grants.extensions import db
+
+    model = type(record)
+    db.session.execute(select(model.id).where(model.id == record.id).with_for_update())
+    return db.session.get(model, record.id, populate_existing=True)

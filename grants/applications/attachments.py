@@ -111,6 +111,13 @@ def store(content):
     return stored_name
 
 
+def stored(filename, content, kind):
+    """Store ``content`` (bytes of a checked document of ``kind``, named ``filename``) and give the columns of a
+    stored document (grants.db.StoredFileMixin): the cleaned name, the stored name, the type, size and SHA-256."""
+    return {"original_name": clean_filename(filename), "stored_name": store(content), "content_type": TYPES[kind],
+            "size": len(content), "sha256": hashlib.sha256(content).hexdigest()}
+
+
 def path_of(attachment):
     return Path(current_app.config["UPLOAD_DIR"]) / attachment.stored_name
 
@@ -140,9 +147,7 @@ def add_attachment(application, user, filename, content, purpose="general"):
         raise NotPermitted("not_permitted")
     kind = check_upload(application, filename, content)
     attachment = Attachment(
-        application=application, purpose=purpose, original_name=clean_filename(filename),
-        stored_name=store(content), content_type=TYPES[kind], size=len(content),
-        sha256=hashlib.sha256(content).hexdigest(), uploaded_by_id=user.id,
+        application=application, purpose=purpose, uploaded_by_id=user.id, **stored(filename, content, kind),
     )
     db.session.add(attachment)
     db.session.flush()

@@ -141,6 +141,8 @@ RECEIVED_STATES = frozenset(
     {State.submitted, State.in_review, State.granted, State.rejected, State.dismissed, State.reported, State.closed,
      State.declined}
 )
+# Granted and standing: what a round's figures count as granted (a grant declined by the kommune is not).
+GRANTED_STATES = (State.granted, State.reported, State.closed)
 DECIDED_STATES = frozenset({State.granted, State.rejected, State.dismissed, State.reported, State.closed,
                             State.declined})
 EDITABLE_STATES = frozenset({State.draft})

@@ -304,7 +304,17 @@ class Block:
         return self.text.splitlines() or [""]
 
 
-def _clean(text):
+# The words every letter from IMDi shares: the sender, the labels of the head, the signature and the footer.
+COMMON_KEYS = ("sender", "to", "municipality", "date", "our_reference", "application", "scheme", "round", "closing",
+               "approved_by", "caseworker", "electronic", "footer")
+
+
+def common_texts(lang):
+    """The shared words of a letter from IMDi in ``lang`` ("nb", "nn" or "en"): {key: text} of COMMON_KEYS."""
+    return {key: TEXTS[lang][key] for key in COMMON_KEYS}
+
+
+def clean_text(text):
     return (text or "").replace("\r\n", "\n").replace("\r", "\n").strip()
 
 
@@ -312,7 +322,7 @@ def _letter_date(decision):
     return format_oslo(decision.released_at or decision.approved_at or now_utc(), with_time=False)
 
 
-def _municipality_name(municipality, t):
+def municipality_line(municipality, t):
     if municipality is None:
         return ""
     name = t["municipality"].format(name=municipality.name)
@@ -342,20 +352,11 @@ def letter_parts(decision):
     application = decision.application
     round_ = application.round
     reference = application.reference or ""
-    title = _clean(application.title)
+    title = clean_text(application.title)
     amount = format_kroner(decision.amount) if decision.amount is not None else ""
 
-    head = [
-        (t["to"], _municipality_name(application.municipality, t)),
-        (t["date"], _letter_date(decision)),
-        (t["our_reference"], reference),
-        (t["application"], title),
-    ]
-    if round_ is not None:
-        if round_.scheme is not None:
-            head.append((t["scheme"], round_.scheme.localised("title", lang)))
-        head.append((t["round"], round_.localised("title", lang)))
-    partners = [_municipality_name(p.municipality, t) for p in application.partners if p.municipality]
+    head = case_rows(application, t, lang, _letter_date(decision))
+    partners = [municipality_line(p.municipality, t) for p in application.partners if p.municipality]
     if partners:
         head.append((t["partners"], ", ".join(partners)))
     if outcome == Outcome.granted:
@@ -369,7 +370,7 @@ def letter_parts(decision):
 
     if outcome == Outcome.granted:
         deadline = _reporting_deadline(decision)
-        purpose = _clean(decision.purpose) or t["purpose_default"].format(title=title)
+        purpose = clean_text(decision.purpose) or t["purpose_default"].format(title=title)
         parts += [
             Block("heading", t["purpose_heading"]),
             Block("paragraph", t["purpose_intro"]),
@@ -379,11 +380,11 @@ def letter_parts(decision):
             Block("heading", t["conditions_heading"]),
             Block("paragraph", t["conditions_general"]),
         ]
-        if _clean(decision.conditions):
-            parts += [Block("paragraph", t["conditions_more"]), Block("paragraph", _clean(decision.conditions))]
-        if _clean(decision.special_conditions):
+        if clean_text(decision.conditions):
+            parts += [Block("paragraph", t["conditions_more"]), Block("paragraph", clean_text(decision.conditions))]
+        if clean_text(decision.special_conditions):
             parts += [Block("subheading", t["special_heading"]),
-                      Block("paragraph", _clean(decision.special_conditions))]
+                      Block("paragraph", clean_text(decision.special_conditions))]
         parts += [
             Block("heading", t["breach_heading"]),
             Block("paragraph", t["breach"]),
@@ -397,7 +398,7 @@ def letter_parts(decision):
         parts += [Block("heading", t["control_heading"]), Block("paragraph", t["control"])]
     else:
         reasons = decision.reasons or {}
-        given = [(key, _clean(str(reasons.get(key) or ""))) for key in REASON_KEYS]
+        given = [(key, clean_text(str(reasons.get(key) or ""))) for key in REASON_KEYS]
         given = [(key, text) for key, text in given if text]
         if given:
             parts.append(Block("heading", t["reasons_heading"]))
@@ -410,18 +411,33 @@ def letter_parts(decision):
     else:
         parts += [Block("heading", t["final_heading"]), Block("paragraph", t["final"])]
 
+    return parts + signature(t, approved_by=decision.approved_by, proposed_by=decision.proposed_by)
+
+
+def case_rows(application, t, lang, date):
+    """The head of a letter about ``application``: (label, value) of the kommune it goes to, ``date`` (str), our
+    reference, the application's title, the scheme and the round, in the words of ``t`` (a letter's texts in
+    ``lang``)."""
+    rows = [(t["to"], municipality_line(application.municipality, t)), (t["date"], date),
+            (t["our_reference"], application.reference or ""), (t["application"], clean_text(application.title))]
+    round_ = application.round
+    if round_ is not None:
+        if round_.scheme is not None:
+            rows.append((t["scheme"], round_.scheme.localised("title", lang)))
+        rows.append((t["round"], round_.localised("title", lang)))
+    return rows
+
+
+def signature(t, *, approved_by, proposed_by):
+    """The end of a letter: the greeting, the sender, who approved it and the caseworker (Users, or None), and the
+    note that it is approved electronically."""
     signers = []
-    if decision.approved_by is not None:
-        signers.append((t["approved_by"], decision.approved_by.name))
-    if decision.proposed_by is not None:
-        signers.append((t["caseworker"], decision.proposed_by.name))
-    parts += [
-        Block("paragraph", t["closing"]),
-        Block("sender", t["sender"]),
-        Block("closing", rows=tuple(signers)),
-        Block("paragraph", t["electronic"]),
-    ]
-    return parts
+    if approved_by is not None:
+        signers.append((t["approved_by"], approved_by.name))
+    if proposed_by is not None:
+        signers.append((t["caseworker"], proposed_by.name))
+    return [Block("paragraph", t["closing"]), Block("sender", t["sender"]), Block("closing", rows=tuple(signers)),
+            Block("paragraph", t["electronic"])]
 
 
 # --- two renderings --------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 
 from grants.applications.models import Application, ApplicationActivity
-from grants.applications.workflow import State
+from grants.applications.workflow import GRANTED_STATES, RECEIVED_STATES
 from grants.core.timeutil import now_utc, oslo_date
 from grants.extensions import db
 from grants.followup import repayments
@@ -115,6 +115,7 @@ class RoundFigures:
     grants: int = 0
     amount: int = 0
     awaiting_answer: int = 0
+    amount_awaiting: int = 0
     accepted: int = 0
     amount_accepted: int = 0
     declined: int = 0
@@ -126,16 +127,12 @@ class RoundFigures:
     participants: int = 0
     continuations: int = 0
 
-    @property
-    def reports_expected(self):
-        """Accepted grants: each owes a report."""
-        return self.accepted
 
-
-def for_round(round_id, today=None):
-    """The round's follow-up figures (RoundFigures): six statements."""
+def for_round(round_id, today=None, follow_up=None):
+    """The round's follow-up figures (RoundFigures), added up from ``follow_up`` (the round's per_grant, read
+    here when not given): six statements, one when given."""
     figures = RoundFigures(round_id)
-    for grant in per_grant(round_id, today):
+    for grant in per_grant(round_id, today) if follow_up is None else follow_up:
         figures.grants += 1
         figures.amount += grant.amount
         figures.paid += grant.paid
@@ -144,6 +141,7 @@ def for_round(round_id, today=None):
         figures.reports[grant.report] += 1
         if grant.report == ReportStatus.awaiting_answer:
             figures.awaiting_answer += 1
+            figures.amount_awaiting += grant.amount
         elif grant.report == ReportStatus.declined:
             figures.declined += 1
             figures.amount_declined += grant.amount
@@ -159,7 +157,7 @@ def for_round(round_id, today=None):
 def _continuations(round_id):
     return db.session.scalar(select(func.count()).select_from(Application).where(
         Application.round_id == round_id, Application.continues_application_id.is_not(None),
-        Application.state.in_([s for s in State if s.is_received])))
+        Application.state.in_(list(RECEIVED_STATES))))
 
 
 @dataclass
@@ -184,16 +182,13 @@ class YearResults:
         return self.continuations / self.received if self.received else 0.0
 
 
-GRANTED = (State.granted, State.reported, State.closed)
-
-
 def yearly_results(round_ids=None):
     """The results per year of the rounds given (ids; every round when None), newest year first: a list of
     YearResults. Four statements whatever the number of rounds and grants."""
     rounds = db.session.execute(select(Round.id, Round.year)).all()
     year_of = {rid: year for rid, year in rounds if round_ids is None or rid in round_ids}
     years = {year: YearResults(year) for year in year_of.values()}
-    received = [s for s in State if s.is_received]
+    received = RECEIVED_STATES
     for rid, state, count, amount, continuing in db.session.execute(
             select(Application.round_id, Application.state, func.count(),
                    func.coalesce(func.sum(Application.amount_granted), 0),
@@ -203,7 +198,7 @@ def yearly_results(round_ids=None):
         if state in received:
             result.received += count
             result.continuations += continuing
-        if state in GRANTED:
+        if state in GRANTED_STATES:
             result.projects += count
             result.amount += int(amount)
     last = (select(Report.grant_id, func.max(Report.number).label("number"))
@@ -218,7 +213,7 @@ def yearly_results(round_ids=None):
     for rid, activity, count in db.session.execute(
             select(Application.round_id, ApplicationActivity.activity, func.count())
             .join(Application, Application.id == ApplicationActivity.application_id)
-            .where(Application.round_id.in_(list(year_of)), Application.state.in_(GRANTED))
+            .where(Application.round_id.in_(list(year_of)), Application.state.in_(GRANTED_STATES))
             .group_by(Application.round_id, ApplicationActivity.activity)):
         activities = years[year_of[rid]].activities
         activities[str(activity)] = activities.get(str(activity), 0) + count

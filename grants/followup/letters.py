@@ -17,23 +17,23 @@ from stdnum.no import kontonr
 from grants.core.money import format_kroner
 from grants.core.pdf import letter_pdf
 from grants.core.timeutil import format_oslo, now_utc
-from grants.decisions.letters import LANGUAGES, Block, letter_language_for
+from grants.decisions.letters import (
+    LANGUAGES,
+    Block,
+    case_rows,
+    clean_text,
+    common_texts,
+    letter_language_for,
+    signature,
+)
 from grants.extensions import db
 from grants.followup.models import RepaymentClaim
 from grants.i18n import language
 from grants.notify.attachments import LOADERS
 
-TEXTS = {
+_OWN_TEXTS = {
     "nb": {
-        "sender": "Integrerings- og mangfoldsdirektoratet (IMDi)",
         "title": "Krav om tilbakebetaling av tilskudd",
-        "to": "Til",
-        "municipality": "{name} kommune",
-        "date": "Dato",
-        "our_reference": "Vår referanse",
-        "application": "Søknad",
-        "scheme": "Tilskuddsordning",
-        "round": "Utlysning",
         "granted": "Tilskuddsbeløp",
         "claimed": "Beløp som kreves tilbakebetalt",
         "due": "Betalingsfrist",
@@ -57,22 +57,9 @@ TEXTS = {
         "questions_heading": "Spørsmål",
         "questions": "Har dere spørsmål om kravet, kan dere skrive til IMDi i saken i tilskuddsportalen. Oppgi vår "
                      "referanse {reference}.",
-        "closing": "Med hilsen",
-        "approved_by": "Godkjent av",
-        "caseworker": "Saksbehandler",
-        "electronic": "Brevet er godkjent elektronisk og har derfor ingen håndskrevet signatur.",
-        "footer": "IMDi, vår referanse {reference}",
     },
     "nn": {
-        "sender": "Integrerings- og mangfaldsdirektoratet (IMDi)",
         "title": "Krav om tilbakebetaling av tilskot",
-        "to": "Til",
-        "municipality": "{name} kommune",
-        "date": "Dato",
-        "our_reference": "Vår referanse",
-        "application": "Søknad",
-        "scheme": "Tilskotsordning",
-        "round": "Utlysing",
         "granted": "Tilskotsbeløp",
         "claimed": "Beløp som blir kravt tilbakebetalt",
         "due": "Betalingsfrist",
@@ -96,22 +83,9 @@ TEXTS = {
         "questions_heading": "Spørsmål",
         "questions": "Har de spørsmål om kravet, kan de skrive til IMDi i saka i tilskotsportalen. Oppgi vår "
                      "referanse {reference}.",
-        "closing": "Med helsing",
-        "approved_by": "Godkjend av",
-        "caseworker": "Sakshandsamar",
-        "electronic": "Brevet er godkjend elektronisk og har difor inga handskriven underskrift.",
-        "footer": "IMDi, vår referanse {reference}",
     },
     "en": {
-        "sender": "The Directorate of Integration and Diversity (IMDi)",
         "title": "Claim for repayment of a grant",
-        "to": "To",
-        "municipality": "{name} municipality",
-        "date": "Date",
-        "our_reference": "Our reference",
-        "application": "Application",
-        "scheme": "Grant scheme",
-        "round": "Call for applications",
         "granted": "Amount granted",
         "claimed": "Amount claimed back",
         "due": "Due date",
@@ -135,13 +109,11 @@ TEXTS = {
         "questions_heading": "Questions",
         "questions": "If you have questions about the claim, write to IMDi in the case in the grant portal. Give "
                      "our reference {reference}.",
-        "closing": "Kind regards",
-        "approved_by": "Approved by",
-        "caseworker": "Caseworker",
-        "electronic": "This letter is approved electronically and therefore has no handwritten signature.",
-        "footer": "IMDi, our reference {reference}",
     },
 }
+
+# The words every letter from IMDi shares (sender, the head's labels, the signature) are the decision letters'.
+TEXTS = {lang: {**common_texts(lang), **own} for lang, own in _OWN_TEXTS.items()}
 
 
 def repayment_account():
@@ -168,15 +140,6 @@ def letter_title(claim):
     return TEXTS[language_of(claim)]["title"]
 
 
-def _clean(text):
-    return (text or "").replace("\r\n", "\n").replace("\r", "\n").strip()
-
-
-def _municipality_name(municipality, t):
-    name = t["municipality"].format(name=municipality.name)
-    return f"{name} ({municipality.sami_name})" if municipality.sami_name else name
-
-
 def letter_parts(claim):
     """The letter of ``claim`` as blocks (grants.decisions.letters.Block), in its language. Both renderings draw
     these and nothing else."""
@@ -184,22 +147,14 @@ def letter_parts(claim):
     t = TEXTS[lang]
     grant = claim.grant
     application, decision = grant.application, grant.decision
-    round_ = application.round
     reference = application.reference or ""
-    title = _clean(application.title)
+    title = clean_text(application.title)
     amount, due = format_kroner(claim.amount), format_oslo(claim.due_on)
     account = kontonr.format(claim.account_number or repayment_account())
     pay_with = payment_reference(claim)
     granted_on = decision.released_at or decision.approved_at
 
-    head = [(t["to"], _municipality_name(application.municipality, t)),
-            (t["date"], format_oslo(claim.approved_at or now_utc(), with_time=False)),
-            (t["our_reference"], reference),
-            (t["application"], title)]
-    if round_ is not None:
-        if round_.scheme is not None:
-            head.append((t["scheme"], round_.scheme.localised("title", lang)))
-        head.append((t["round"], round_.localised("title", lang)))
+    head = case_rows(application, t, lang, format_oslo(claim.approved_at or now_utc(), with_time=False))
     head += [(t["granted"], format_kroner(grant.amount)), (t["claimed"], amount), (t["due"], due),
              (t["account"], account), (t["payment_reference"], pay_with)]
 
@@ -209,30 +164,21 @@ def letter_parts(claim):
              Block("heading", t["claim_heading"]),
              Block("paragraph", t["claim"].format(amount=amount, title=title)),
              Block("heading", t["reason_heading"]),
-             Block("paragraph", _clean(claim.reason)),
+             Block("paragraph", clean_text(claim.reason)),
              Block("heading", t["payment_heading"]),
              Block("paragraph", t["payment"].format(due=due, account=account, payment_reference=pay_with)),
              Block("heading", t["basis_heading"]),
              Block("paragraph", t["basis"].format(grant_date=format_oslo(granted_on, with_time=False),
                                                   reference=reference)),
              Block("paragraph", t["basis_letter"])]
-    conditions = [text for text in (_clean(decision.conditions), _clean(decision.special_conditions)) if text]
+    conditions = [text for text in (clean_text(decision.conditions), clean_text(decision.special_conditions)) if text]
     if conditions:
         parts.append(Block("subheading", t["conditions_heading"]))
         parts += [Block("paragraph", text) for text in conditions]
     parts += [Block("heading", t["questions_heading"]),
               Block("paragraph", t["questions"].format(reference=reference))]
 
-    signers = []
-    if claim.approved_by is not None:
-        signers.append((t["approved_by"], claim.approved_by.name))
-    if claim.proposed_by is not None:
-        signers.append((t["caseworker"], claim.proposed_by.name))
-    parts += [Block("paragraph", t["closing"]),
-              Block("sender", t["sender"]),
-              Block("closing", rows=tuple(signers)),
-              Block("paragraph", t["electronic"])]
-    return parts
+    return parts + signature(t, approved_by=claim.approved_by, proposed_by=claim.proposed_by)
 
 
 def render_letter_html(claim):

@@ -16,6 +16,7 @@ from grants.applications.permissions import is_lead_staff
 from grants.applications.workflow import Action, State
 from grants.core import audit
 from grants.core.timeutil import now_utc, oslo_date
+from grants.db import lock_row
 from grants.decisions.models import Decision
 from grants.decisions.permissions import has_declared_conflict
 from grants.errors import InvalidTransition, NotPermitted, ValidationFailed
@@ -123,13 +124,6 @@ def decline_grant(grant, user, reason):
 
 # --- payments (utbetalinger) ---------------------------------------------------------------------------------
 
-def _lock_grant(grant):
-    """Lock the grant's row until commit, so that payments proposed at once queue up and never add up to more than
-    the grant (PostgreSQL; SQLite writes one transaction at a time anyway)."""
-    db.session.execute(select(Grant.id).where(Grant.id == grant.id).with_for_update())
-    return db.session.get(Grant, grant.id, populate_existing=True)
-
-
 def paid_on_grant(grant):
     """Kroner paid out on ``grant`` (payments in state paid)."""
     return int(db.session.scalar(select(func.coalesce(func.sum(Payment.amount), 0)).where(
@@ -164,7 +158,7 @@ def propose_payment(grant, actor, amount, note=""):
     the kommune gave. Raises NotPermitted, InvalidTransition("grant_not_accepted"), ValidationFailed
     ("payment_not_positive" or "payment_above_payable", field "amount", with "payable" in whole kroner)."""
     _require_staff(grant, actor, is_caseworker(actor))
-    grant = _lock_grant(grant)
+    grant = lock_row(grant)  # payments proposed at once queue up and never add up to more than the grant
     if grant.state != GrantState.accepted:
         raise InvalidTransition("grant_not_accepted")
     if amount is None or amount <= 0:
@@ -180,16 +174,11 @@ def propose_payment(grant, actor, amount, note=""):
     return payment
 
 
-def _lock_payment(payment):
-    db.session.execute(select(Payment.id).where(Payment.id == payment.id).with_for_update())
-    return db.session.get(Payment, payment.id, populate_existing=True)
-
-
 def approve_payment(payment, actor):
     """The second pair of eyes: an approver who did not propose the payment, free of conflict, approves it; it
     then goes into the round's payment file. Two approving at once: the second finds it approved
     (InvalidTransition "payment_handled"). Raises NotPermitted("four_eyes") for the proposer or a conflict."""
-    payment = _lock_payment(payment)
+    payment = lock_row(payment)
     grant = payment.grant
     if not is_approver(actor) or actor.id == payment.proposed_by_id or has_declared_conflict(grant.application,
                                                                                              actor):
@@ -207,7 +196,7 @@ def mark_paid(payment, actor, paid_on):
     """A caseworker or approver records that the accounting system paid an approved payment on ``paid_on`` (an Oslo
     date, not in the future). The kommune is told. Raises NotPermitted, InvalidTransition("payment_handled"),
     ValidationFailed("paid_on_required", "paid_on_future" or "paid_on_before_approval", field "paid_on")."""
-    payment = _lock_payment(payment)
+    payment = lock_row(payment)
     grant = payment.grant
     _require_staff(grant, actor, is_caseworker(actor) or is_approver(actor))
     if not PAYMENT_LIFE.can(payment, "pay"):
@@ -236,7 +225,7 @@ def mark_paid(payment, actor, paid_on):
 def withdraw_payment(payment, actor):
     """A caseworker or approver takes back a payment not yet paid (proposed or approved). Raises NotPermitted,
     InvalidTransition("payment_handled")."""
-    payment = _lock_payment(payment)
+    payment = lock_row(payment)
     _require_staff(payment.grant, actor, is_caseworker(actor) or is_approver(actor))
     if not PAYMENT_LIFE.can(payment, "withdraw"):
         raise InvalidTransition("payment_handled")
@@ -270,19 +259,16 @@ def payment_file_rows(round_id):
 
 
 def round_overview(round_id):
-    """A round's grants for IMDi's overview: (grants in the order made, {grant id: kroner paid}, the number of
-    approved payments waiting to be paid, {grant id: the last version of its report}). Four statements whatever
-    the number of grants."""
+    """A round's grants for IMDi's overview: (grants in the order made, the number of approved payments waiting to
+    be paid, {grant id: the last version of its report, a draft included}). Three statements whatever the number
+    of grants; what was paid and where each report stands are grants.followup.figures.per_grant's."""
     grants = db.session.scalars(select(Grant).where(Grant.round_id == round_id).order_by(Grant.id)).all()
-    paid = dict(db.session.execute(
-        select(Payment.grant_id, func.sum(Payment.amount)).join(Grant, Grant.id == Payment.grant_id)
-        .where(Grant.round_id == round_id, Payment.state == PaymentState.paid).group_by(Payment.grant_id)).all())
     waiting = db.session.scalar(select(func.count()).select_from(_approved_payments(round_id).subquery()))
     last = (select(Report.grant_id, func.max(Report.number).label("number")).join(Grant, Grant.id == Report.grant_id)
             .where(Grant.round_id == round_id).group_by(Report.grant_id).subquery())
     reports = {r.grant_id: r for r in db.session.scalars(select(Report).join(
         last, (last.c.grant_id == Report.grant_id) & (last.c.number == Report.number)))}
-    return grants, paid, waiting, reports
+    return grants, waiting, reports
 
 
 # The grant follows the release of a grant decision (grants.applications.workflow.follow): registered when the app

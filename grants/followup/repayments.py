@@ -19,6 +19,7 @@ from grants.accounts.permissions import is_approver, is_caseworker
 from grants.applications.models import Application
 from grants.core import audit
 from grants.core.timeutil import now_utc, oslo_date
+from grants.db import lock_row
 from grants.decisions.letters import letter_language_for
 from grants.decisions.permissions import has_declared_conflict
 from grants.errors import InvalidTransition, NotPermitted, ValidationFailed
@@ -32,7 +33,7 @@ from grants.followup.models import (
     Repayment,
     RepaymentClaim,
 )
-from grants.followup.operations import _lock_grant, paid_on_grant
+from grants.followup.operations import paid_on_grant
 from grants.notify.outbox import queue_notice
 
 MAX_REASON_CHARS = 3_000
@@ -126,7 +127,7 @@ def propose_claim(grant, actor, *, amount, reason, due_on, report_id=None):
     Every check is made before anything changes."""
     if not is_caseworker(actor) or not _free_of_conflict(grant, actor):
         raise NotPermitted("not_permitted")
-    grant = _lock_grant(grant)
+    grant = lock_row(grant)
     if grant.state != GrantState.accepted:
         raise InvalidTransition("claim_grant_not_accepted")
     if amount is None or isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
@@ -146,13 +147,6 @@ def propose_claim(grant, actor, *, amount, reason, due_on, report_id=None):
     audit.record(actor, grant.application, "propose_claim", claim_id=claim.id, amount=amount,
                  due_on=due_on.isoformat(), report_id=report_id)
     return claim
-
-
-def _lock_claim(claim):
-    """Lock the claim's row until commit (approvals and repayments at the same moment queue up), and read it
-    again as it is now."""
-    db.session.execute(select(RepaymentClaim.id).where(RepaymentClaim.id == claim.id).with_for_update())
-    return db.session.get(RepaymentClaim, claim.id, populate_existing=True)
 
 
 def kommune_recipient(grant):
@@ -185,7 +179,7 @@ def approve_claim(claim, actor):
     Raises NotPermitted("claim_four_eyes") for the proposer, anyone not an approver or one with a conflict;
     InvalidTransition("claim_handled") when it is no longer a proposal (two approving at once: the second finds it
     handled, the row is locked), InvalidTransition("claim_due_passed") when its due date has passed meanwhile."""
-    claim = _lock_claim(claim)
+    claim = lock_row(claim)  # approvals and repayments at the same moment queue up
     grant = claim.grant
     if not is_approver(actor) or actor.id == claim.proposed_by_id or not _free_of_conflict(grant, actor):
         raise NotPermitted("claim_four_eyes")
@@ -214,7 +208,7 @@ def withdraw_claim(claim, actor):
     kommune and stays). A case whose report was approved with this claim is then closed, if no other claim is open
     (grants.followup.reports.settle). Returns the claim (flushed). Raises NotPermitted("not_permitted"),
     InvalidTransition("claim_handled") when it is not a proposal any more."""
-    claim = _lock_claim(claim)
+    claim = lock_row(claim)  # approvals and repayments at the same moment queue up
     if not can_handle_claim(claim.grant, actor):
         raise NotPermitted("not_permitted")
     if not CLAIM_LIFE.can(claim, "withdraw"):
@@ -240,7 +234,7 @@ def record_repayment(claim, actor, *, amount, received_on):
     already repaid, ValidationFailed "claim_amount_required" or "repayment_above_claim" (field "amount", with
     "outstanding" in whole kroner), "received_on_required", "received_on_future" or "received_on_before_claim"
     (field "received_on")."""
-    claim = _lock_claim(claim)
+    claim = lock_row(claim)  # approvals and repayments at the same moment queue up
     if not can_handle_claim(claim.grant, actor):
         raise NotPermitted("not_permitted")
     if not CLAIM_LIFE.can(claim, "repay"):

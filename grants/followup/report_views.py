@@ -11,7 +11,7 @@ from werkzeug.datastructures import MultiDict
 
 from grants.applications import attachments as files
 from grants.applications.views import load_application
-from grants.core.money import format_kroner
+from grants.core.money import format_kroner, parse_kroner
 from grants.core.timeutil import now_utc, oslo_date
 from grants.errors import DomainError, StaleData
 from grants.extensions import db
@@ -58,9 +58,8 @@ def spending_rows(grant, report):
     answers = (report.answers or {}) if report else {}
     rows = []
     for index, line in enumerate(grant.application.cost_lines):
-        typed = answers.get(f"spending-{index}")
         try:
-            spent = int(str(typed).replace(" ", "").replace("\u00a0", "")) if typed not in (None, "") else None
+            spent = parse_kroner(answers.get(f"spending-{index}"))
         except ValueError:
             spent = None
         rows.append((line, spent))
@@ -123,17 +122,10 @@ def _keep_typed(application, grant, form):
     its limit (422), or someone else's save since the page was opened (409: the page then carries the version
     saved now, so that saving again on purpose goes through). A request that carries none of the report's fields
     keeps the draft as it is."""
-    user = acting_user()
-    latest = reports.latest_report(grant)
-    typed = any(name in request.form for name in form.own_fields())
+    names = form.own_fields()
+    typed = {name: request.form.get(name, "") for name in names} if any(n in request.form for n in names) else None
     try:
-        draft = reports.draft_for(grant, user)
-        if not typed:  # a request without the report's fields (a script, an old page) changes nothing typed
-            db.session.commit()
-            return draft, None
-        base = request.form.get("version", type=int) if latest is not None and latest.is_draft else None
-        reports.save_draft(draft, user, {name: request.form.get(name, "") for name in form.own_fields()},
-                           base_version=base)
+        draft = reports.keep_typed(grant, acting_user(), typed, base_version=request.form.get("version", type=int))
         db.session.commit()
     except DomainError as error:
         db.session.rollback()

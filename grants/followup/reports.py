@@ -7,8 +7,6 @@ The rules behind it: økonomiregelverket 6.3.9 (the grant recipient reports on i
 checks the report) and the scheme's conditions (at least ten participants, the own contribution, no ordinary
 running costs)."""
 
-import hashlib
-
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -16,10 +14,12 @@ from grants.accounts.models import Role, User, UserStatus
 from grants.accounts.permissions import is_caseworker
 from grants.applications import attachments as files
 from grants.applications import workflow
+from grants.applications.operations import MAX_VALUE_CHARS  # as for an application's drafts
 from grants.applications.permissions import is_lead_staff
 from grants.applications.workflow import Action
 from grants.core import audit
 from grants.core.timeutil import now_utc, oslo_date
+from grants.db import lock_row
 from grants.decisions.permissions import has_declared_conflict
 from grants.errors import InvalidTransition, NotPermitted, StaleData, ValidationFailed
 from grants.extensions import db
@@ -27,11 +27,6 @@ from grants.followup import operations
 from grants.followup.models import REPORT_LIFE, GrantState, Report, ReportAttachment
 from grants.notify.outbox import queue_notice
 
-# The report's fields as typed (the form's names; the spending lines are "spending-0", "spending-1"...).
-TEXT_FIELDS = ("done", "results", "transfer_value", "comments")
-FIGURE_FIELDS = ("participants", "own_contribution", "unused")
-MAX_TEXT_CHARS = 5_000        # the form's limit for each text
-MAX_VALUE_CHARS = 20_000      # beyond this nothing is kept: far beyond any field's limit
 MAX_MESSAGE_CHARS = 3_000     # a caseworker's message when returning or approving
 MAX_ATTACHMENTS = 10
 MIN_PARTICIPANTS = 10         # the scheme's condition, shown to the caseworker beside the reported number
@@ -66,7 +61,7 @@ def draft_for(grant, user):
     not write it (``may_write``). Flushes a new draft."""
     if not may_write(grant, user):
         raise NotPermitted("not_permitted")
-    operations._lock_grant(grant)  # two saves at once (a double click) make one draft, not two
+    lock_row(grant)  # two saves at once (a double click) make one draft, not two
     last = latest_report(grant)
     if last is not None and last.is_draft:
         return last
@@ -98,6 +93,18 @@ def save_draft(report, user, fields, *, base_version=None):
     except StaleDataError as error:
         raise StaleData("report_conflict") from error
     return report
+
+
+def keep_typed(grant, user, fields, *, base_version=None):
+    """What ``user`` typed on the report's page (``fields``: {name: str}, or None when the request carried none of
+    the report's fields) kept on the draft they write (``draft_for``), valid or not; ``base_version`` is the
+    version of the draft the page was opened at (ignored when there was no draft then). Returns the draft. Raises
+    as ``draft_for`` and ``save_draft``."""
+    last = latest_report(grant)
+    draft = draft_for(grant, user)
+    if fields is not None:
+        save_draft(draft, user, fields, base_version=base_version if last is not None and last.is_draft else None)
+    return draft
 
 
 def submit(report, user, *, participants, spending, own_contribution, unused):
@@ -138,8 +145,7 @@ def submit(report, user, *, participants, spending, own_contribution, unused):
 def _require_assessable(report, actor):
     if not may_assess(report.grant, actor):
         raise NotPermitted("not_permitted")
-    db.session.execute(select(Report.id).where(Report.id == report.id).with_for_update())
-    db.session.refresh(report)
+    lock_row(report)
     if not report.awaits_assessment:
         raise InvalidTransition("report_assessed")
 
@@ -287,10 +293,7 @@ def add_attachment(report, user, filename, content):
     if len(report.attachments) >= MAX_ATTACHMENTS:
         raise ValidationFailed("report_too_many", field="file", n=MAX_ATTACHMENTS)
     kind = files.check_file(filename, content)
-    attachment = ReportAttachment(report=report, original_name=files.clean_filename(filename),
-                                  stored_name=files.store(content), content_type=files.TYPES[kind],
-                                  size=len(content), sha256=hashlib.sha256(content).hexdigest(),
-                                  uploaded_by_id=user.id)
+    attachment = ReportAttachment(report=report, uploaded_by_id=user.id, **files.stored(filename, content, kind))
     db.session.add(attachment)
     db.session.flush()
     audit.record(user, report.grant.application, "add_report_attachment", report_id=report.id,

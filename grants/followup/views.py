@@ -61,13 +61,11 @@ def round_grants(round_id):
     if not permissions.can_follow_up(current_user):
         abort(403)
     round_ = db.get_or_404(Round, round_id)
-    grants, paid, waiting, reports = ops.round_overview(round_.id)
-    return render_template("followup/round_grants.html", round=round_, grants=grants, today=oslo_date(now_utc()),
-                           paid=paid, waiting=waiting, reports=reports, figures=figures.for_round(round_.id),
-                           totals={"offered": sum(g.amount for g in grants if g.awaits_answer),
-                                   "accepted": sum(g.amount for g in grants if g.is_accepted),
-                                   "declined": sum(g.amount for g in grants if g.is_declined),
-                                   "paid": sum(paid.values())})
+    grants, waiting, reports = ops.round_overview(round_.id)
+    follow_up = figures.per_grant(round_.id)
+    return render_template("followup/round_grants.html", round=round_, grants=grants, waiting=waiting,
+                           reports=reports, today=oslo_date(now_utc()), follow_up={f.grant_id: f for f in follow_up},
+                           figures=figures.for_round(round_.id, follow_up=follow_up))
 
 
 # --- IMDi: one grant and its payments ------------------------------------------------------------------------

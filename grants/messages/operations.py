@@ -1,7 +1,6 @@
 """Writing a message on a case, with its documents; the kommune sending documents afterwards while IMDi's request
 for information is open. Flushes and never commits; the notices go through the outbox."""
 
-import hashlib
 
 from sqlalchemy import select
 
@@ -102,9 +101,7 @@ def write(application, user, body, *, internal=False, answer_by=None, uploads=()
     message = CaseMessage(application_id=application.id, author_id=user.id, from_imdi=from_imdi,
                           internal=bool(internal), body=body, answer_by=answer_by)
     for kind, name, content in checked:
-        message.attachments.append(MessageAttachment(
-            original_name=name, stored_name=files.store(content), content_type=files.TYPES[kind], size=len(content),
-            sha256=hashlib.sha256(content).hexdigest()))
+        message.attachments.append(MessageAttachment(**files.stored(name, content, kind)))
     db.session.add(message)
     db.session.flush()
     audit.record(user, application, "message", message_id=message.id, internal=bool(internal),
@@ -142,10 +139,8 @@ def add_supplement(application, user, filename, content):
     if queries.supplement_count(application) >= MAX_SUPPLEMENTS:
         raise ValidationFailed("too_many_supplements", field="file", n=MAX_SUPPLEMENTS)
     [(kind, name, content)] = _checked([(filename, content)], "file")
-    attachment = Attachment(
-        application_id=application.id, purpose=SUPPLEMENT, original_name=name, stored_name=files.store(content),
-        content_type=files.TYPES[kind], size=len(content), sha256=hashlib.sha256(content).hexdigest(),
-        uploaded_by_id=user.id)
+    attachment = Attachment(application_id=application.id, purpose=SUPPLEMENT, uploaded_by_id=user.id,
+                            **files.stored(name, content, kind))
     db.session.add(attachment)
     db.session.flush()
     supplement = Supplement(attachment_id=attachment.id, request_id=request.id)

@@ -10,12 +10,12 @@ from sqlalchemy import case, func, select
 
 from grants.accounts.models import County, Municipality
 from grants.applications.models import Application, ApplicationActivity
-from grants.applications.workflow import State
+from grants.applications.workflow import GRANTED_STATES, State
 from grants.extensions import db
 from grants.review.models import Assignment, AssignmentState, Review
 from grants.rounds.models import Round
 
-GRANTED = (State.granted, State.reported, State.closed)
+GRANTED = GRANTED_STATES
 OPEN = (State.submitted, State.in_review)
 RECEIVED = (*GRANTED, State.rejected, State.dismissed, State.declined, *OPEN)
 
