@@ -27,8 +27,13 @@ $(NPM_STAMP): package.json package-lock.json
 ASSETS_STAMP := grants/static/vendor/.copied
 CATALOGUES := $(patsubst %.po,%.mo,$(wildcard grants/translations/*/LC_MESSAGES/messages.po))
 
-$(ASSETS_STAMP): $(NPM_STAMP) tools/copy-assets.mjs
+# The app's own static files: a change to one makes new fingerprinted copies (grants/static_files.py).
+OWN_STATIC := $(wildcard grants/static/css/*.css grants/static/js/*.js)
+
+$(ASSETS_STAMP): $(NPM_STAMP) tools/copy-assets.mjs $(OWN_STATIC) | $(PY_STAMP)
 	npm run --silent assets
+	$(BIN)/flask digest clean >/dev/null
+	$(BIN)/flask digest compile >/dev/null
 	touch $@
 
 assets: $(ASSETS_STAMP)

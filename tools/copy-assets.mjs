@@ -4,8 +4,8 @@
 //   npm install && npm run assets
 //
 // Copies the Designsystemet CSS (components + default theme) and the latin subset of the
-// Inter font (400, 500, 600, 700; woff2) with a small stylesheet that declares it using
-// relative urls. Nothing on a page is fetched from another host. Safe to run again: it
+// Inter font (400, 500, 600, 700; woff2, in a folder named by the package's version) with a
+// small stylesheet that declares it using relative urls. Nothing on a page is fetched from another host. Safe to run again: it
 // overwrites what it wrote before and creates the folders it needs.
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
@@ -48,11 +48,16 @@ copy(join(ds, "LICENSE"), join(dsOut, "LICENSE"));
 // Inter, latin subset
 const inter = packageDir("@fontsource/inter");
 const interOut = join(vendor, "inter");
+// The fonts go in a folder named by the package's exact version: the stylesheet refers to them by relative
+// URL, where the app's fingerprinting (grants/static_files.py) does not reach, and a new version of the
+// package gives new URLs, so the server can tell browsers to keep them for a year.
+const interVersion = JSON.parse(readFileSync(join(inter, "package.json"), "utf8")).version;
+const fontsOut = join(interOut, interVersion);
 const weights = [400, 500, 600, 700];
 const faces = [];
 for (const weight of weights) {
   const file = `inter-latin-${weight}-normal.woff2`;
-  copy(join(inter, "files", file), join(interOut, file));
+  copy(join(inter, "files", file), join(fontsOut, file));
   // Take the unicode-range of the latin subset from fontsource's own stylesheet, so the
   // browser only uses this file for the characters it holds.
   const css = readFileSync(join(inter, `${weight}.css`), "utf8");
@@ -65,7 +70,7 @@ for (const weight of weights) {
       "  font-style: normal;",
       "  font-display: swap;",
       `  font-weight: ${weight};`,
-      `  src: url(./${file}) format('woff2');`,
+      `  src: url(./${interVersion}/${file}) format('woff2');`,
       ...(range ? [`  unicode-range: ${range[1].trim()};`] : []),
       "}",
     ].join("\n"),

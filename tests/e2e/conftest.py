@@ -97,9 +97,8 @@ class LiveServer:
 def live_server(database_url, instance_dir, _migrated):
     if not database_url.startswith("sqlite"):
         pytest.skip("the browser tests run on SQLite only")
-    # Real CSRF, as a user has it. Static files cached for an hour, as a browser in production keeps them,
-    # instead of eight revalidations per page.
-    app = make_app(database_url, instance_dir, WTF_CSRF_ENABLED=True, SEND_FILE_MAX_AGE_DEFAULT=3600)
+    # Real CSRF, as a user has it; static files kept by the browser as in production (grants/static_files.py).
+    app = make_app(database_url, instance_dir, WTF_CSRF_ENABLED=True)
     server = LiveServer(app)
     server.start()
     yield server
