@@ -1,11 +1,13 @@
 """Template globals and filters: language, navigation, form errors, money and Oslo time."""
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from flask import current_app, has_request_context, request, url_for
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user
+from jinja2 import FileSystemBytecodeCache
 
 from grants.core.money import format_kroner
 from grants.core.timeutil import to_oslo
@@ -146,7 +148,21 @@ def decimal(value, places=2):
     return format_decimal(value, format="0." + "0" * places if places else "0")
 
 
+def _bytecode_cache(app):
+    """Jinja's own cache of compiled templates on disk, in the instance folder (``TEMPLATE_CACHE_DIR`` to put it
+    elsewhere), so that a new process loads compiled code instead of compiling each template again; Jinja keys
+    each entry by the template's name and a checksum of its source, so an edited template is compiled anew.
+    None when the folder cannot be made (a read-only instance folder): then templates compile as before."""
+    folder = Path(app.config.get("TEMPLATE_CACHE_DIR") or Path(app.instance_path) / "jinja")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return FileSystemBytecodeCache(str(folder))
+
+
 def init_app(app):
+    app.jinja_env.bytecode_cache = _bytecode_cache(app)
     app.jinja_env.globals.update(
         nav_items=nav_items,
         form_errors=form_errors,

@@ -60,7 +60,9 @@ def main():
         signal.signal(signum, stop)
     try:
         for name, cmd in commands.items():
-            processes[name] = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
+            # The web process warms up before it serves (grants.warmup); the worker and beat need no templates.
+            child_env = dict(env, GRANTS_WARM_UP="1") if name == "web" else env
+            processes[name] = subprocess.Popen(cmd, cwd=ROOT, env=child_env, start_new_session=True)
     except BaseException:
         stop()
         raise
