@@ -16,7 +16,6 @@
   'use strict';
 
   var SEEN_KEY = 'grants.session.seen';
-  var END_MARGIN = 10 * 1000; // save and log out this long before the server's end, while the session still holds
 
   var draft = document.querySelector('form[data-keeps-draft]');
 
@@ -105,6 +104,8 @@
   }
   var idle = Number(dialog.getAttribute('data-idle-seconds')) * 1000;
   var warning = Number(dialog.getAttribute('data-warning-seconds')) * 1000;
+  // Save and log out this long before the server's end, while the session still holds.
+  var margin = Math.min(10 * 1000, warning / 3);
   var keepForm = document.getElementById('session-keep');
   var endForm = document.getElementById('session-end');
   var loaded = Date.now();
@@ -212,7 +213,7 @@
     if (left <= 0) {
       ending = true; // the server has ended the session already (a sleeping laptop, a throttled tab)
       toLogin();
-    } else if (left <= END_MARGIN) {
+    } else if (left <= margin) {
       logOut(endForm, true);
     } else if (left <= warning) {
       if (!dialog.open) {
