@@ -2,7 +2,7 @@
 
 * Text typed in a section survives the language switch (the language buttons submit the section's form) and a
   click on a link in the header (the page's script saves the draft first): back on the section, the text is there.
-  A section left untouched is not saved.
+  A section left untouched is not saved; Enter in a field saves, it does not switch language.
 * Before the session's idle end an alert dialog, in the page's language, takes focus and offers to continue; going
   on really extends the session; left unanswered, the draft is saved and the user logged out with a notice. This
   runs against a server of its own with an idle time of 30 seconds; axe-core checks the section page with the
@@ -75,6 +75,15 @@ def test_typed_text_survives_the_language_switch_and_a_link(app, applicant, page
     open_section(page, application, "measurement")
     click_through(page, 'header a[href="/soknader/"]')
     assert path(page) == "/soknader/" and saved(application, "measurement") is None
+
+    # Enter in a field still saves the form: the language buttons, which come earlier in the page and submit the
+    # same form, are not its default button.
+    open_section(page, application, "applicant")
+    by_label(page, "contact_name").fill("Kari Kontakt")
+    response = navigate(page, lambda: by_label(page, "contact_name").press("Enter"))
+    assert response.status == 422  # saved, with the fields still missing
+    assert html_lang(page) == "nb" and path(page) == f"/soknader/{application}/del/applicant"
+    assert saved(application, "applicant")["contact_name"] == ["Kari Kontakt"]
 
     open_section(page, application, "transfer")
     field = by_label(page, "transfer_value")
