@@ -151,8 +151,8 @@ def _kept_notice(section, valid):
 def section(application_id, section):
     """A section of the draft. Every post keeps what was typed, valid or not. "Save" goes back to the overview
     when the section is valid, "Save and continue" (``then=next``) to the next section (after the last: the
-    check page); a language button or a link left by (grants.drafts) goes where it leads once the draft is
-    kept, saving only when something changed."""
+    check page). Leaving by a language button or a link (grants.drafts) keeps the draft first, saving only when
+    something changed, then goes where it leads."""
     application = load_application(application_id, edit=True)
     if request.method == "GET":
         form = sections.build_form(application, section)
