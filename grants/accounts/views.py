@@ -85,10 +85,10 @@ def logout():
     session.clear()
     if request.form.get("idle"):  # the page logged out at the idle end (static/js/app.js)
         flash(_("You were logged out because you had been inactive for a while. Log in again to go on."), "info")
-        if request.form.get("kept"):
-            flash(_("What you had typed is saved as a draft."), "info")
     else:
         flash(_("You are logged out."), "info")
+    if request.form.get("kept"):  # the page saved its draft form first
+        flash(_("What you had typed is saved as a draft."), "info")
     return redirect(url_for("public.index"))
 
 
