@@ -2,7 +2,8 @@
 
 * Text typed in a section survives the language switch (the language buttons submit the section's form) and a
   click on a link in the header (the page's script saves the draft first): back on the section, the text is there.
-  A section left untouched is not saved; Enter in a field saves, it does not switch language.
+  A section left untouched is not saved; Enter in a field saves, it does not switch language; logging out from
+  the header saves the draft first.
 * Before the session's idle end an alert dialog, in the page's language, takes focus and offers to continue; going
   on really extends the session; left unanswered, the draft is saved and the user logged out with a notice. This
   runs against a server of its own with an idle time of 30 seconds; axe-core checks the section page with the
@@ -108,6 +109,14 @@ def test_typed_text_survives_the_language_switch_and_a_link(app, applicant, page
     click_through(page, f'main p a[href="/soknader/{application}"]')
     assert path(page) == f"/soknader/{application}"
     assert saved(application, "transfer") == {"transfer_value": ["Tredje utgave"]}
+
+    # Logging out from the header with typing not saved: the draft is saved first, and the notice says so.
+    open_section(page, application, "transfer")
+    by_label(page, "transfer_value").fill("Fjerde utgave")
+    click_through(page, 'header form[action="/konto/logg-ut"] button[type=submit]')
+    assert path(page) == "/"
+    expect(page.locator("main .flash-messages [role=status] .ds-alert")).to_have_count(2)
+    assert saved(application, "transfer") == {"transfer_value": ["Fjerde utgave"]}
 
 
 # --- the idle warning, on a server whose sessions end after 30 idle seconds -------------------------------------
