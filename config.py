@@ -59,6 +59,8 @@ class Config:
     SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)
     PERMANENT_SESSION_LIFETIME = timedelta(minutes=_env_int("SESSION_IDLE_MINUTES", 30))
     SESSION_ABSOLUTE_HOURS = _env_int("SESSION_ABSOLUTE_HOURS", 12)
+    # How long before the idle end the page warns and offers to go on (WCAG 2.2.1): at least 20 seconds.
+    SESSION_WARNING_SECONDS = _env_int("SESSION_WARNING_SECONDS", 120)
     REMEMBER_COOKIE_DURATION = timedelta(seconds=0)
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE

@@ -21,6 +21,17 @@ def select_locale():
     return lang if lang in LANGUAGE_NAMES else "nb"
 
 
+def choose_language(lang):
+    """Keep ``lang`` ("nb", "nn" or "en") as this visitor's language: in the session, and as the logged-in user's
+    language (the caller commits). ValueError for any other code. The page in progress keeps the language it
+    started in; the next request speaks ``lang``."""
+    if lang not in LANGUAGE_NAMES:
+        raise ValueError(lang)
+    session["lang"] = lang
+    if current_user and current_user.is_authenticated:
+        current_user.language = lang
+
+
 def current_language():
     """The language of this request: "nb", "nn" or "en".
 

@@ -49,8 +49,24 @@ def static_headers(headers, path, url):
     headers["Cross-Origin-Resource-Policy"] = "same-origin"
 
 
+def session_timing(config):
+    """(idle seconds, warning seconds) of the session, from ``config``: the idle end is PERMANENT_SESSION_LIFETIME
+    (a timedelta or seconds, as Flask takes it); the warning comes SESSION_WARNING_SECONDS before it, but never
+    in the first half of the idle time (a short lifetime still leaves time to work before the warning)."""
+    lifetime = config["PERMANENT_SESSION_LIFETIME"]
+    idle = int(lifetime.total_seconds() if isinstance(lifetime, timedelta) else lifetime)
+    warning = min(int(config.get("SESSION_WARNING_SECONDS", 120)), idle // 2)
+    return idle, warning
+
+
 def init_app(app):
     app.request_class = CleanRequest
+
+    @app.context_processor
+    def _session_timing():
+        idle, warning = session_timing(app.config)
+        return {"session_idle_seconds": idle, "session_warning_seconds": warning}
+
     @app.before_request
     def enforce_absolute_session_lifetime():
         session.permanent = True  # idle timeout = PERMANENT_SESSION_LIFETIME

@@ -83,8 +83,24 @@ def logout():
         db.session.commit()
     logout_user()
     session.clear()
-    flash(_("You are logged out."), "info")
+    if request.form.get("idle"):  # the page logged out at the idle end (static/js/app.js)
+        flash(_("You were logged out because you had been inactive for a while. Log in again to go on."), "info")
+    else:
+        flash(_("You are logged out."), "info")
+    if request.form.get("kept"):  # the page saved its draft form first
+        flash(_("What you had typed is saved as a draft."), "info")
     return redirect(url_for("public.index"))
+
+
+@bp.route("/okt", methods=["POST"])
+@login_required
+def keep_session():
+    """"Continue logged in" in the warning before the idle end (WCAG 2.2.1): the session starts its idle time
+    again. Any request of a logged-in user does that (the session cookie is signed anew with the time); this one
+    does nothing else, and answers 204 No Content. CSRF-protected like every POST; the absolute limit
+    (SESSION_ABSOLUTE_HOURS) still holds."""
+    session.modified = True
+    return "", 204
 
 
 @bp.route("/registrer", methods=["GET", "POST"])

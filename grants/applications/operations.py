@@ -76,6 +76,21 @@ def conflicting_save(application, section, base_version):
     return None
 
 
+def changes_draft(application, section, form, formdata):
+    """Whether saving ``formdata`` (the posted MultiDict) in ``section`` would change the draft: what ``form``'s
+    fields hold differs from what was saved, or, in a section never saved, something was typed or chosen. A page
+    left as it came (a blank form, or the saved answers untouched) changes nothing, so leaving it saves nothing
+    and the section keeps its status. A value too long to keep counts as a change: saving then refuses it."""
+    try:
+        posted = own_fields(form, formdata)
+    except ValidationFailed:
+        return True
+    stored = (application.answers or {}).get(section)
+    if stored is None:
+        return any(value.strip() for values in posted.values() for value in values)
+    return posted != stored
+
+
 def save_section(application, user, section, formdata, *, base_version, form):
     """Keep everything typed in the fields of ``section``'s form, valid or not; refresh the typed columns from
     what is valid.

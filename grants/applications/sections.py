@@ -9,6 +9,20 @@ from grants.applications.queries import grants_to_continue, resolve_municipaliti
 from grants.core.money import format_kroner
 
 
+def position(section):
+    """(number, count) of ``section`` among the application's sections, in the one order they are defined in
+    (forms.SECTIONS): the progress line "Part 2 of 8" of the project section reads (2, 8)."""
+    names = list(SECTION_FORMS)
+    return names.index(section) + 1, len(names)
+
+
+def following(section):
+    """The section after ``section`` in that order, or None after the last (then comes the check page)."""
+    names = list(SECTION_FORMS)
+    number = names.index(section) + 1
+    return names[number] if number < len(names) else None
+
+
 def build_form(application, section, formdata=None, *, csrf=True):
     """The section's form, filled from ``formdata`` (a POST) or from what was saved."""
     form_class = SECTION_FORMS[section]
@@ -114,4 +128,5 @@ def budget_totals(form):
     return format_kroner(total), format_kroner(funding), total == funding
 
 
-__all__ = ["ValidationError", "build_form", "validate_section", "completeness", "problems", "snapshot"]
+__all__ = ["ValidationError", "build_form", "following", "position", "validate_section", "completeness", "problems",
+           "snapshot"]

@@ -6,6 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from grants import drafts
 from grants.applications import attachments as files
 from grants.applications import operations as ops
 from grants.applications import permissions, queries, sections, workflow
@@ -130,17 +131,44 @@ def overview(application_id):
     )
 
 
+def _section_page(application, section, form, *, conflict=None, saved=None, status=200):
+    number, count = sections.position(section)
+    page = render_template("applications/section.html", application=application, section=section,
+                           title=SECTION_TITLES[section], form=form, conflict=conflict, saved=saved,
+                           number=number, count=count)
+    return page, status
+
+
+def _kept_notice(section, valid):
+    """The notice on the page a user goes on to after leaving a section whose draft was saved."""
+    if valid:
+        return _("%(section)s is saved.", section=SECTION_TITLES[section])
+    return _("%(section)s is saved as a draft. Some fields need attention before you can submit.",
+             section=SECTION_TITLES[section])
+
+
 @bp.route("/<int:application_id>/del/<any(" + ",".join(SECTION_FORMS) + "):section>", methods=["GET", "POST"])
 def section(application_id, section):
+    """A section of the draft. Every post keeps what was typed, valid or not. "Save" goes back to the overview
+    when the section is valid, "Save and continue" (``then=next``) to the next section (after the last: the
+    check page). Leaving by a language button or a link (grants.drafts) keeps the draft first, saving only when
+    something changed, then goes where it leads."""
     application = load_application(application_id, edit=True)
-    conflict = None
-    if request.method == "POST":
-        form = sections.build_form(application, section, request.form)
-        if section == "budget" and "add_line" in request.form:
-            form.cost_lines.append_entry()
-        elif section == "budget" and "remove_line" in request.form and len(form.cost_lines.entries) > 1:
-            form.cost_lines.pop_entry()
-        valid = sections.validate_section(application, section, form)
+    if request.method == "GET":
+        form = sections.build_form(application, section)
+        if ops.section_answers(application, section) is not None:
+            sections.validate_section(application, section, form)
+        return _section_page(application, section, form)
+    form = sections.build_form(application, section, request.form)
+    editing_lines = section == "budget" and ("add_line" in request.form or "remove_line" in request.form)
+    if section == "budget" and "add_line" in request.form:
+        form.cost_lines.append_entry()
+    elif section == "budget" and "remove_line" in request.form and len(form.cost_lines.entries) > 1:
+        form.cost_lines.pop_entry()
+    valid = sections.validate_section(application, section, form)
+    leaving = drafts.leaving(request.form)
+    changed = not leaving or ops.changes_draft(application, section, form, request.form)
+    if changed:
         base = request.form.get("version", type=int)
         try:
             ops.save_section(application, current_user, section, request.form, base_version=base, form=form)
@@ -153,31 +181,31 @@ def section(application_id, section):
                 form.form_errors.append(message)
             else:
                 field.errors = [*(field.errors or []), message]
-            return render_template("applications/section.html", application=application, section=section,
-                                   title=SECTION_TITLES[section], form=form, conflict=None, saved=None), 422
+            return _section_page(application, section, form, status=422)
         except StaleData as error:
             db.session.rollback()
             conflict = error.detail.get("meta") or {}
             application = queries.application_for_view(application_id)
             saved = sections.build_form(application, section)
             form.version.data = str(application.version)
-            return render_template("applications/section.html", application=application, section=section,
-                                   title=SECTION_TITLES[section], form=form, conflict=conflict,
-                                   saved=saved), 409
-        if valid and "add_line" not in request.form and "remove_line" not in request.form:
-            flash(_("%(section)s is saved.", section=SECTION_TITLES[section]), "success")
-            return redirect(url_for("applications.overview", application_id=application.id))
-        if not valid:
-            flash(_("Saved. Some fields need attention before you can submit."), "warning")
-        form.version.data = str(application.version)
-        status = 422 if not valid else 200
-        return render_template("applications/section.html", application=application, section=section,
-                               title=SECTION_TITLES[section], form=form, conflict=None, saved=None), status
-    form = sections.build_form(application, section)
-    if ops.section_answers(application, section) is not None:
-        sections.validate_section(application, section, form)
-    return render_template("applications/section.html", application=application, section=section,
-                           title=SECTION_TITLES[section], form=form, conflict=None, saved=None)
+            return _section_page(application, section, form, conflict=conflict, saved=saved, status=409)
+    if leaving:
+        here = url_for("applications.section", application_id=application.id, section=section)
+        target = drafts.leave(request.form, here, (lambda: _kept_notice(section, valid)) if changed else None)
+        db.session.commit()
+        return redirect(target)
+    if valid and not editing_lines:
+        flash(_("%(section)s is saved.", section=SECTION_TITLES[section]), "success")
+        if request.form.get("then") == "next":
+            following = sections.following(section)
+            if following is None:
+                return redirect(url_for("applications.check", application_id=application.id))
+            return redirect(url_for("applications.section", application_id=application.id, section=following))
+        return redirect(url_for("applications.overview", application_id=application.id))
+    if not valid:
+        flash(_("Saved. Some fields need attention before you can submit."), "warning")
+    form.version.data = str(application.version)
+    return _section_page(application, section, form, status=200 if valid else 422)
 
 
 @bp.route("/<int:application_id>/vedlegg", methods=["GET", "POST"])

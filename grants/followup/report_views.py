@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
+from grants import drafts
 from grants.applications import attachments as files
 from grants.applications.views import load_application
 from grants.core.money import format_kroner, parse_kroner
@@ -99,6 +100,12 @@ def report(application_id):
     draft, refused = _keep_typed(application, grant, form)
     if refused is not None:
         return refused
+    # A language button or a link left by (grants.drafts): the draft is kept, go where it leads.
+    target = drafts.leave(request.form, url_for("followup.report", application_id=application.id),
+                          lambda: _("The draft is saved. Send the report when it is complete."))
+    if target is not None:
+        db.session.commit()
+        return redirect(target)
     if request.form.get("action") != "submit":
         flash(_("The draft is saved. Send the report when it is complete."), "success")
         return redirect(url_for("followup.report", application_id=application.id))

@@ -1,11 +1,11 @@
 """Public pages: the rounds, a round's call text, the accessibility statement, the language switch."""
 
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from grants.core.urls import safe_next
 from grants.extensions import db
-from grants.i18n import LANGUAGE_NAMES
+from grants.i18n import choose_language
 from grants.rounds.queries import public_rounds, round_with_criteria
 
 bp = Blueprint("public", __name__)
@@ -42,13 +42,11 @@ def accessibility():
 
 @bp.route("/sprak", methods=["POST"])
 def set_language():
-    lang = request.form.get("lang")
-    if lang not in LANGUAGE_NAMES:
+    try:
+        choose_language(request.form.get("lang"))
+    except ValueError:
         abort(400)
-    session["lang"] = lang
-    if current_user.is_authenticated:
-        current_user.language = lang
-        db.session.commit()
+    db.session.commit()
     return redirect(safe_next(request.form.get("next"), url_for("public.index")))
 
 

@@ -132,7 +132,7 @@ def browser(_playwright):
 
 
 class PageProblems:
-    """JavaScript errors and CSP violations seen by a page; the app ships no script, so there should be none."""
+    """JavaScript errors and CSP violations seen by a page: the app's own script (static/js/app.js) must cause none."""
 
     def __init__(self):
         self.messages = []

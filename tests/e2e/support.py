@@ -17,7 +17,10 @@ PASSWORD = "correct horse battery"  # noqa: S105
 
 # The main form of a page (login, section, attachments): the one the form macros render.
 MAIN_FORM = "main form.form"
-SAVE_BUTTON = f"{MAIN_FORM} .button-row button[type=submit][data-variant=primary]:not([name])"
+# The form's own Save: its primary button with no name, or on a section (where "Save and continue" is the primary
+# one, named "then") the plain Save beside it.
+SAVE_BUTTON = (f"{MAIN_FORM} .button-row button[type=submit][data-variant=primary]:not([name]), "
+               "#section-form .button-row button[type=submit]:not([name])")
 
 
 def collapse(text):
@@ -138,7 +141,8 @@ ACTIVE_JS = """() => {
     if (e.classList.contains('ds-skip-link')) key = 'skip-link';
     else if (tag === 'main') key = 'main';
     else if (e.type === 'radio') key = 'radio:' + e.name;
-    else if (tag === 'button') key = 'button:' + (e.name || (e.dataset.variant === 'primary' ? 'save' : ''));
+    else if (tag === 'button') key = 'button:' + (e.name || (e.dataset.variant === 'primary' ||
+                                                             e.closest('#section-form') ? 'save' : ''));
     else if (tag === 'a') key = 'a:' + e.getAttribute('href');
     else key = e.id || e.name || tag;
 
@@ -176,8 +180,8 @@ def active(page: Page):
     """The focused element: {key, id, name, type, tag, value, checked, inMain, inForm, indicator}.
 
     ``key`` names it for tab-order lists (a field's id, "radio:<name>" for a radio group, "button:<name>" or
-    "button:save", "a:<href>", "skip-link", "main"); ``indicator`` is True when focus is visible on it (it
-    matches :focus-visible and it, or the .ds-field around a checkbox, draws an outline or box shadow), else
-    the reason it is not.
+    "button:save" (a primary button with no name, or a section's plain Save), "a:<href>", "skip-link", "main");
+    ``indicator`` is True when focus is visible on it (it matches :focus-visible and it, or the .ds-field around a
+    checkbox, draws an outline or box shadow), else the reason it is not.
     """
     return page.evaluate(ACTIVE_JS)

@@ -97,6 +97,7 @@ POLICY = (
     ("GET", "/konto/logg-inn", "-",                                            "A  A  A  A  A  A  A  A  A  A  A  A"),
     ("POST", "/konto/logg-inn", "-",                                           "A  A  A  A  A  A  A  A  A  A  A  A"),
     ("POST", "/konto/logg-ut", "-",                                            "A  A  A  A  A  A  A  A  A  A  A  A"),
+    ("POST", "/konto/okt", "-",                                                "L  A  A  A  A  A  A  A  A  A  A  A"),
     ("GET", "/konto/registrer", "-",                                           "A  A  A  A  A  A  A  A  A  A  A  A"),
     ("POST", "/konto/registrer", "-",                                          "A  A  A  A  A  A  A  A  A  A  A  A"),
     ("GET", "/konto/bekreft/<token>", "email_token",                           "A  A  A  A  A  A  A  A  A  A  A  A"),
