@@ -1,7 +1,8 @@
 """Decision letters (vedtaksbrev) in the kommune's written standard: one source of text, two renderings.
 
 ``letter_parts(decision)`` builds the letter as a list of blocks; the HTML templates (templates/letters/) and the
-PDF (grants.core.pdf.letter_pdf) both draw exactly those blocks, so the two can't drift apart.
+PDF (grants.core.pdf.letter_pdf: tagged PDF/UA-1 by Typst) both draw exactly those blocks, so the two can't drift
+apart. Amounts and dates are written as the letter's language writes them (grants.core.wording, Babel).
 
 The letter texts are legal text and are written out here in bokmål, nynorsk and English rather than run through
 gettext: a translation catalogue that falls back to another language must never produce a letter in the wrong
@@ -10,15 +11,14 @@ forvaltningsloven §§ 24-25 (reasons), 27 (notice) and 29 (appeal).
 """
 
 import logging
-from dataclasses import dataclass, field
 
 from flask import current_app, render_template
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from grants.core.money import format_kroner
-from grants.core.pdf import letter_pdf
-from grants.core.timeutil import format_oslo, now_utc
+from grants.core.pdf import Block, letter_pdf
+from grants.core.timeutil import now_utc
+from grants.core.wording import day_in, kroner_in
 from grants.decisions.models import Decision, DecisionState, Outcome
 from grants.extensions import db
 from grants.i18n import language
@@ -123,6 +123,13 @@ TEXTS = {
         "caseworker": "Saksbehandler",
         "electronic": "Brevet er godkjent elektronisk og har derfor ingen håndskrevet signatur.",
         "footer": "IMDi, vår referanse {reference}",
+        "row_headers": ("Opplysning", "Innhold"),
+        "dismissal_rules": {
+            "late": "Søknader som kommer inn etter søknadsfristen, blir avvist.",
+            "ineligible": "Bare kommuner kan søke om dette tilskuddet.",
+            "outside_scheme": "Tilskuddet dekker ikke ordinær drift eller tiltak utenfor ordningens formål.",
+            "incomplete": "Søknader som mangler opplysninger som er nødvendige for å vurdere dem, blir avvist.",
+        },
     },
     "nn": {
         "sender": "Integrerings- og mangfaldsdirektoratet (IMDi)",
@@ -199,6 +206,13 @@ TEXTS = {
         "caseworker": "Sakshandsamar",
         "electronic": "Brevet er godkjend elektronisk og har difor inga handskriven underskrift.",
         "footer": "IMDi, vår referanse {reference}",
+        "row_headers": ("Opplysning", "Innhald"),
+        "dismissal_rules": {
+            "late": "Søknader som kjem inn etter søknadsfristen, blir avviste.",
+            "ineligible": "Berre kommunar kan søkje om dette tilskotet.",
+            "outside_scheme": "Tilskotet dekkjer ikkje ordinær drift eller tiltak utanfor føremålet med ordninga.",
+            "incomplete": "Søknader som manglar opplysningar som trengst for å vurdere dei, blir avviste.",
+        },
     },
     "en": {
         "sender": "The Directorate of Integration and Diversity (IMDi)",
@@ -278,35 +292,43 @@ TEXTS = {
         "caseworker": "Caseworker",
         "electronic": "This letter is approved electronically and therefore has no handwritten signature.",
         "footer": "IMDi, our reference {reference}",
+        "row_headers": ("Item", "Details"),
+        "dismissal_rules": {
+            "late": "Applications received after the deadline are dismissed.",
+            "ineligible": "Only municipalities may apply for this grant.",
+            "outside_scheme": "The grant does not cover ordinary running costs or measures outside the purpose of "
+                              "the scheme.",
+            "incomplete": "Applications that lack information needed to assess them are dismissed.",
+        },
     },
 }
 
 REASON_KEYS = ("rules", "facts", "considerations")
 
 
+def dismissal_rules(code, lang):
+    """The paragraph on the rules of a dismissal for ``code`` ("late", "ineligible", "outside_scheme",
+    "incomplete") in ``lang``, or "" for an unknown code: the formal check proposes it, the letter states it."""
+    return TEXTS[lang]["dismissal_rules"].get(code or "", "")
+
+
+def reasons_in(reasons, lang):
+    """A decision's ``reasons`` (dict) for its letter in ``lang``: where the paragraph on the rules is the
+    standard paragraph of the dismissal's code in any language (the formal check wrote it), it is given in
+    ``lang``, so a nynorsk letter never carries the bokmål paragraph. A paragraph the caseworker wrote stays."""
+    code = reasons.get("code")
+    rules = clean_text(str(reasons.get("rules") or ""))
+    standard = {dismissal_rules(code, other) for other in LANGUAGES} - {""}
+    if code and rules in standard:
+        return {**reasons, "rules": dismissal_rules(code, lang)}
+    return reasons
+
+
 # --- one structure ---------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Block:
-    """One piece of a letter.
-
-    kind: "title", "sender", "rows" (label/value pairs in ``rows``), "heading", "subheading", "paragraph"
-    (``text``, which may hold several lines: user text keeps its line breaks) or "closing" (the people who sign,
-    as (role, name) in ``rows``).
-    """
-
-    kind: str
-    text: str = ""
-    rows: tuple = field(default_factory=tuple)
-
-    @property
-    def lines(self):
-        return self.text.splitlines() or [""]
-
 
 # The words every letter from IMDi shares: the sender, the labels of the head, the signature and the footer.
 COMMON_KEYS = ("sender", "to", "municipality", "date", "our_reference", "application", "scheme", "round", "closing",
-               "approved_by", "caseworker", "electronic", "footer")
+               "approved_by", "caseworker", "electronic", "footer", "row_headers")
 
 
 def common_texts(lang):
@@ -319,7 +341,7 @@ def clean_text(text):
 
 
 def _letter_date(decision):
-    return format_oslo(decision.released_at or decision.approved_at or now_utc(), with_time=False)
+    return day_in(decision.released_at or decision.approved_at or now_utc(), language_of(decision))
 
 
 def municipality_line(municipality, t):
@@ -353,7 +375,7 @@ def letter_parts(decision):
     round_ = application.round
     reference = application.reference or ""
     title = clean_text(application.title)
-    amount = format_kroner(decision.amount) if decision.amount is not None else ""
+    amount = kroner_in(decision.amount, lang)
 
     head = case_rows(application, t, lang, _letter_date(decision))
     partners = [municipality_line(p.municipality, t) for p in application.partners if p.municipality]
@@ -391,13 +413,13 @@ def letter_parts(decision):
             Block("heading", t["reporting_heading"]),
         ]
         if deadline is not None:
-            parts += [Block("paragraph", t["reporting"].format(deadline=format_oslo(deadline))),
-                      Block("rows", rows=((t["reporting_deadline"], format_oslo(deadline)),))]
+            parts += [Block("paragraph", t["reporting"].format(deadline=day_in(deadline, lang))),
+                      Block("rows", rows=((t["reporting_deadline"], day_in(deadline, lang)),))]
         else:
             parts.append(Block("paragraph", t["reporting_no_deadline"]))
         parts += [Block("heading", t["control_heading"]), Block("paragraph", t["control"])]
     else:
-        reasons = decision.reasons or {}
+        reasons = reasons_in(decision.reasons or {}, lang)
         given = [(key, clean_text(str(reasons.get(key) or ""))) for key in REASON_KEYS]
         given = [(key, text) for key, text in given if text]
         if given:
@@ -463,7 +485,8 @@ def render_letter_pdf(decision):
     t = TEXTS[lang]
     reference = decision.application.reference or ""
     return letter_pdf(letter_title(decision), letter_parts(decision), lang=lang, sender=t["sender"],
-                      footer=t["footer"].format(reference=reference), reference=reference)
+                      footer=t["footer"].format(reference=reference), reference=reference,
+                      row_headers=t["row_headers"])
 
 
 def store_letter(decision):

@@ -14,9 +14,9 @@ and økonomiregelverket 6.3.8 (Bestemmelser om økonomistyring i staten) on repa
 from flask import current_app, render_template
 from stdnum.no import kontonr
 
-from grants.core.money import format_kroner
 from grants.core.pdf import letter_pdf
-from grants.core.timeutil import format_oslo, now_utc
+from grants.core.timeutil import now_utc
+from grants.core.wording import day_in, kroner_in
 from grants.decisions.letters import (
     LANGUAGES,
     Block,
@@ -149,13 +149,13 @@ def letter_parts(claim):
     application, decision = grant.application, grant.decision
     reference = application.reference or ""
     title = clean_text(application.title)
-    amount, due = format_kroner(claim.amount), format_oslo(claim.due_on)
+    amount, due = kroner_in(claim.amount, lang), day_in(claim.due_on, lang)
     account = kontonr.format(claim.account_number or repayment_account())
     pay_with = payment_reference(claim)
     granted_on = decision.released_at or decision.approved_at
 
-    head = case_rows(application, t, lang, format_oslo(claim.approved_at or now_utc(), with_time=False))
-    head += [(t["granted"], format_kroner(grant.amount)), (t["claimed"], amount), (t["due"], due),
+    head = case_rows(application, t, lang, day_in(claim.approved_at or now_utc(), lang))
+    head += [(t["granted"], kroner_in(grant.amount, lang)), (t["claimed"], amount), (t["due"], due),
              (t["account"], account), (t["payment_reference"], pay_with)]
 
     parts = [Block("title", t["title"]),
@@ -168,7 +168,7 @@ def letter_parts(claim):
              Block("heading", t["payment_heading"]),
              Block("paragraph", t["payment"].format(due=due, account=account, payment_reference=pay_with)),
              Block("heading", t["basis_heading"]),
-             Block("paragraph", t["basis"].format(grant_date=format_oslo(granted_on, with_time=False),
+             Block("paragraph", t["basis"].format(grant_date=day_in(granted_on, lang),
                                                   reference=reference)),
              Block("paragraph", t["basis_letter"])]
     conditions = [text for text in (clean_text(decision.conditions), clean_text(decision.special_conditions)) if text]
@@ -195,7 +195,8 @@ def render_letter_pdf(claim):
     t = TEXTS[lang]
     reference = claim.grant.application.reference or ""
     return letter_pdf(letter_title(claim), letter_parts(claim), lang=lang, sender=t["sender"],
-                      footer=t["footer"].format(reference=reference), reference=reference)
+                      footer=t["footer"].format(reference=reference), reference=reference,
+                      row_headers=t["row_headers"])
 
 
 def attachment_filename(claim):
