@@ -16,12 +16,18 @@ point in square brackets ("[U+4E2D]" for 中), which a reader (and a screen read
 characters other than line breaks and tabs are marked the same way.
 
 One Typst compiler with the font set is made per process and reused for every document (seed-demo renders
-dozens of letters); compiling is serialised with a lock.
+dozens of letters); compiling is serialised with a lock. Typst's PDF export keeps a thread pool for the whole
+process, which a forked child inherits without its threads: a child forked after its parent made a PDF would hang
+in its first one. Such a child hands its documents to a helper process started afresh ("spawn") instead; a process
+forked before any PDF was made (Celery's and gunicorn's workers) compiles them itself.
 """
 
 import json
+import multiprocessing
+import os
 import threading
 import unicodedata
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -148,9 +154,28 @@ def document_pdf(title, blocks, *, lang, author, footer="", keywords=(), row_hea
         "row_headers": [printable(header) for header in (row_headers or ROW_HEADERS[lang])],
         "blocks": [_block_data(block) for block in blocks if block.kind != "title"],
     }
+    return _compile(json.dumps(data, ensure_ascii=False))
+
+
+_STATE = {"exported_in": None, "helpers": {}}  # the pid whose Typst has made a PDF; a helper process per pid
+
+
+def _compile_here(doc_json):
     with _LOCK:
         return _compiler().compile(input=_template(), format="pdf", pdf_standards=[PDF_STANDARD],
-                                   sys_inputs={"doc": json.dumps(data, ensure_ascii=False)})
+                                   sys_inputs={"doc": doc_json})
+
+
+def _compile(doc_json):
+    pid = os.getpid()
+    if _STATE["exported_in"] not in (None, pid):  # forked after the parent made a PDF: see the module's note
+        helper = _STATE["helpers"].get(pid)
+        if helper is None:
+            helper = _STATE["helpers"][pid] = ProcessPoolExecutor(
+                max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        return helper.submit(_compile_here, doc_json).result()
+    _STATE["exported_in"] = pid
+    return _compile_here(doc_json)
 
 
 def letter_pdf(title, blocks, *, lang, sender, footer, reference, row_headers=None):
