@@ -158,3 +158,11 @@ def test_the_checks_can_fail_on_an_untagged_pdf():
 def test_the_e_mail_sender_is_named_in_the_recipients_language(app, lang, name):
     sender = sender_address(lang)
     assert sender.display_name == name and sender.addr_spec == "tilskudd@imdi.example"
+
+
+def test_what_the_demo_writes_into_nynorsk_decisions_is_nynorsk():
+    from grants.demo_history import DEMO_TEXTS
+
+    for text in DEMO_TEXTS["nn"].values():
+        assert not any(has_word(text, word) for word in BOKMAL_ONLY + ("brukes", "ble", "beskrevet")), text
+    assert DEMO_TEXTS["nn"].keys() == DEMO_TEXTS["nb"].keys()
