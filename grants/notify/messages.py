@@ -11,6 +11,7 @@ from email.utils import format_datetime, parseaddr
 
 from flask import current_app, has_request_context, render_template
 from flask_babel import gettext as _
+from flask_babel import pgettext
 
 from grants.core.timeutil import now_utc
 from grants.i18n import language
@@ -145,7 +146,7 @@ def sender_address(lang):
     a bokmål sender."""
     address = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"])[1]
     with language(lang):
-        name = _("IMDi grants")
+        name = pgettext("e-mail sender", "IMDi grants")
     return Address(display_name=_clean_header(name), addr_spec=address)
 
 
