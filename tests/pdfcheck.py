@@ -76,6 +76,9 @@ def accessibility_problems(pdf):
         path.write_bytes(pdf)
         report = validate(str(path))
     problems += [f"pdfua {f.rule_id}: {f.message}" for f in report.findings if f.severity >= Severity.WARNING]
+    # pdfua 0.1.3's empty-heading rule (UA-14-001) stops on pikepdf 10's arrays; the headings are checked below.
+    problems += [f"pdfua could not check {o.rule_id}: {o.skipped_reason}" for o in report.skipped
+                 if o.rule_id != "UA-14-001"]
 
     with pikepdf.open(io.BytesIO(pdf)) as document:
         root = document.Root
