@@ -1,18 +1,33 @@
 """The application as an accessible PDF (grants.core.pdf, PDF/UA-1): what was submitted, section by section, in
 the language it is asked for, with the round's title in that language and amounts and dates as it writes them."""
 
+from datetime import date
+
 from babel.numbers import format_decimal
 from flask_babel import gettext as _
 
 from grants.applications.forms import SECTION_FORMS, SECTION_TITLES
+from grants.core.money import parse_kroner
 from grants.core.pdf import Block, document_pdf
-from grants.core.wording import LOCALES, kroner_in, moment_in
+from grants.core.wording import LOCALES, day_in, kroner_in, moment_in
 from grants.i18n import current_language, language
 
 
 def _choice_labels(field_class_choices, values):
     labels = dict((str(k), str(v)) for k, v in field_class_choices)
     return ", ".join(labels.get(v, v) for v in values)
+
+
+def _written_out(kind, value, lang):
+    """A date or an amount as typed, written as ``lang`` writes it ("1. mai 2024", "500 000 kr"); a value that
+    does not read as one is shown as typed."""
+    try:
+        return day_in(date.fromisoformat(value), lang) if kind == "DateField" else kroner_in(parse_kroner(value), lang)
+    except ValueError:
+        return value
+
+
+_WRITTEN_OUT = ("DateField", "KronerField")
 
 
 def _section_rows(application, section, values, lang):
@@ -27,6 +42,8 @@ def _section_rows(application, section, values, lang):
         shown = _choice_labels(choices, raw) if choices else ", ".join(raw)
         if field.type == "BooleanField":
             shown = _("Yes") if raw and raw[0] in ("y", "on", "true", "1") else _("No")
+        elif raw and field.type in _WRITTEN_OUT:
+            shown = _written_out(field.type, raw[0], lang)
         rows.append((str(field.label.text), shown))
     if section == "budget":
         rows += [(line.description, kroner_in(line.amount, lang)) for line in application.cost_lines]
@@ -67,4 +84,4 @@ def application_pdf(application, lang=None):
         return document_pdf(
             title, application_blocks(application, lang), lang=lang, author=_("IMDi grants"),
             footer=f"{application.municipality.name} – {application.reference or ''}".strip(" –"),
-            keywords=(application.reference or "",), row_headers=(_("Question"), _("Answer")))
+            keywords=(application.reference or "",), row_headers=(_("Question"), _("Answer")), label_share=45)

@@ -137,7 +137,7 @@ def _block_data(block):
     return {"kind": block.kind, "text": printable(block.text or ""), "rows": rows}
 
 
-def document_pdf(title, blocks, *, lang, author, footer="", keywords=(), row_headers=None):
+def document_pdf(title, blocks, *, lang, author, footer="", keywords=(), row_headers=None, label_share=None):
     """A document as PDF/UA-1 bytes.
 
     ``blocks`` are objects with ``kind``, ``text`` and ``rows`` (grants.decisions.letters.Block): "title" (left
@@ -146,12 +146,14 @@ def document_pdf(title, blocks, *, lang, author, footer="", keywords=(), row_hea
     (``text`` may hold several lines). ``lang`` is "nb", "nn" or "en" (the text's language, /Lang); ``author`` the
     sender; ``footer`` the line at the foot of every page, beside the page number; ``keywords`` strings for the
     document's metadata; ``row_headers`` the two column headers of the row tables (the language's default when
-    None). Every string is data: nothing in it is read as Typst markup."""
+    None); ``label_share`` the labels' column as a per cent of the width (as wide as the labels when None: a
+    letter's short labels). Every string is data: nothing in it is read as Typst markup."""
     data = {
         "title": printable(title), "author": printable(author), "lang": lang, "footer": printable(footer),
         "keywords": [printable(word) for word in keywords if word],
         "fonts": list(FONT_FAMILIES),
         "row_headers": [printable(header) for header in (row_headers or ROW_HEADERS[lang])],
+        "label_share": label_share,
         "blocks": [_block_data(block) for block in blocks if block.kind != "title"],
     }
     return _compile(json.dumps(data, ensure_ascii=False))
