@@ -4,6 +4,7 @@ pikepdf: tests/pdfcheck.py), in its own language throughout, and holds what was 
 an emoji, Arabic and Northern Sami; a character no shipped font has shows as its visible mark (issue #15, item 3)."""
 
 import re
+from datetime import date
 
 import pytest
 import typst
@@ -111,12 +112,14 @@ def test_the_repayment_claims_letter_is_accessible_and_whole(people, round_, lan
 def test_the_application_pdf_is_accessible_and_in_the_language_asked_for(app, lang):
     round_ = RoundFactory()
     application = submitted_application(round_, title=TYPED, snapshot={"answers": {"project": {
-        "title": [TYPED], "summary": [f"{SAMI}\n{ARABIC}"], "description": [MARKUP]}}})
+        "title": [TYPED], "summary": [f"{SAMI}\n{ARABIC}"], "description": [MARKUP], "period_start": ["2025-05-01"]},
+        "budget": {"amount_applied": ["450000"]}}})
     db.session.flush()
     pdf = application_pdf(application, lang)
     text = assert_whole(pdf, lang, typed=[TYPED, SAMI, MARKUP, round_.localised("title", lang)])
     assert_arabic_kept(text, True)
     assert day_in(application.received_at, lang) in text
+    assert day_in(date(2025, 5, 1), lang) in text and plain(kroner_in(450_000, lang)) in text  # as typed: ISO, digits
     if lang == "nn":
         assert "Mangfald og mot rasisme 2025" in text and "Mangfold" not in text
 
