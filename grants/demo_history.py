@@ -168,9 +168,10 @@ def replay_round(round_, *, granted, rejected, dismissed, staff, continues=None)
     with at_moment(check_time):
         for app, reason in dismissed_apps:
             checks = dict(CHECKS, in_time=reason != "late", within_scheme=reason != "outside_scheme")
-            text = ("Søknaden kom inn etter fristen." if reason == "late"
-                    else "Budsjettet dekker ordinær drift av en eksisterende tjeneste.")
-            review.formal_check(app, caseworker, checks=checks, accept=False, reason_code=reason, reason_text=text)
+            lang = _letter_language(app)
+            text = DEMO_TEXTS[lang]["late" if reason == "late" else "running_costs"]
+            review.formal_check(app, caseworker, checks=checks, accept=False, reason_code=reason, reason_text=text,
+                                letter_language=lang)
         for app, _outcome in applications.values():
             review.formal_check(app, caseworker, checks=CHECKS, accept=True)
         for reviewer in reviewers:
@@ -185,19 +186,17 @@ def replay_round(round_, *, granted, rejected, dismissed, staff, continues=None)
     with at_moment(decide_time):
         granted_amounts = {n: amount for n, _applied, amount in granted}
         for number, (app, outcome) in applications.items():
+            lang = _letter_language(app)
+            words = DEMO_TEXTS[lang]
             if outcome == "granted":
                 decisions.propose_decision(
                     app, caseworker, outcome=Outcome.granted, amount=granted_amounts[number],
-                    purpose=f"Tiltak mot rasisme og diskriminering i {app.municipality.name} ({FICTIONAL})",
-                    conditions="Tilskuddet skal brukes til tiltaket som er beskrevet i søknaden.",
-                    letter_language="nn" if app.municipality.written_standard == "nynorsk" else "nb")
+                    purpose=words["purpose"].format(name=app.municipality.name, fictional=FICTIONAL),
+                    conditions=words["conditions"], letter_language=lang)
             else:
                 decisions.propose_decision(
                     app, caseworker, outcome=Outcome.rejected,
-                    reasons={"rules": "Utlysningens kriterier for formål, gjennomføringsevne og overføringsverdi.",
-                             "facts": "Søknaden beskriver tiltaket og forankringen for svakt.",
-                             "considerations": "Andre søknader ble vurdert som sterkere innenfor rammen."},
-                    letter_language="nn" if app.municipality.written_standard == "nynorsk" else "nb")
+                    reasons={key: words[key] for key in ("rules", "facts", "considerations")}, letter_language=lang)
     with at_moment(decide_time + timedelta(days=2)):
         decisions.approve_all(round_, approver)
         decisions.release_round(round_, approver)
@@ -206,6 +205,34 @@ def replay_round(round_, *, granted, rejected, dismissed, staff, continues=None)
     with at_moment(decide_time + timedelta(days=9)):
         _accept_grants(round_)
     return summary
+
+
+# What the demo's caseworker writes into decisions, in the letter's written standard (a nynorsk kommune's letter is
+# wholly nynorsk, the caseworker's words included).
+DEMO_TEXTS = {
+    "nb": {
+        "late": "Søknaden kom inn etter fristen.",
+        "running_costs": "Budsjettet dekker ordinær drift av en eksisterende tjeneste.",
+        "purpose": "Tiltak mot rasisme og diskriminering i {name} ({fictional})",
+        "conditions": "Tilskuddet skal brukes til tiltaket som er beskrevet i søknaden.",
+        "rules": "Utlysningens kriterier for formål, gjennomføringsevne og overføringsverdi.",
+        "facts": "Søknaden beskriver tiltaket og forankringen for svakt.",
+        "considerations": "Andre søknader ble vurdert som sterkere innenfor rammen.",
+    },
+    "nn": {
+        "late": "Søknaden kom inn etter fristen.",
+        "running_costs": "Budsjettet dekkjer ordinær drift av ei eksisterande teneste.",
+        "purpose": "Tiltak mot rasisme og diskriminering i {name} ({fictional})",
+        "conditions": "Tilskotet skal brukast til tiltaket som er skildra i søknaden.",
+        "rules": "Kriteria i utlysinga for føremål, gjennomføringsevne og overføringsverdi.",
+        "facts": "Søknaden skildrar tiltaket og forankringa for svakt.",
+        "considerations": "Andre søknader vart vurderte som sterkare innanfor ramma.",
+    },
+}
+
+
+def _letter_language(application):
+    return "nn" if application.municipality.written_standard == "nynorsk" else "nb"
 
 
 def demo_account_number(seed):

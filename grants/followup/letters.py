@@ -3,8 +3,8 @@ two renderings, as the decision letters (grants.decisions.letters).
 
 ``letter_parts(claim)`` builds the letter as a list of blocks; the HTML template (templates/letters/
 repayment_claim.html, on the decision letters' base) and the PDF (grants.core.pdf.letter_pdf) both draw exactly those
-blocks. The texts are written out here in bokmål, nynorsk and English, not run through gettext: a catalogue that
-falls back to another language must never give a letter in the wrong written standard (språklova).
+blocks. The texts are in the catalogues under the message context "claim letter" (English the msgid), complete in
+bokmål and nynorsk by test, as the decision letters' are.
 
 What the letter says: the amount claimed back (whole kroner), the reason, the due date (an Oslo date), IMDi's
 account to pay to with the reference to mark the payment with, and the legal basis: the grant letter's conditions
@@ -12,11 +12,12 @@ and økonomiregelverket 6.3.8 (Bestemmelser om økonomistyring i staten) on repa
 """
 
 from flask import current_app, render_template
+from flask_babel import pgettext
 from stdnum.no import kontonr
 
-from grants.core.money import format_kroner
 from grants.core.pdf import letter_pdf
-from grants.core.timeutil import format_oslo, now_utc
+from grants.core.timeutil import now_utc
+from grants.core.wording import day_in, kroner_in
 from grants.decisions.letters import (
     LANGUAGES,
     Block,
@@ -31,89 +32,52 @@ from grants.followup.models import RepaymentClaim
 from grants.i18n import language
 from grants.notify.attachments import LOADERS
 
-_OWN_TEXTS = {
-    "nb": {
-        "title": "Krav om tilbakebetaling av tilskudd",
-        "granted": "Tilskuddsbeløp",
-        "claimed": "Beløp som kreves tilbakebetalt",
-        "due": "Betalingsfrist",
-        "account": "Kontonummer",
-        "payment_reference": "Merk innbetalingen med",
-        "claim_heading": "Krav om tilbakebetaling",
-        "claim": "IMDi krever at kommunen betaler tilbake {amount} av tilskuddet til prosjektet «{title}».",
-        "payment_heading": "Betaling",
-        "payment": "Beløpet skal være betalt innen {due} til IMDis konto {account}. Merk innbetalingen med "
-                   "{payment_reference}, slik at vi kan knytte den til saken. Dersom beløpet ikke er betalt innen "
-                   "fristen, sender IMDi en påminnelse.",
-        "reason_heading": "Begrunnelse",
-        "basis_heading": "Hjemmel",
-        "basis": "Kravet bygger på vilkårene i tilskuddsbrevet (vedtak om tilskudd av {grant_date}, vår referanse "
-                 "{reference}) og på bestemmelser om økonomistyring i staten (økonomiregelverket) punkt 6.3.8 om "
-                 "tilbakebetaling av tilskudd.",
-        "basis_letter": "Tilskuddsbrevet sier at midler som ikke er brukt når prosjektet er avsluttet, skal betales "
-                        "tilbake til IMDi, og at IMDi kan kreve hele eller deler av tilskuddet betalt tilbake dersom "
-                        "det ikke blir brukt i samsvar med formålet og vilkårene.",
-        "conditions_heading": "Vilkår i tilskuddsbrevet",
-        "questions_heading": "Spørsmål",
-        "questions": "Har dere spørsmål om kravet, kan dere skrive til IMDi i saken i tilskuddsportalen. Oppgi vår "
-                     "referanse {reference}.",
-    },
-    "nn": {
-        "title": "Krav om tilbakebetaling av tilskot",
-        "granted": "Tilskotsbeløp",
-        "claimed": "Beløp som blir kravt tilbakebetalt",
-        "due": "Betalingsfrist",
-        "account": "Kontonummer",
-        "payment_reference": "Merk innbetalinga med",
-        "claim_heading": "Krav om tilbakebetaling",
-        "claim": "IMDi krev at kommunen betaler tilbake {amount} av tilskotet til prosjektet «{title}».",
-        "payment_heading": "Betaling",
-        "payment": "Beløpet skal vere betalt innan {due} til kontoen til IMDi, {account}. Merk innbetalinga med "
-                   "{payment_reference}, slik at vi kan knyte henne til saka. Dersom beløpet ikkje er betalt innan "
-                   "fristen, sender IMDi ei påminning.",
-        "reason_heading": "Grunngiving",
-        "basis_heading": "Heimel",
-        "basis": "Kravet byggjer på vilkåra i tilskotsbrevet (vedtak om tilskot av {grant_date}, vår referanse "
-                 "{reference}) og på føresegner om økonomistyring i staten (økonomiregelverket) punkt 6.3.8 om "
-                 "tilbakebetaling av tilskot.",
-        "basis_letter": "Tilskotsbrevet seier at midlar som ikkje er brukte når prosjektet er avslutta, skal "
-                        "betalast tilbake til IMDi, og at IMDi kan krevje heile eller delar av tilskotet betalt "
-                        "tilbake dersom det ikkje blir brukt i samsvar med føremålet og vilkåra.",
-        "conditions_heading": "Vilkår i tilskotsbrevet",
-        "questions_heading": "Spørsmål",
-        "questions": "Har de spørsmål om kravet, kan de skrive til IMDi i saka i tilskotsportalen. Oppgi vår "
-                     "referanse {reference}.",
-    },
-    "en": {
-        "title": "Claim for repayment of a grant",
-        "granted": "Amount granted",
-        "claimed": "Amount claimed back",
-        "due": "Due date",
-        "account": "Account number",
-        "payment_reference": "Mark the payment with",
-        "claim_heading": "Claim for repayment",
-        "claim": "IMDi claims that the municipality repay {amount} of the grant to the project \"{title}\".",
-        "payment_heading": "Payment",
-        "payment": "The amount shall be paid by {due} to IMDi's account {account}. Mark the payment with "
-                   "{payment_reference} so that we can match it to the case. If the amount is not paid by the due "
-                   "date, IMDi will send a reminder.",
-        "reason_heading": "Reasons",
-        "basis_heading": "Legal basis",
-        "basis": "The claim is based on the conditions of the grant letter (decision on a grant of {grant_date}, "
-                 "our reference {reference}) and on the Regulations on Financial Management in Central Government "
-                 "(økonomiregelverket), section 6.3.8 on the repayment of grants.",
-        "basis_letter": "The grant letter says that funds not used when the project has ended shall be repaid to "
-                        "IMDi, and that IMDi may claim all or part of the grant repaid if it is not used in "
-                        "accordance with the purpose and the conditions.",
-        "conditions_heading": "Conditions of the grant letter",
-        "questions_heading": "Questions",
-        "questions": "If you have questions about the claim, write to IMDi in the case in the grant portal. Give "
-                     "our reference {reference}.",
-    },
-}
 
-# The words every letter from IMDi shares (sender, the head's labels, the signature) are the decision letters'.
-TEXTS = {lang: {**common_texts(lang), **own} for lang, own in _OWN_TEXTS.items()}
+def _own_words():
+    """The claim letter's own words in the current locale, from the catalogues (msgctxt "claim letter")."""
+    return {
+        "title": pgettext("claim letter", "Claim for repayment of a grant"),
+        "granted": pgettext("claim letter", "Amount granted"),
+        "claimed": pgettext("claim letter", "Amount claimed back"),
+        "due": pgettext("claim letter", "Due date"),
+        "account": pgettext("claim letter", "Account number"),
+        "payment_reference": pgettext("claim letter", "Mark the payment with"),
+        "claim_heading": pgettext("claim letter", "Claim for repayment"),
+        "claim": pgettext(
+            "claim letter",
+            "IMDi claims that the municipality repay {amount} of the grant to the project \"{title}\"."),
+        "payment_heading": pgettext("claim letter", "Payment"),
+        "payment": pgettext(
+            "claim letter",
+            "The amount shall be paid by {due} to IMDi's account {account}. Mark the payment with {payment_reference}"
+            " so that we can match it to the case. If the amount is not paid by the due date, IMDi will send a "
+            "reminder."),
+        "reason_heading": pgettext("claim letter", "Reasons"),
+        "basis_heading": pgettext("claim letter", "Legal basis"),
+        "basis": pgettext(
+            "claim letter",
+            "The claim is based on the conditions of the grant letter (decision on a grant of {grant_date}, our "
+            "reference {reference}) and on the Regulations on Financial Management in Central Government "
+            "(økonomiregelverket), section 6.3.8 on the repayment of grants."),
+        "basis_letter": pgettext(
+            "claim letter",
+            "The grant letter says that funds not used when the project has ended shall be repaid to IMDi, and that "
+            "IMDi may claim all or part of the grant repaid if it is not used in accordance with the purpose and the "
+            "conditions."),
+        "conditions_heading": pgettext("claim letter", "Conditions of the grant letter"),
+        "questions_heading": pgettext("claim letter", "Questions"),
+        "questions": pgettext(
+            "claim letter",
+            "If you have questions about the claim, write to IMDi in the case in the grant portal. Give our reference"
+            " {reference}."),
+    }
+
+
+def texts(lang):
+    """The words of a claim letter in ``lang``: those every letter from IMDi shares (the decision letters' sender,
+    head labels and signature: grants.decisions.letters.common_texts) and its own, from the catalogues."""
+    with language(lang):
+        return {**common_texts(lang), **_own_words()}
 
 
 def repayment_account():
@@ -137,25 +101,25 @@ def language_of(claim):
 
 
 def letter_title(claim):
-    return TEXTS[language_of(claim)]["title"]
+    return texts(language_of(claim))["title"]
 
 
 def letter_parts(claim):
     """The letter of ``claim`` as blocks (grants.decisions.letters.Block), in its language. Both renderings draw
     these and nothing else."""
     lang = language_of(claim)
-    t = TEXTS[lang]
+    t = texts(lang)
     grant = claim.grant
     application, decision = grant.application, grant.decision
     reference = application.reference or ""
     title = clean_text(application.title)
-    amount, due = format_kroner(claim.amount), format_oslo(claim.due_on)
+    amount, due = kroner_in(claim.amount, lang), day_in(claim.due_on, lang)
     account = kontonr.format(claim.account_number or repayment_account())
     pay_with = payment_reference(claim)
     granted_on = decision.released_at or decision.approved_at
 
-    head = case_rows(application, t, lang, format_oslo(claim.approved_at or now_utc(), with_time=False))
-    head += [(t["granted"], format_kroner(grant.amount)), (t["claimed"], amount), (t["due"], due),
+    head = case_rows(application, t, lang, day_in(claim.approved_at or now_utc(), lang))
+    head += [(t["granted"], kroner_in(grant.amount, lang)), (t["claimed"], amount), (t["due"], due),
              (t["account"], account), (t["payment_reference"], pay_with)]
 
     parts = [Block("title", t["title"]),
@@ -168,7 +132,7 @@ def letter_parts(claim):
              Block("heading", t["payment_heading"]),
              Block("paragraph", t["payment"].format(due=due, account=account, payment_reference=pay_with)),
              Block("heading", t["basis_heading"]),
-             Block("paragraph", t["basis"].format(grant_date=format_oslo(granted_on, with_time=False),
+             Block("paragraph", t["basis"].format(grant_date=day_in(granted_on, lang),
                                                   reference=reference)),
              Block("paragraph", t["basis_letter"])]
     conditions = [text for text in (clean_text(decision.conditions), clean_text(decision.special_conditions)) if text]
@@ -192,10 +156,11 @@ def render_letter_html(claim):
 def render_letter_pdf(claim):
     """The same letter as PDF bytes."""
     lang = language_of(claim)
-    t = TEXTS[lang]
+    t = texts(lang)
     reference = claim.grant.application.reference or ""
     return letter_pdf(letter_title(claim), letter_parts(claim), lang=lang, sender=t["sender"],
-                      footer=t["footer"].format(reference=reference), reference=reference)
+                      footer=t["footer"].format(reference=reference), reference=reference,
+                      row_headers=t["row_headers"])
 
 
 def attachment_filename(claim):

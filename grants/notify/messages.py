@@ -7,10 +7,11 @@ from contextlib import nullcontext
 from datetime import date
 from email.headerregistry import Address, HeaderRegistry
 from email.message import EmailMessage
-from email.utils import format_datetime
+from email.utils import format_datetime, parseaddr
 
 from flask import current_app, has_request_context, render_template
 from flask_babel import gettext as _
+from flask_babel import pgettext
 
 from grants.core.timeutil import now_utc
 from grants.i18n import language
@@ -139,12 +140,22 @@ def recipient_address(notice):
     return address
 
 
+def sender_address(lang):
+    """The From header for a recipient reading ``lang``: the address of MAIL_DEFAULT_SENDER with the service's
+    name in that language ("IMDi tilskudd", "IMDi tilskot", "IMDi grants"), so that a nynorsk kommune never gets
+    a bokmål sender."""
+    address = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"])[1]
+    with language(lang):
+        name = pgettext("e-mail sender", "IMDi grants")
+    return Address(display_name=_clean_header(name), addr_spec=address)
+
+
 def build_message(notice, attachments=()):
     """The complete e-mail for a notice. ``attachments`` are (filename, mimetype, bytes)."""
     subject, text, html = render_notice(notice)
     message = EmailMessage(policy=POLICY)
     message["Subject"] = subject
-    message["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
+    message["From"] = sender_address(notice.language)
     message["To"] = recipient_address(notice)
     message["Message-ID"] = message_id_for(notice)
     message["Date"] = format_datetime(now_utc())

@@ -13,6 +13,7 @@ from grants.applications.workflow import Action, State
 from grants.core import audit
 from grants.core.timeutil import now_utc, within_deadline
 from grants.decisions import operations as decisions
+from grants.decisions.letters import dismissal_rules
 from grants.decisions.models import Declaration
 from grants.decisions.permissions import has_declared_conflict
 from grants.errors import InvalidTransition, NotPermitted, ValidationFailed
@@ -97,21 +98,16 @@ def formal_check(application, actor, *, checks, accept, reason_code=None, reason
         audit.record(actor, application, "formal_check_failed", from_state=application.state,
                      reason=reason_text, reason_code=reason_code, **checks)
         decisions.propose_dismissal(application, actor, letter_language=letter_language,
-                                    reasons=dismissal_reasons(reason_code, reason_text))
+                                    reasons=dismissal_reasons(reason_code, reason_text, letter_language))
     db.session.flush()
     return check
 
 
-DISMISSAL_RULES = {
-    "late": "Søknader som kommer inn etter søknadsfristen, blir avvist.",
-    "ineligible": "Bare kommuner kan søke om dette tilskuddet.",
-    "outside_scheme": "Tilskuddet dekker ikke ordinær drift eller tiltak utenfor ordningens formål.",
-    "incomplete": "Søknader som mangler opplysninger som er nødvendige for å vurdere dem, blir avvist.",
-}
-
-
-def dismissal_reasons(reason_code, reason_text):
-    return {"rules": DISMISSAL_RULES.get(reason_code, ""), "facts": (reason_text or "").strip(),
+def dismissal_reasons(reason_code, reason_text, lang="nb"):
+    """The reasons of a dismissal proposed by the formal check: the standard paragraph on the rules for
+    ``reason_code`` in the letter's language ``lang`` (grants.decisions.letters.dismissal_rules), the facts as the
+    caseworker wrote them, and the code."""
+    return {"rules": dismissal_rules(reason_code, lang), "facts": (reason_text or "").strip(),
             "considerations": "", "code": reason_code}
 
 

@@ -23,7 +23,6 @@ import pytest
 from sqlalchemy import select
 from werkzeug.routing.converters import AnyConverter
 
-import grants.core.pdf
 from grants import create_app
 from grants.accounts import operations as accounts_ops
 from grants.accounts.models import Role, UserStatus
@@ -368,9 +367,7 @@ def build_world(database_url, instance_dir):
     app = make_app(database_url, instance_dir, WTF_CSRF_ENABLED=True)
     app.test_client_class = FreshRequestClient
     _clean(app)
-    with app.app_context(), pytest.MonkeyPatch.context() as patch:
-        # PDFs (decision letters, application documents) in the core fonts: quicker, and the same access rules
-        patch.setattr(grants.core.pdf, "unicode_font", lambda: None)
+    with app.app_context():
         world = World(app)
         world.build()
         world.log_in_everyone()

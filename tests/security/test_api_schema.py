@@ -11,7 +11,6 @@ from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 import grants.accounts.models as account_models
-import grants.core.pdf
 from grants.demo import seed_demo
 from grants.extensions import db
 from grants.rounds.models import Round
@@ -28,7 +27,6 @@ def seeded(database_url, instance_dir, _migrated):
     _clean(app)
     with app.app_context():
         with pytest.MonkeyPatch.context() as patch:  # the seeding itself is not under test: make it quick
-            patch.setattr(grants.core.pdf, "unicode_font", lambda: None)  # 31 decision letters in core fonts
             patch.setattr(account_models, "generate_password_hash",
                           lambda password, method=None: generate_password_hash(password, CHEAP))
             seed_demo()
