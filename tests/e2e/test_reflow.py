@@ -26,7 +26,7 @@ from grants.demo import seed_demo as load_demo
 from grants.extensions import db
 from grants.rounds.models import Round
 from tests.e2e.conftest import settle
-from tests.e2e.support import log_in
+from tests.e2e.support import html_lang, log_in, switch_language
 from tests.factories import ApplicationFactory, submitted_application
 
 WIDTH, HEIGHT = 320, 640
@@ -162,3 +162,19 @@ def test_every_reachable_page_reflows_at_320_px(app, demo, browser, live_server,
     assert all(status < 500 for _path, status, _o in visited), listing
     wide = [(path, o) for path, _status, o in visited if o]
     assert not wide, f"{len(wide)} page(s) scroll sideways at {WIDTH} px as {role}:\n{listing}"
+
+
+@pytest.mark.parametrize("lang", ["nb", "nn", "en"])
+def test_the_public_allocation_pages_pass_axe_in_each_language(app, demo, page, axe, lang):
+    """The pages this change made or changed, at the usual width, in each language: front page, index of
+    allocations, a summary, the data page, a round's page."""
+    summary = db.session.scalar(select(Round).where(Round.slug == "2025")).id
+    settle()
+    page.goto("/")
+    switch_language(page, lang)
+    axe(page, f"front page ({lang})")
+    for path in ("/tildelinger", f"/tildelinger/{summary}", "/tildelinger/data", f"/utlysninger/{summary}"):
+        response = page.goto(path)
+        assert response.ok, path
+        assert html_lang(page) == lang
+        axe(page, f"{path} ({lang})")
