@@ -18,6 +18,7 @@ so those URLs are immutable too.
 
 import re
 
+from flask import url_for
 from whitenoise import WhiteNoise
 
 from grants.security import static_headers
@@ -46,11 +47,15 @@ def init_app(app):
     """Give ``app`` the ``static_url_for`` template global and put WhiteNoise in front of it for ``/static/``.
 
     Files not fingerprinted (when ``make assets`` has not run the digest) are served with a short max-age of
-    ``STATIC_MAX_AGE`` seconds. In debug mode WhiteNoise looks for new files on each request."""
+    ``STATIC_MAX_AGE`` seconds. In debug mode pages link the plain names and WhiteNoise looks for new files on
+    each request, so an edited stylesheet shows without a new digest."""
     from flask_static_digest import FlaskStaticDigest
 
     app.config.setdefault("FLASK_STATIC_DIGEST_COMPRESSION", ["gzip", "brotli"])
     FlaskStaticDigest(app)
+    if app.debug:
+        # While developing, a stylesheet edited after the last `make assets` must show: plain names, read anew.
+        app.add_template_global(url_for, "static_url_for")
     app.wsgi_app = _StaticFiles(
         app.wsgi_app,
         root=app.static_folder,

@@ -107,3 +107,22 @@ def unpublish(summary, actor, reason):
     audit.record(actor, summary, "unpublish", version=summary.version, reason=reason.strip())
     cache.invalidate_after_commit(db.session(), summary.round_id)
     return summary
+
+
+def published_by_year():
+    """Every round with a published summary, as [(year, [AllocationSummary, ...]), ...], newest year first and
+    each year's rounds by their title: the latest version of each round that is not unpublished. One query."""
+    latest_of = {}
+    for summary in db.session.scalars(select(AllocationSummary).where(AllocationSummary.unpublished_at.is_(None))
+                                      .order_by(AllocationSummary.version)):
+        latest_of[summary.round_id] = summary
+    years = {}
+    for summary in latest_of.values():
+        years.setdefault(summary.data["round"]["year"], []).append(summary)
+    return [(year, sorted(years[year], key=lambda s: (s.data["round"]["title_nb"], s.round_id)))
+            for year in sorted(years, reverse=True)]
+
+
+def published_rounds():
+    """{round id: its latest published AllocationSummary} for every round that has one. One query."""
+    return {summary.round_id: summary for _year, summaries in published_by_year() for summary in summaries}

@@ -15,7 +15,7 @@ from grants.core.timeutil import now_utc
 from grants.extensions import db
 from grants.followup import figures
 from grants.frame import act
-from grants.i18n import current_language
+from grants.i18n import LANGUAGE_NAMES, current_language, language
 from grants.outcomes import cache, charts, exports, publishing, tallies
 from grants.outcomes.models import AllocationSummary
 from grants.review.permissions import can_work_on_round
@@ -162,14 +162,33 @@ FORMATS = {
 
 @bp.route("/tildelinger/<int:round_id>/v/<int:version>/tildelinger.<any(csv,xlsx,json,'360giving.json'):fmt>")
 def download(round_id, version, fmt):
+    """A published version's data as a file. The XLSX's titles are in the language the link carries (``lang``:
+    the language of the page it was on), or else the visitor's; the other formats have no words of their own."""
+    lang = request.args.get("lang")
+    lang = lang if lang in LANGUAGE_NAMES else current_language()
     summary = db.session.scalar(select(AllocationSummary).where(AllocationSummary.round_id == round_id,
                                                                 AllocationSummary.version == version))
     if summary is None or summary.unpublished_at is not None:  # an unpublished version's page says why
         abort(404)
     mimetype, render = FORMATS[fmt]
-    body = render(summary, {g.reference: g for g in figures.per_grant(round_id)})
+    with language(lang):
+        body = render(summary, {g.reference: g for g in figures.per_grant(round_id)})
     name = f"tildelinger-{summary.data['round']['year']}-v{version}.{fmt}"
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.route("/tildelinger/data")
+def data_keys():
+    """The open data explained: every key of the JSON and every column of the CSV and XLSX files, from the same
+    definition the files are made from (grants.outcomes.exports.KEYS)."""
+    return render_template("outcomes/data_keys.html", keys=exports.KEYS, columns=exports.COLUMNS,
+                           kinds=exports.kind_names(), units=exports.kind_units())
+
+
+@bp.route("/tildelinger")
+def index():
+    """Every published allocation summary, newest year first: the public index of allocations."""
+    return render_template("outcomes/index.html", years=publishing.published_by_year())
 
 
 @bp.route("/ordningen/<slug>")

@@ -6,6 +6,7 @@ from flask_login import current_user
 from grants.core.urls import safe_next
 from grants.extensions import db
 from grants.i18n import choose_language
+from grants.outcomes.publishing import latest, published_rounds
 from grants.rounds.queries import public_rounds, round_with_criteria
 
 bp = Blueprint("public", __name__)
@@ -13,8 +14,10 @@ bp = Blueprint("public", __name__)
 
 @bp.route("/")
 def index():
+    """The rounds open, coming and past; a past round with a published allocation summary links to it."""
     open_, upcoming, past = public_rounds()
-    return render_template("public/index.html", open_rounds=open_, upcoming=upcoming, past=past)
+    return render_template("public/index.html", open_rounds=open_, upcoming=upcoming, past=past,
+                           summaries=published_rounds())
 
 
 @bp.route("/start")
@@ -31,8 +34,9 @@ def home():
 
 @bp.route("/utlysninger/<int:round_id>")
 def round_detail(round_id):
+    """A round's call text and facts, with its allocation summary when one is published."""
     round_ = round_with_criteria(round_id) or abort(404)
-    return render_template("public/round.html", round=round_)
+    return render_template("public/round.html", round=round_, summary=latest(round_id))
 
 
 @bp.route("/tilgjengelighet")

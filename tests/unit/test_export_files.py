@@ -70,29 +70,54 @@ def test_a_partner_list_is_one_cell_and_is_neutralised_too():
     assert rows[1][4] == "'=evil, Asker"
 
 
-def test_xlsx_has_the_same_cells_with_amounts_as_numbers():
+def test_xlsx_has_the_same_cells_with_amounts_as_numbers_and_texts_exactly_as_typed():
     long_title = "Tildelinger – Mangfold og mot rasisme 2025"
     sheet = load_workbook(io.BytesIO(exports.to_xlsx(DATA, sheet_title=long_title, follow_up=FOLLOW_UP))).active
     assert sheet.title == "Tildelinger – Mangfold og mot…"  # at most 31 characters, Excel's limit
     values = [list(row) for row in sheet.iter_rows(values_only=True)]
-    assert values[0] == list(FIELDS)
+    # Outside a request the titles are the catalogue's own (English) words; tests/web/test_outcomes.py reads them
+    # in bokmål, nynorsk and English.
+    assert values[0] == ["Reference", "Municipality number", "Municipality", "County", "Partners", "Project title",
+                         "Summary", "Amount granted", "Continuation", "Paid", "Repaid", "Report status"]
     assert values[1] == ["2025-0001", "0301", "Oslo", "Oslo", "Bærum, Asker", "Møteplasser", "Samtaler i bydelene",
                          250_000, False, 250_000, 40_000, "approved"]
-    assert values[2][5] == "'=HYPERLINK(\"http://x\")" and values[2][7] == 1_000_000 and values[2][8] is True
+    assert values[2][5] == "=HYPERLINK(\"http://x\")" and values[2][7] == 1_000_000 and values[2][8] is True
+    assert sheet.cell(row=3, column=6).data_type == "s"  # a string cell, never a formula
     assert [sheet.cell(row=r, column=8).number_format for r in (2, 3)] == ["# ##0", "# ##0"]
     assert sheet.cell(row=1, column=8).number_format == "General"
 
 
+def test_xlsx_ends_with_a_total_row_of_the_amounts():
+    sheet = load_workbook(io.BytesIO(exports.to_xlsx(DATA, follow_up=FOLLOW_UP))).active
+    assert sheet.max_row == 4
+    total = [c.value for c in sheet[4]]
+    assert total == ["Total", None, None, None, None, None, None, 1_250_000, None, 250_000, 40_000, None]
+    assert all(sheet.cell(row=4, column=c).number_format == "# ##0" for c in (8, 10, 11))
+    assert sheet.cell(row=4, column=1).font.b and sheet.cell(row=1, column=1).font.b
+
+
+def test_xlsx_freezes_the_header_row_and_sizes_its_columns():
+    many = {"grants": [_grant(summary="x" * 500), _grant(reference="2025-0002", municipality="Ås")]}
+    sheet = load_workbook(io.BytesIO(exports.to_xlsx(many))).active
+    assert sheet.freeze_panes == "A2"
+    width = {sheet.cell(row=1, column=c + 1).value: sheet.column_dimensions[chr(ord("A") + c)].width
+             for c in range(len(FIELDS))}
+    assert width["Summary"] == 60  # a long text wraps within the widest column allowed, not wider
+    assert width["Municipality number"] == len("Municipality number") + 2  # the header decides when it is longest
+    assert 8 <= width["Amount granted"] < 20
+
+
 def test_xlsx_default_sheet_title():
-    assert load_workbook(io.BytesIO(exports.to_xlsx(DATA))).active.title == "Tildelinger"
+    assert load_workbook(io.BytesIO(exports.to_xlsx(DATA))).active.title == "Grants"
 
 
 def test_json_carries_version_time_note_and_the_data():
-    with_follow_up = [{**DATA["grants"][0], "amount_paid": 250_000, "amount_repaid": 40_000,
-                       "report_status": "approved"},
+    # Moments in Europe/Oslo with their offset: 23:30 UTC on 1 March is 00:30 on 2 March in Oslo.
+    with_follow_up = [{**DATA["grants"][0], "decided_at": "2025-03-02T00:30:00+01:00", "amount_paid": 250_000,
+                       "amount_repaid": 40_000, "report_status": "approved"},
                       {**DATA["grants"][1], "amount_paid": 0, "amount_repaid": 0, "report_status": None}]
     assert json.loads(exports.to_json(SUMMARY, FOLLOW_UP)) == {
-        "version": 2, "published_at": "2025-04-30T22:15:00+00:00", "note": "Retting", **DATA,
+        "version": 2, "published_at": "2025-05-01T00:15:00+02:00", "note": "Retting", **DATA,
         "grants": with_follow_up}
     assert "Bærum" in exports.to_json(SUMMARY)  # not escaped to \u00e6
     assert exports.to_json(SUMMARY).startswith('{\n  "version": 2')

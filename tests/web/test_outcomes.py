@@ -24,12 +24,14 @@ from grants.errors import InvalidTransition
 from grants.extensions import db
 from grants.i18n import language
 from grants.outcomes import cache, publishing
+from grants.outcomes.exports import COLUMNS, FIELDS, KEYS
 from grants.outcomes.models import AllocationSummary
 from grants.outcomes.views import counts_in_words
 from grants.review import operations as ops
 from grants.rounds.operations import set_criteria
 from tests.conftest import login
 from tests.factories import ApplicationFactory, RoundFactory, UserFactory, municipal_user, submitted_application
+from tests.giving360 import errors as giving_errors
 
 # The rules of the 360Giving Data Standard's JSON package, written out here: the required fields of a grant and of
 # an organisation, the types, the date forms, and the standard's own names for every field this export uses (an
@@ -93,6 +95,7 @@ GIVING_PACKAGE = {
 
 
 def assert_360giving(package):
+    assert giving_errors(package) == []  # the standard's own schema first, then the stricter rules above
     errors = sorted(Draft4Validator(GIVING_PACKAGE).iter_errors(package), key=lambda e: list(e.path))
     assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors)
     for grant in package["grants"]:  # full date-times, as the standard asks for dateModified
@@ -539,10 +542,10 @@ def test_downloads_in_every_format_at_a_versions_stable_address(client, people, 
     }
 
     sheet = load_workbook(io.BytesIO(download(client, round_, 1, "xlsx").data)).active
-    header = [c.value for c in sheet[1]]
-    amounts = {sheet.cell(row=r, column=header.index("title") + 1).value:
-               sheet.cell(row=r, column=header.index("amount") + 1).value for r in range(2, sheet.max_row + 1)}
+    amounts = {sheet.cell(row=r, column=FIELDS.index("title") + 1).value:
+               sheet.cell(row=r, column=FIELDS.index("amount") + 1).value for r in range(2, sheet.max_row)}
     assert amounts == {"Kartlegging av diskriminering i Oslo": 300_000, "Handlingsplan for Kinn": 200_000}
+    assert sheet.cell(row=sheet.max_row, column=FIELDS.index("amount") + 1).value == 500_000  # the total row
 
     data = json.loads(download(client, round_, 1, "json").data)
     assert data["version"] == 1 and data["counts"] == {"received": 6, "granted": 2, "rejected": 2, "dismissed": 2,
@@ -591,15 +594,16 @@ def test_a_title_that_starts_a_formula_is_inert_in_csv_and_xlsx(client, people):
         for value in row.values():
             assert not value.startswith(("=", "+", "-", "@", "\t", "\r")), value
 
+    # The XLSX keeps each title exactly as typed, in a string cell that is never run as a formula.
     sheet = load_workbook(io.BytesIO(download(client, round_, 1, "xlsx").data)).active
-    header = [c.value for c in sheet[1]]
-    titles = [sheet.cell(row=r, column=header.index("title") + 1) for r in range(2, sheet.max_row + 1)]
-    assert sorted(c.value for c in titles) == sorted("'" + t for t in FORMULAS)
+    titles = [sheet.cell(row=r, column=FIELDS.index("title") + 1) for r in range(2, sheet.max_row)]
+    assert sorted(c.value for c in titles) == sorted(FORMULAS)
+    assert {c.data_type for c in titles} == {"s"}
     for row in sheet.iter_rows():
         for cell in row:
             assert cell.data_type != "f", (cell.coordinate, cell.value)
             if isinstance(cell.value, str):
-                assert not cell.value.startswith(("=", "+", "-", "@")), (cell.coordinate, cell.value)
+                assert cell.data_type == "s", (cell.coordinate, cell.value)
 
     # JSON is not a spreadsheet: the title stays as written there.
     api = client.get(f"/api/v1/rounds/{round_.id}/summary").get_json()
@@ -683,3 +687,142 @@ def test_the_schemes_page_shows_its_rounds_side_by_side(client, people, decided)
     assert page.index(f'href="/tildelinger/{round_2024.id}"') < page.index(f'href="/tildelinger/{round_2025.id}"')
     assert f"/tildelinger/{not_yet.id}" not in page and f"/tildelinger/{other_scheme.id}" not in page
     assert client.get("/ordningen/finnes-ikke").status_code == 404
+
+
+# --- open data people can use: the XLSX in the reader's language, the data page, the links to the summaries ---------
+
+XLSX_TITLES = {
+    "nb": ["Referanse", "Kommunenummer", "Kommune", "Fylke", "Samarbeidskommuner", "Prosjekttittel", "Sammendrag",
+           "Innvilget beløp", "Videreføring", "Utbetalt", "Tilbakebetalt", "Rapportstatus"],
+    "nn": ["Referanse", "Kommunenummer", "Kommune", "Fylke", "Samarbeidskommunar", "Prosjekttittel", "Samandrag",
+           "Innvilga beløp", "Vidareføring", "Utbetalt", "Tilbakebetalt", "Rapportstatus"],
+    "en": ["Reference", "Municipality number", "Municipality", "County", "Partners", "Project title", "Summary",
+           "Amount granted", "Continuation", "Paid", "Repaid", "Report status"],
+}
+TOTAL = {"nb": "Totalt", "nn": "Totalt", "en": "Total"}
+SHEET = {"nb": "Tildelinger", "nn": "Tildelingar", "en": "Grants"}
+
+
+@pytest.mark.parametrize("lang", ["nb", "nn", "en"])
+def test_the_xlsx_speaks_the_language_of_the_page_its_link_was_on(client, people, decided, lang):
+    round_, _apps = decided
+    publish(round_, people)
+    if lang != "nb":
+        switch_language(client, lang)
+    page = client.get(f"/tildelinger/{round_.id}").get_data(as_text=True)
+    link = re.search(r'href="([^"]*tildelinger\.xlsx[^"]*)"', page).group(1).replace("&amp;", "&")
+    assert link.endswith(f"?lang={lang}")
+    fresh = client.application.test_client()  # another visitor, in bokmål, following the same link
+    sheet = load_workbook(io.BytesIO(fresh.get(link).data)).active
+    assert [c.value for c in sheet[1]] == XLSX_TITLES[lang]
+    assert sheet.title == SHEET[lang]
+    assert sheet.freeze_panes == "A2"
+    assert [sheet.cell(row=sheet.max_row, column=c).value for c in (1, 8)] == [TOTAL[lang], 500_000]
+    amount = sheet.cell(row=2, column=8)
+    assert isinstance(amount.value, int) and amount.number_format == "# ##0"
+    # Without a language in the link the visitor's own is used; a language the service does not have is ignored.
+    own = load_workbook(io.BytesIO(client.get(f"/tildelinger/{round_.id}/v/1/tildelinger.xlsx?lang=de").data))
+    assert [c.value for c in own.active[1]] == XLSX_TITLES[lang]
+
+
+def _json_keys(value, prefix=""):
+    """Every key path in a parsed JSON value: nested keys joined by ".", list entries as "[]"."""
+    if isinstance(value, dict):
+        found = set()
+        for key, inner in value.items():
+            path = f"{prefix}.{key}" if prefix else key
+            found |= {path} | _json_keys(inner, path)
+        return found
+    if isinstance(value, list):
+        return set().union(*(_json_keys(item, prefix + "[]") for item in value)) if value else set()
+    return set()
+
+
+def test_every_key_the_files_have_is_on_the_data_page_and_nothing_else(client, people, decided):
+    round_, _apps = decided
+    publish(round_, people)
+    text = download(client, round_, 1, "csv").get_data(as_text=True).lstrip("\ufeff")
+    csv_header = next(csv.reader(io.StringIO(text), delimiter=";"))
+    data = json.loads(download(client, round_, 1, "json").data)
+
+    assert csv_header == [key.field for key in COLUMNS]
+    assert _json_keys(data) == {key.name for key in KEYS}
+    assert {key.name for key in COLUMNS} <= {f"grants[].{name}" for name in csv_header}
+
+    page = client.get("/tildelinger/data").get_data(as_text=True)
+    documented = set(re.findall(r"<code>([\w.\[\]]+)</code>", page))
+    assert {f"grants[].{name}" for name in csv_header} | _json_keys(data) <= documented
+    columns = table_after(page, "Kolonnene i CSV- og XLSX-filene, i rekkefølge")
+    assert [row[0].split("Kolonne")[0].strip() for row in columns[1:]] == [f"grants[].{n}" for n in csv_header]
+    keys = table_after(page, "Nøklene i JSON-filen")
+    assert {row[0].split("Kolonne")[0].strip() for row in keys[1:]} == _json_keys(data)
+    # Types, units and the values a key may take are given.
+    amount = next(row for row in keys if row[0].startswith("grants[].amount"))
+    assert amount[2:4] == ["heltall", "hele norske kroner (NOK), uten desimaler"]
+    status = next(row for row in keys if row[0].startswith("grants[].report_status"))
+    for value in ("awaiting_answer", "declined", "due", "overdue", "received", "returned", "approved"):
+        assert f"{value}:" in status[4]
+    assert "Europe/Oslo" in next(row for row in keys if row[0] == "published_at")[3]
+
+
+@pytest.mark.parametrize("lang, heading, word", [
+    ("nb", "Om de åpne dataene", "Betydning"), ("nn", "Om dei opne dataa", "Tyding"),
+    ("en", "About the open data", "Meaning")])
+def test_the_data_page_in_each_language_is_linked_from_the_summary(client, people, decided, lang, heading, word):
+    round_, _apps = decided
+    publish(round_, people)
+    if lang != "nb":
+        switch_language(client, lang)
+    summary = client.get(f"/tildelinger/{round_.id}").get_data(as_text=True)
+    assert 'href="/tildelinger/data"' in summary
+    response = client.get("/tildelinger/data")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert f'lang="{lang}"' in page and heading in page and f">{word}</th>" in page
+    assert 'class="table-scroll" tabindex="0" role="region"' in page
+
+
+@pytest.mark.parametrize("lang, index_title, link_words", [
+    ("nb", "Tildelinger", "Tildelingsoversikt: hvem fikk hva"),
+    ("nn", "Tildelingar", "Tildelingsoversikt: kven fekk kva"),
+    ("en", "Allocations", "Allocation summary: who got what")])
+def test_the_published_summaries_are_linked_from_the_front_page_the_round_and_the_index(
+        client, people, decided, lang, index_title, link_words):
+    round_, _apps = decided
+    other = closed_round(year=2024, title_nb="Runde 2024", title_nn="Runde 2024 nn", title_en="Round 2024")
+    grant(other, people, 100_000, number="0301")
+    release(other, people)
+    unpublished = closed_round(year=2024, title_nb="Ikke publisert", title_nn="Ikkje publisert",
+                               title_en="Not published")
+    publish(round_, people)
+    publish(other, people)
+    if lang != "nb":
+        switch_language(client, lang)
+    summary_link = f'href="/tildelinger/{round_.id}"'
+
+    front = client.get("/").get_data(as_text=True)
+    assert summary_link in front and f'href="/tildelinger/{other.id}"' in front
+    assert 'href="/tildelinger"' in front and link_words in front
+    assert f'href="/tildelinger/{unpublished.id}"' not in front
+
+    round_page = client.get(f"/utlysninger/{round_.id}").get_data(as_text=True)
+    assert summary_link in round_page and link_words in round_page
+    assert "/tildelinger/" not in client.get(f"/utlysninger/{unpublished.id}").get_data(as_text=True)
+
+    index = client.get("/tildelinger")
+    assert index.status_code == 200
+    page = index.get_data(as_text=True)
+    assert f"<h1 class=\"ds-heading\" data-size=\"lg\">{index_title}</h1>" in page and f'lang="{lang}"' in page
+    title = {"nb": round_.title_nb, "nn": round_.title_nn, "en": round_.title_en}[lang]
+    years = re.findall(r'<h2 class="ds-heading" data-size="md" id="year-(\d+)">', page)
+    assert years == [str(round_.year), "2024"]  # newest first
+    assert title in page.split('id="year-2024"')[0] and summary_link in page
+    assert {"nb": "Runde 2024", "nn": "Runde 2024 nn", "en": "Round 2024"}[lang] in page.split('id="year-2024"')[1]
+    assert "Ikke publisert" not in page and "Not published" not in page
+
+    # An unpublished summary leaves the index and the front page.
+    summary = publishing.latest(other.id)
+    publishing.unpublish(summary, people["admin"], "Feil tall")
+    db.session.commit()
+    assert f'href="/tildelinger/{other.id}"' not in client.get("/tildelinger").get_data(as_text=True)
+    assert f'href="/tildelinger/{other.id}"' not in client.get("/").get_data(as_text=True)
