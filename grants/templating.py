@@ -45,6 +45,20 @@ def nav_items():
     return result
 
 
+# Where each role lands after logging in (when no safe ``next`` is asked for): its own work list.
+LANDING = {"municipal": "applications.dashboard", "reviewer": "review.my_assignments",
+           "caseworker": "review.rounds", "approver": "review.rounds", "admin": "rounds.admin_list"}
+
+
+def landing_endpoint(user):
+    """The endpoint a logged-in ``user`` lands on: a reviewer on the list of what they have to assess, a kommune's
+    staff on their applications, caseworkers and approvers on the rounds they handle, an administrator on the rounds
+    to run; anyone else (or nobody logged in) on the public list of rounds."""
+    if not getattr(user, "is_authenticated", False):
+        return "public.index"
+    return LANDING.get(str(user.role), "public.index")
+
+
 def form_errors(form):
     """Every error of a form, flattened over nested fields: [{id, label, message}]."""
     errors = []

@@ -45,6 +45,7 @@ from grants.review.forms import (
     FormalCheckForm,
     PoolForm,
     RegisterForm,
+    ReviewerListFilter,
     allocation_form,
     review_form,
     review_values,
@@ -424,7 +425,14 @@ def attachment(application_id, attachment_id):
 
 @bp.route("/mine")
 def my_assignments():
-    return render_template("review/my_assignments.html", rows=queries.my_assignments(acting_user()))
+    """The reviewer's list: open work first, a GET filter by round (default: the rounds with work left), in pages."""
+    chosen = request.args.get("runde", queries.OPEN_ROUNDS)
+    rounds = int(chosen) if chosen.isdigit() else chosen if chosen == queries.ALL_ROUNDS else queries.OPEN_ROUNDS
+    listing = queries.reviewer_list(acting_user(), rounds=rounds, page=request.args.get("side", 1, type=int))
+    form = ReviewerListFilter(rounds=listing.rounds, shown=listing.shown, open_value=queries.OPEN_ROUNDS,
+                              all_value=queries.ALL_ROUNDS,
+                              title_of=lambda round_: round_.localised("title", _language()))
+    return render_template("review/my_assignments.html", listing=listing, form=form)
 
 
 @bp.route("/soknader/<int:application_id>/habilitet", methods=["GET", "POST"])
