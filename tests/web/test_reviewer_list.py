@@ -118,9 +118,12 @@ def test_a_reviewer_lands_on_the_list_after_login_unless_a_safe_next_is_given(cl
     assert client.get(response.headers["Location"]).headers["Location"].endswith("/saksbehandling/mine")
 
 
-def test_caseworkers_land_on_their_rounds(client, login_as, people):
-    response = login_as(people["caseworker"])
-    assert client.get(response.headers["Location"]).headers["Location"].endswith("/saksbehandling/")
+def test_other_roles_land_where_they_did(client, login_as, people):
+    for user, landing in ((people["caseworker"], "/"), (people["admin"], "/admin/utlysninger/"),
+                          (people["staff"], "/soknader/")):
+        response = login_as(user)
+        assert client.get(response.headers["Location"]).headers["Location"].endswith(landing), user.role
+        client.post("/konto/logg-ut")
 
 
 def test_the_list_costs_the_same_for_3_and_40_applications(client, login_as, people, round_, count_queries):
