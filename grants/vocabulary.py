@@ -7,6 +7,7 @@ factory registers it, and the domain packages' own pages use grants.i18n.title_i
 
 from grants.accounts.models import ROLE_TITLES, STATUS_TITLES, Role, UserStatus
 from grants.applications import workflow
+from grants.applications.models import CHANNEL_TITLES, Channel
 from grants.core.audit import ACTION_TITLES
 from grants.decisions.models import (
     APPEAL_STATE_TITLES,
@@ -37,6 +38,7 @@ from grants.review.models import ASSIGNMENT_STATE_TITLES, RECOMMENDATION_TITLES,
 # against the e-mail templates and the actions the code records).
 VOCABULARIES = {
     "application_state": (tuple(workflow.State), workflow.TITLES),
+    "channel": (tuple(Channel), CHANNEL_TITLES),
     "role": (tuple(Role), ROLE_TITLES),
     "user_status": (tuple(UserStatus), STATUS_TITLES),
     "notice_state": (tuple(NoticeState), NOTICE_STATE_TITLES),

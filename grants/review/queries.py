@@ -208,22 +208,20 @@ def reviewer_list(user, *, rounds=OPEN_ROUNDS, page=1, page_size=PAGE_SIZE):
     first), then what they have scored or what is decided (newest first), a page of ``page_size``.
 
     ``rounds`` is a round id, ALL_ROUNDS, or OPEN_ROUNDS (the default): the rounds where the reviewer has work left,
-    or every round of theirs when none has. Three statements, however many applications there are: the rounds with
-    their counts, the count of the rows shown, and the page's rows with their application, kommune and round."""
+    or every round of theirs when none has. Two statements, however many applications there are: the rounds with
+    their counts (which also give the number of rows shown), and the page's rows with their application, kommune
+    and round."""
     mine = reviewer_rounds(user)
     query = _reviewer_base(user)
     if isinstance(rounds, int):
-        shown = rounds
-        query = query.where(Application.round_id == rounds)
+        shown, chosen = rounds, [r for r in mine if r.round.id == rounds]
     elif rounds == OPEN_ROUNDS and any(r.open for r in mine):
-        shown = OPEN_ROUNDS
-        query = query.where(Application.round_id.in_([r.round.id for r in mine if r.open]))
+        shown, chosen = OPEN_ROUNDS, [r for r in mine if r.open]
     else:
-        shown = ALL_ROUNDS
-    if isinstance(rounds, int):
-        total = next((r.total for r in mine if r.round.id == rounds), 0)
-    else:
-        total = sum(r.total for r in mine if shown == ALL_ROUNDS or r.open)
+        shown, chosen = ALL_ROUNDS, mine
+    if shown != ALL_ROUNDS:
+        query = query.where(Application.round_id.in_([r.round.id for r in chosen]))
+    total = sum(r.total for r in chosen)
     pages = max((total + page_size - 1) // page_size, 1)
     page = min(max(page, 1), pages)
     is_open = _open_to_reviewer()

@@ -145,3 +145,18 @@ def test_the_list_costs_the_same_for_3_and_40_applications(client, login_as, peo
     assert len(references(page)) == queries.PAGE_SIZE
     assert db.session.scalar(select(db.func.count()).select_from(Assignment)) == 40
     assert few.count == many.count, "\n\n".join(few.statements + ["-----"] + many.statements)
+
+
+def test_the_query_gives_open_work_first_and_keeps_the_page_in_range(people, round_):
+    first = assigned(round_, people)
+    second = assigned(round_, people)
+    scored(first, round_, people)
+    db.session.commit()
+    listing = queries.reviewer_list(people["r1"], page=9)
+    assert [(a.application_id, is_open) for a, _review, is_open in listing.rows] == [(second.id, True),
+                                                                                    (first.id, False)]
+    assert (listing.total, listing.page, listing.pages, listing.shown) == (2, 1, 1, queries.OPEN_ROUNDS)
+    assert [(r.round.id, r.open, r.total) for r in listing.rounds] == [(round_.id, 1, 2)]
+    assert queries.reviewer_list(people["r1"], rounds=round_.id + 1000).rows == []  # not one of theirs
+    assert queries.reviewer_list(people["r2"]).rows == []
+    assert queries.reviewer_list(people["r1"], page_size=1, page=2).rows[0][0].application_id == first.id
