@@ -64,9 +64,10 @@ def create_app(config=None, **overrides):
 
     register_error_handlers(app)
 
-    from grants import static_files, templating
+    from grants import static_files, templating, vocabulary
 
     templating.init_app(app)
+    vocabulary.init_app(app)
     static_files.init_app(app)
 
     from grants.cli import register_cli

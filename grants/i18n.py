@@ -70,6 +70,18 @@ def language(lang):
                     g._grants_translations = before[1]
 
 
+def title_in(titles, key):
+    """The title of ``key`` in ``titles`` (a vocabulary's {key: English msgid}, kept beside its definition),
+    translated into the current language; "" for None, and the key itself only for a key without a title (an old
+    audit action, say: tests/unit/test_vocabulary.py keeps every current key titled)."""
+    from flask_babel import gettext
+
+    if key is None or key == "":
+        return ""
+    msgid = titles.get(key) or titles.get(str(key))
+    return gettext(msgid) if msgid else str(key)
+
+
 def translations():
     """The gettext catalogue of this request's language, kept in ``g`` like ``current_language``: templates ask
     for it at every translated string (some pages hold hundreds)."""

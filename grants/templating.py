@@ -9,9 +9,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from jinja2 import FileSystemBytecodeCache
 
-from grants.core.money import format_kroner
-from grants.core.timeutil import to_oslo
-from grants.i18n import LANGUAGE_NAMES, current_language
+from grants.core.money import format_kroner, format_kroner_in
+from grants.core.timeutil import format_day, now_utc, to_oslo
+from grants.i18n import LANGUAGE_NAMES, current_language, title_in
 
 
 @dataclass
@@ -45,6 +45,20 @@ def nav_items():
         active = path == url or (url != "/" and path.startswith(url))
         result.append(NavItem(label, url, active))
     return result
+
+
+# Where each role lands after logging in (when no safe ``next`` is asked for): a kommune's staff, reviewers and
+# administrators on their own lists; caseworkers and approvers on the front page, whose header leads to their rounds.
+LANDING = {"municipal": "applications.dashboard", "reviewer": "review.my_assignments", "admin": "rounds.admin_list"}
+
+
+def landing_endpoint(user):
+    """The endpoint a logged-in ``user`` lands on: a reviewer on the list of what they have to assess, a kommune's
+    staff on their applications, an administrator on the rounds to run; anyone else (or nobody logged in) on the
+    public list of rounds."""
+    if not getattr(user, "is_authenticated", False):
+        return "public.index"
+    return LANDING.get(str(user.role), "public.index")
 
 
 def form_errors(form):
@@ -86,6 +100,54 @@ def oslo_datetime(moment, with_time=True):
     return f"{local.strftime('%d.%m.%Y')} {at} {local.strftime('%H:%M')}"
 
 
+def day(value):
+    """A day (a date, or a UTC datetime taken to its Oslo day) written out in the page's language:
+    "19. februar 2025"; "" for None (grants.core.timeutil.format_day)."""
+    return format_day(value, current_language())
+
+
+def moment(value):
+    """A UTC time as its Oslo day written out and the Oslo clock time: "19. februar 2025 kl. 14:30" ("February 19,
+    2025 at 14:30"); "" for None."""
+    if value is None:
+        return ""
+    local = to_oslo(value)
+    return _("%(day)s at %(time)s", day=format_day(local.date(), current_language()), time=local.strftime("%H:%M"))
+
+
+def _from_iso(text):
+    from datetime import date, datetime
+
+    return date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
+
+
+def day_iso(text):
+    """An ISO-8601 date or time, as kept in notice contexts, as its Oslo day written out (``day``)."""
+    return day(_from_iso(text)) if text else ""
+
+
+def moment_iso(text):
+    """An ISO-8601 time (or date), as kept in notice contexts, as ``moment`` (a bare date as ``day``)."""
+    if not text:
+        return ""
+    value = _from_iso(text)
+    return moment(value) if hasattr(value, "hour") else day(value)
+
+
+def amount(value):
+    """Whole kroner in the page's language through Babel: "1 234 567 kr", "NOK 1,234,567" (format_kroner_in)."""
+    return format_kroner_in(value, current_language())
+
+
+def round_phase(round_, at=None):
+    """Where a round stands, worded with its day in the page's language: "Åpnet 24. januar 2025", "Åpner 24. januar
+    2026", "Stengt 19. februar 2025" (grants.rounds.phase)."""
+    from grants.rounds.phase import PHASE_WORDING, phase_of
+
+    found = phase_of(round_, at or now_utc())
+    return _(PHASE_WORDING[found.phase], date=day(found.day))
+
+
 def public_url(endpoint, **values):
     """An absolute address on the public site, usable outside a request (e-mails sent by workers)."""
     base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
@@ -118,20 +180,24 @@ def account_number(value):
 
 
 def role_names():
-    return {"municipal": _("Municipal staff"), "reviewer": _("Reviewer"), "caseworker": _("Caseworker"),
-            "approver": _("Approver"), "admin": _("Administrator")}
+    """{role: its title in the request's language} (grants.accounts.models.ROLE_TITLES)."""
+    from grants.accounts.models import ROLE_TITLES
+
+    return {str(key): title_in(ROLE_TITLES, key) for key in ROLE_TITLES}
 
 
 def status_names():
-    return {"pending": _("Waiting for approval"), "active": _("Active"), "rejected": _("Not approved"),
-            "disabled": _("Disabled")}
+    """{user status: its title in the request's language} (grants.accounts.models.STATUS_TITLES)."""
+    from grants.accounts.models import STATUS_TITLES
+
+    return {str(key): title_in(STATUS_TITLES, key) for key in STATUS_TITLES}
 
 
 def state_names():
     """Application states as people read them, in the request's language: the workflow's titles, translated."""
     from grants.applications.workflow import TITLES
 
-    return {str(state): _(title) for state, title in TITLES.items()}
+    return {str(key): title_in(TITLES, key) for key in TITLES}
 
 
 def activity_names():
@@ -176,7 +242,9 @@ def init_app(app):
         activity_names=activity_names,
     )
     app.jinja_env.filters.update(kroner=format_kroner, oslo=oslo_datetime, oslo_date=oslo_date, oslo_iso=oslo_iso,
-                                 account_number=account_number, decimal=decimal)
+                                 account_number=account_number, decimal=decimal,
+                                 day=day, moment=moment, day_iso=day_iso, moment_iso=moment_iso, amount=amount,
+                                 round_phase=round_phase)
     app.jinja_env.add_extension("jinja2.ext.do")
 
     @app.template_filter("localised")

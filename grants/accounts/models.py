@@ -9,6 +9,7 @@ from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from grants.core.text import N_
 from grants.db import TimestampMixin, utcnow
 from grants.extensions import db
 
@@ -31,11 +32,20 @@ class Role(enum.StrEnum):
         return self is not Role.municipal
 
 
+# What each role is called where people read it (English msgids, translated where shown: grants.vocabulary).
+ROLE_TITLES = {Role.municipal: N_("Municipal staff"), Role.reviewer: N_("Reviewer"), Role.caseworker: N_("Caseworker"),
+               Role.approver: N_("Approver"), Role.admin: N_("Administrator")}
+
+
 class UserStatus(enum.StrEnum):
     pending = "pending"      # registered, waiting for approval
     active = "active"
     rejected = "rejected"
     disabled = "disabled"
+
+
+STATUS_TITLES = {UserStatus.pending: N_("Waiting for approval"), UserStatus.active: N_("Active"),
+                 UserStatus.rejected: N_("Not approved"), UserStatus.disabled: N_("Disabled")}
 
 
 def _enum(cls, name):

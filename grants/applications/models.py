@@ -7,6 +7,7 @@ from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, Index, String, T
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from grants.applications.workflow import State
+from grants.core.text import N_
 from grants.db import StoredFileMixin, TimestampMixin
 from grants.extensions import db
 
@@ -15,6 +16,10 @@ class Channel(enum.StrEnum):
     portal = "portal"
     email = "email"
     post = "post"
+
+
+# How an application came in, as people read it (English msgids, translated where shown).
+CHANNEL_TITLES = {Channel.portal: N_("The portal"), Channel.email: N_("E-mail"), Channel.post: N_("Post")}
 
 
 class ActivityType(enum.StrEnum):

@@ -5,8 +5,40 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Index, String, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from grants.core.text import N_
 from grants.db import utcnow
 from grants.extensions import db
+
+# What each action in the audit log is called on the pages that show a case's history (English msgids, translated
+# where shown: grants.vocabulary). The actions are the workflow's (grants.applications.workflow.Action, and
+# "release" for an approved decision's) and those the operations record themselves with audit.record.
+ACTION_TITLES = {
+    "create": N_("Draft started"), "submit": N_("Submitted"), "withdraw": N_("Withdrawn"),
+    "register_received": N_("Registered as received"), "accept_for_review": N_("Accepted for review"),
+    "dismiss": N_("Dismissed"), "grant": N_("Granted"), "reject": N_("Rejected"),
+    "reverse": N_("Decision reversed"), "report": N_("Report sent"), "approve_report": N_("Report approved"),
+    "return_report": N_("Report returned for changes"), "settle": N_("Case closed: the repayment claim is settled"),
+    "formal_check_failed": N_("Formal check: dismissal proposed"), "assign": N_("Reviewer assigned"),
+    "unassign": N_("Reviewer removed"), "declare": N_("Impartiality declared"),
+    "submit_review": N_("Review submitted"), "propose": N_("Decision proposed"), "approve": N_("Decision approved"),
+    "release": N_("Decision sent"), "appeal": N_("Appeal lodged"), "uphold_appeal": N_("Appeal upheld"),
+    "reverse_appeal": N_("Decision reversed on appeal"), "add_attachment": N_("Attachment added"),
+    "remove_attachment": N_("Attachment removed"), "add_report_attachment": N_("Attachment added to the report"),
+    "remove_report_attachment": N_("Attachment removed from the report"),
+    "propose_claim": N_("Repayment claim proposed"), "approve_claim": N_("Repayment claim approved and sent"),
+    "approve_report_with_claim": N_("Report approved with a repayment claim"),
+    "withdraw_claim": N_("Repayment claim withdrawn"), "record_repayment": N_("Repayment received"),
+    "cancel_decision": N_("Decision cancelled: the application was withdrawn"),
+    "accept_grant": N_("Grant accepted by the municipality"), "decline": N_("Grant declined by the municipality"),
+    "propose_payment": N_("Payment proposed"), "approve_payment": N_("Payment approved"),
+    "pay": N_("Payment made"), "withdraw_payment": N_("Payment withdrawn"), "message": N_("Message written"),
+    "add_supplement": N_("Document sent afterwards"), "fill_allocations": N_("Amounts set by rank"),
+    "register": N_("User registered"), "confirm_email": N_("E-mail address confirmed"),
+    "change_password": N_("Password changed"), "reset_password": N_("Password reset"),
+    "create_staff_user": N_("User created"), "resend": N_("E-mail sent again"),
+    "create_round": N_("Round created"), "update_round": N_("Round changed"),
+    "change_deadline": N_("Deadline changed"), "publish": N_("Published"), "unpublish": N_("Publication withdrawn"),
+}
 
 
 class AuditEntry(db.Model):

@@ -37,6 +37,10 @@ class Outcome(enum.StrEnum):
     dismissed = "dismissed"
 
 
+# What each kind of decision is called (vedtak om tilskudd, avslag, avvisning).
+OUTCOME_TITLES = {Outcome.granted: N_("Grant"), Outcome.rejected: N_("Rejection"), Outcome.dismissed: N_("Dismissal")}
+
+
 class DecisionState(enum.StrEnum):
     proposed = "proposed"
     approved = "approved"
@@ -44,6 +48,13 @@ class DecisionState(enum.StrEnum):
     withdrawn = "withdrawn"      # a proposal taken back before approval
     superseded = "superseded"    # replaced by a new decision after an appeal
     cancelled = "cancelled"      # the application was withdrawn before the decision was released
+
+
+DECISION_STATE_TITLES = {
+    DecisionState.proposed: N_("Proposed"), DecisionState.approved: N_("Approved"), DecisionState.released: N_("Sent"),
+    DecisionState.withdrawn: N_("Withdrawn"), DecisionState.superseded: N_("Replaced"),
+    DecisionState.cancelled: N_("Cancelled: the application was withdrawn"),
+}
 
 
 _OPEN = (DecisionState.proposed, DecisionState.approved)
@@ -120,6 +131,10 @@ class AppealState(enum.StrEnum):
     lodged = "lodged"
     reversed = "reversed"
     upheld = "upheld"          # sent on to the ministry
+
+
+APPEAL_STATE_TITLES = {AppealState.lodged: N_("Lodged"), AppealState.reversed: N_("Reversed"),
+                       AppealState.upheld: N_("Upheld, sent to the ministry")}
 
 
 # An appeal's life: lodged, then IMDi either keeps its decision (upheld: the appeal goes on to the ministry) or

@@ -15,10 +15,17 @@ from grants.applications.views import load_application
 from grants.decisions import letters, permissions, queries
 from grants.decisions import operations as ops
 from grants.decisions.forms import AppealForm
-from grants.decisions.models import Decision, DecisionState
+from grants.decisions.models import (
+    APPEAL_STATE_TITLES,
+    DECISION_STATE_TITLES,
+    OUTCOME_TITLES,
+    Decision,
+    DecisionState,
+)
 from grants.errors import DomainError, error_message, message_for
 from grants.extensions import db
 from grants.frame import act, acting_user
+from grants.i18n import title_in
 from grants.rounds.models import Round
 
 bp = Blueprint("decisions", __name__)
@@ -143,18 +150,15 @@ def decision_pdf(application_id, decision_id):
 
 @bp.app_template_global()
 def decision_state_label(state):
-    return {"proposed": _("Proposed"), "approved": _("Approved"), "released": _("Sent"),
-            "withdrawn": _("Withdrawn"), "superseded": _("Replaced"),
-            "cancelled": _("Cancelled: the application was withdrawn")}.get(str(state), str(state))
+    return title_in(DECISION_STATE_TITLES, state)
 
 
 @bp.app_template_global()
 def outcome_label(outcome):
-    return {"granted": _("Grant"), "rejected": _("Rejection"), "dismissed": _("Dismissal")}.get(str(outcome),
-                                                                                                 str(outcome))
+    return title_in(OUTCOME_TITLES, outcome)
 
 
 @bp.app_template_global()
 def appeal_state_label(state):
-    return {"lodged": _("Lodged"), "reversed": _("Reversed"), "upheld": _("Upheld, sent to the ministry")}.get(
-        str(state), str(state))
+    return title_in(APPEAL_STATE_TITLES, state)
+

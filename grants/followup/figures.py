@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from grants.applications.models import Application, ApplicationActivity
 from grants.applications.workflow import GRANTED_STATES, RECEIVED_STATES
+from grants.core.text import N_
 from grants.core.timeutil import now_utc, oslo_date
 from grants.extensions import db
 from grants.followup import repayments
@@ -37,6 +38,14 @@ class ReportStatus(enum.StrEnum):
     received = "received"                # sent; IMDi has not assessed it yet
     returned = "returned"                # returned for changes; the next version is not sent yet
     approved = "approved"                # approved: the case is closed
+
+
+REPORT_STATUS_TITLES = {
+    ReportStatus.awaiting_answer: N_("Grant not yet accepted"), ReportStatus.declined: N_("Grant declined"),
+    ReportStatus.due: N_("Deadline not passed"), ReportStatus.overdue: N_("Late"),
+    ReportStatus.received: N_("Received, waiting for assessment"), ReportStatus.returned: N_("Returned for changes"),
+    ReportStatus.approved: N_("Approved"),
+}
 
 
 @dataclass

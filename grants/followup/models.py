@@ -18,6 +18,10 @@ class GrantState(enum.StrEnum):
     declined = "declined"    # avslått av kommunen: the money goes back to the round's budget
 
 
+GRANT_STATE_TITLES = {GrantState.offered: N_("Waiting for the municipality's answer"),
+                      GrantState.accepted: N_("Accepted"), GrantState.declined: N_("Declined by the municipality")}
+
+
 # A grant's life: offered, then the kommune's staff accept it (with the account it is paid to) or decline it.
 GRANT_LIFE = Lifecycle("grant", (
     step("accept", [GrantState.offered], GrantState.accepted, N_("Accept the grant")),
@@ -80,6 +84,11 @@ class PaymentState(enum.StrEnum):
     approved = "approved"    # a second person approved it: it goes into the payment file for the accounting system
     paid = "paid"            # the accounting system paid it on paid_on
     withdrawn = "withdrawn"  # taken back before it was paid
+
+
+PAYMENT_STATE_TITLES = {PaymentState.proposed: N_("Proposed"),
+                        PaymentState.approved: N_("Approved, waiting to be paid"),
+                        PaymentState.paid: N_("Paid"), PaymentState.withdrawn: N_("Withdrawn")}
 
 
 # A payment's life (utbetaling): proposed by one person, approved by another (four eyes, also in the database),
@@ -146,6 +155,10 @@ class ReportState(enum.StrEnum):
     submitted = "submitted"  # sendt: IMDi assesses it
     returned = "returned"    # sendt tilbake: IMDi asks for changes by a new date; the kommune writes a new version
     approved = "approved"    # godkjent: the grant is closed (and any held-back share can be paid)
+
+
+REPORT_STATE_TITLES = {ReportState.draft: N_("Draft"), ReportState.submitted: N_("Sent, waiting for IMDi's assessment"),
+                       ReportState.returned: N_("Returned for changes"), ReportState.approved: N_("Approved")}
 
 
 # A report's life (rapport): written, submitted, then approved or returned for changes. A returned version is kept
@@ -248,6 +261,11 @@ class ClaimState(enum.StrEnum):
     approved = "approved"    # a second person approved it: the claim letter is sent and the kommune owes the amount
     repaid = "repaid"        # the whole amount has come back (repaid_on: the day the last of it came in)
     withdrawn = "withdrawn"  # taken back before it was approved
+
+
+CLAIM_STATE_TITLES = {ClaimState.proposed: N_("Proposed, waiting for approval"),
+                      ClaimState.approved: N_("Sent to the municipality, not yet repaid in full"),
+                      ClaimState.repaid: N_("Repaid"), ClaimState.withdrawn: N_("Withdrawn")}
 
 
 # A repayment claim's life (tilbakebetalingskrav): proposed by one person, approved by another (four eyes, also in

@@ -15,9 +15,10 @@ from grants.extensions import db
 from grants.followup import letters, permissions
 from grants.followup import repayments as ops
 from grants.followup.forms import ClaimForm, RepaymentForm
-from grants.followup.models import ClaimState, RepaymentClaim
+from grants.followup.models import CLAIM_STATE_TITLES, RepaymentClaim
 from grants.followup.views import _imdi_grant_page, _staff_grant, bp
 from grants.frame import act, acting_user
+from grants.i18n import title_in
 from grants.rounds.models import Round
 
 # --- IMDi's grant page: the claims section --------------------------------------------------------------------
@@ -171,7 +172,5 @@ def claim_letter_pdf(application_id, claim_id):
 @bp.app_template_global()
 def claim_state_label(claim):
     """What a claim's state is called for people, in their language."""
-    return {ClaimState.proposed: _("Proposed, waiting for approval"),
-            ClaimState.approved: _("Sent to the municipality, not yet repaid in full"),
-            ClaimState.repaid: _("Repaid"), ClaimState.withdrawn: _("Withdrawn")}[claim.state]
+    return title_in(CLAIM_STATE_TITLES, claim.state)
 

@@ -11,10 +11,17 @@ from grants.core.timeutil import now_utc, oslo_date
 from grants.extensions import db
 from grants.followup import figures, permissions, reports
 from grants.followup import operations as ops
-from grants.followup.figures import ReportStatus
+from grants.followup.figures import REPORT_STATUS_TITLES
 from grants.followup.forms import AcceptForm, DeclineForm, PaidForm, PaymentForm
-from grants.followup.models import Grant, Payment, PaymentState, ReportState
+from grants.followup.models import (
+    GRANT_STATE_TITLES,
+    PAYMENT_STATE_TITLES,
+    REPORT_STATE_TITLES,
+    Grant,
+    Payment,
+)
 from grants.frame import act, acting_user
+from grants.i18n import title_in
 from grants.rounds.models import Round
 
 bp = Blueprint("followup", __name__)
@@ -174,18 +181,13 @@ def payment_file(round_id, fmt):
 
 @bp.app_template_global()
 def payment_state_label(payment):
-    return {PaymentState.proposed: _("Proposed"), PaymentState.approved: _("Approved, waiting to be paid"),
-            PaymentState.paid: _("Paid"), PaymentState.withdrawn: _("Withdrawn")}[payment.state]
+    return title_in(PAYMENT_STATE_TITLES, payment.state)
 
 
 @bp.app_template_global()
 def grant_state_label(grant):
     """What a grant's state is called for people, in their language."""
-    if grant.is_accepted:
-        return _("Accepted")
-    if grant.is_declined:
-        return _("Declined by the municipality")
-    return _("Waiting for the municipality's answer")
+    return title_in(GRANT_STATE_TITLES, grant.state)
 
 
 @bp.app_template_global()
@@ -197,14 +199,10 @@ def grant_for(application):
 @bp.app_template_global()
 def report_state_label(report):
     """What a version of a report's state is called for people, in their language."""
-    return {ReportState.draft: _("Draft"), ReportState.submitted: _("Sent, waiting for IMDi's assessment"),
-            ReportState.returned: _("Returned for changes"), ReportState.approved: _("Approved")}[report.state]
+    return title_in(REPORT_STATE_TITLES, report.state)
 
 
 @bp.app_template_global()
 def report_status_label(status):
     """Where a grant's report stands (grants.followup.figures.ReportStatus), for people, in their language."""
-    return {ReportStatus.awaiting_answer: _("Grant not yet accepted"), ReportStatus.declined: _("Grant declined"),
-            ReportStatus.due: _("Deadline not passed"), ReportStatus.overdue: _("Late"),
-            ReportStatus.received: _("Received, waiting for assessment"),
-            ReportStatus.returned: _("Returned for changes"), ReportStatus.approved: _("Approved")}[status]
+    return title_in(REPORT_STATUS_TITLES, status)

@@ -13,8 +13,8 @@ from flask import current_app, has_request_context, render_template
 from flask_babel import gettext as _
 from flask_babel import pgettext
 
-from grants.core.timeutil import now_utc
-from grants.i18n import language
+from grants.core.timeutil import format_day, now_utc
+from grants.i18n import current_language, language
 
 
 def N_(message):  # noqa: N802 - Babel's marker: extracted for translation, translated where it is used
@@ -57,6 +57,40 @@ SUBJECTS = {
 }
 
 
+# What each kind of notice is called on the outbox pages: one title per kind (the e-mail templates'
+# names, templates/emails/<kind>.html), translated where shown (grants.vocabulary).
+KIND_TITLES = {
+    "confirm_email": N_("E-mail address confirmation"),
+    "password_reset": N_("Password reset"),
+    "user_pending": N_("New user waiting for approval"),
+    "user_approved": N_("User account approved"),
+    "user_rejected": N_("User account not approved"),
+    "receipt": N_("Receipt for an application"),
+    "withdrawn": N_("Application withdrawn"),
+    "round_opened": N_("New call for applications"),
+    "deadline_reminder": N_("Deadline reminder"),
+    "deadline_changed": N_("Deadline changed"),
+    "review_reminder": N_("Reminder of unfinished reviews"),
+    "decision": N_("Decision"),
+    "decision_cancelled": N_("Decision cancelled"),
+    "report_reminder": N_("Report reminder"),
+    "report_overdue": N_("Report overdue"),
+    "grant_accepted": N_("Grant accepted"),
+    "grant_declined": N_("Grant declined"),
+    "grant_answer_reminder": N_("Reminder to answer the grant"),
+    "grant_answer_overdue": N_("Grant not answered"),
+    "payment_made": N_("Payment made"),
+    "report_received": N_("Receipt for a report"),
+    "report_submitted": N_("New report to assess"),
+    "report_returned": N_("Report returned for changes"),
+    "report_approved": N_("Report approved"),
+    "case_message": N_("New message on an application"),
+    "repayment_claim": N_("Repayment claim"),
+    "repayment_reminder": N_("Repayment reminder"),
+    "repayment_overdue": N_("Repayment overdue"),
+}
+
+
 class _CachedHeaderRegistry(HeaderRegistry):
     """The standard registry builds a new class for every header it is asked about (a third of the time it
     takes to build a notice's e-mail); the classes are stateless, so one per header name will do."""
@@ -92,10 +126,10 @@ def _clean_header(value):
     return " ".join(str(value or "").replace("\r", " ").replace("\n", " ").split())
 
 
-def _day_month_year(value):
-    """An ISO date from a notice context as 19.02.2025, as everywhere else on screen and in letters."""
+def _day_in_words(value):
+    """An ISO date from a notice context written out in the current language: "19. februar 2025"."""
     try:
-        return date.fromisoformat(str(value)[:10]).strftime("%d.%m.%Y")
+        return format_day(date.fromisoformat(str(value)[:10]), current_language())
     except ValueError:
         return value
 
@@ -105,7 +139,7 @@ def subject_for(kind, context):
     values = {k: v for k, v in context.items() if isinstance(v, str | int) and not isinstance(v, bool)}
     for name in ("due", "answer_by"):  # dates in subjects as people write them
         if name in values:
-            values[name] = _day_month_year(values[name])
+            values[name] = _day_in_words(values[name])
     return _(SUBJECTS.get(f"{kind}:{values.get('days')}", SUBJECTS[kind])) % values
 
 

@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from grants.core.text import N_
 from grants.db import utcnow
 from grants.extensions import db
 
@@ -15,6 +16,11 @@ class NoticeState(enum.StrEnum):
     sending = "sending"
     sent = "sent"
     failed = "failed"
+
+
+# What each state of a notice is called on the outbox pages (English msgids, translated where shown).
+NOTICE_STATE_TITLES = {NoticeState.pending: N_("Waiting"), NoticeState.sending: N_("Sending"),
+                       NoticeState.sent: N_("Sent"), NoticeState.failed: N_("Failed")}
 
 
 class Notice(db.Model):

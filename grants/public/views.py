@@ -8,6 +8,7 @@ from grants.extensions import db
 from grants.i18n import choose_language
 from grants.outcomes.publishing import latest, published_rounds
 from grants.rounds.queries import public_rounds, round_with_criteria
+from grants.templating import landing_endpoint
 
 bp = Blueprint("public", __name__)
 
@@ -23,13 +24,7 @@ def index():
 @bp.route("/start")
 def home():
     """Where a user lands after logging in."""
-    if not current_user.is_authenticated:
-        return redirect(url_for("public.index"))
-    if current_user.role == "municipal":
-        return redirect(url_for("applications.dashboard"))
-    if current_user.role == "admin":
-        return redirect(url_for("rounds.admin_list"))
-    return redirect(url_for("public.index"))
+    return redirect(url_for(landing_endpoint(current_user)))
 
 
 @bp.route("/utlysninger/<int:round_id>")

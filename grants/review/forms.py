@@ -1,6 +1,7 @@
 """Forms of IMDi's side (and the kommune's appeal). They check the shape of the input; the rules are the
 operations' (grants.review.operations), whose errors the views put back on the fields."""
 
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -45,6 +46,20 @@ class InboxFilterForm(Form):
         super().__init__(formdata)
         self.state.choices = [("", _l("All states")), *states]
         self.county.choices = [("", _l("All counties"))] + [(c.number, c.name) for c in counties]
+
+
+class ReviewerListFilter(Form):
+    """The reviewer's list's round filter: a GET form, so no CSRF token. ``rounds`` are the reviewer's rounds
+    (queries.ReviewerRound); ``shown`` the filter in force."""
+
+    runde = SelectField(_l("Round"), validators=[Optional()], validate_choice=False)
+
+    def __init__(self, *, rounds, shown, open_value, all_value, title_of):
+        super().__init__(data={"runde": str(shown)})
+        self.runde.choices = [(open_value, _l("Rounds with applications left to assess")),
+                              (all_value, _l("All rounds"))] + [
+            (str(r.round.id), gettext("%(round)s (%(open)d of %(total)d left to assess)", round=title_of(r.round),
+                                      open=r.open, total=r.total)) for r in rounds]
 
 
 class RegisterForm(FlaskForm):

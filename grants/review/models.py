@@ -72,6 +72,10 @@ class AssignmentState(enum.StrEnum):
     removed = "removed"        # declared a conflict, or taken off by a caseworker
 
 
+ASSIGNMENT_STATE_TITLES = {AssignmentState.assigned: N_("Waiting for the impartiality declaration"),
+                           AssignmentState.active: N_("Assessing"), AssignmentState.removed: N_("Removed")}
+
+
 # A reviewer's assignment: assigned, then the impartiality declaration makes it active (free of conflict) or removes
 # it (a conflict); a caseworker may take a reviewer off, and assign the same person again later.
 ASSIGNMENT_LIFE = Lifecycle("assignment", (
@@ -112,6 +116,10 @@ class Recommendation(enum.StrEnum):
     grant = "grant"
     reject = "reject"
     unsure = "unsure"
+
+
+RECOMMENDATION_TITLES = {Recommendation.grant: N_("Grant"), Recommendation.reject: N_("Reject"),
+                         Recommendation.unsure: N_("Unsure")}
 
 
 class Review(db.Model):

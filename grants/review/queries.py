@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from grants.accounts.models import Municipality
@@ -140,15 +140,100 @@ def reviews_for(application_id):
     ).all()
 
 
-def my_assignments(user):
-    return db.session.execute(
-        select(Assignment, Review)
-        .options(joinedload(Assignment.application))
+# The reviewer's list (fagvurderers arbeidsliste): which rounds it shows when the reviewer has chosen none.
+OPEN_ROUNDS = "open"
+ALL_ROUNDS = "all"
+
+
+@dataclass
+class ReviewerRound:
+    """A round the reviewer has applications in: ``open`` of its ``total`` are still to be scored."""
+
+    round: object
+    open: int
+    total: int
+
+
+@dataclass
+class ReviewerPage:
+    """One page of the reviewer's list: rows of (assignment, own review or None, open?), the reviewer's rounds, and
+    the round filter in force (OPEN_ROUNDS, ALL_ROUNDS or a round id)."""
+
+    rows: list
+    total: int
+    page: int
+    pages: int
+    rounds: list
+    shown: object
+
+
+def _open_to_reviewer():
+    """SQL truth of "still to be scored by this reviewer": the application is being assessed and the reviewer's own
+    review is not submitted (none, or a draft). The rule of the list's order: open work first."""
+    return and_(Application.state == State.in_review, Review.submitted_at.is_(None))
+
+
+def _reviewer_base(user):
+    return (
+        select(Assignment)
+        .join(Application, Application.id == Assignment.application_id)
         .outerjoin(Review, and_(Review.application_id == Assignment.application_id,
                                 Review.reviewer_id == Assignment.reviewer_id))
         .where(Assignment.reviewer_id == user.id, Assignment.state != AssignmentState.removed)
-        .order_by(Assignment.assigned_at)
+    )
+
+
+def reviewer_rounds(user):
+    """The rounds in which ``user`` has applications assigned (not taken off), newest deadline first, each with how
+    many are still open to them and how many in all: one statement."""
+    from grants.rounds.models import Round
+
+    is_open = _open_to_reviewer()
+    counts = (
+        _reviewer_base(user)
+        .with_only_columns(Application.round_id.label("round_id"),
+                           func.sum(case((is_open, 1), else_=0)).label("open"), func.count().label("total"))
+        .group_by(Application.round_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(Round, counts.c.open, counts.c.total).join(counts, counts.c.round_id == Round.id)
+        .order_by(Round.deadline_at.desc(), Round.id.desc())
     ).all()
+    return [ReviewerRound(round_, int(open_ or 0), total) for round_, open_, total in rows]
+
+
+def reviewer_list(user, *, rounds=OPEN_ROUNDS, page=1, page_size=PAGE_SIZE):
+    """The applications assigned to reviewer ``user``, open work first (not yet scored by them, the longest waiting
+    first), then what they have scored or what is decided (newest first), a page of ``page_size``.
+
+    ``rounds`` is a round id, ALL_ROUNDS, or OPEN_ROUNDS (the default): the rounds where the reviewer has work left,
+    or every round of theirs when none has. Two statements, however many applications there are: the rounds with
+    their counts (which also give the number of rows shown), and the page's rows with their application, kommune
+    and round."""
+    mine = reviewer_rounds(user)
+    query = _reviewer_base(user)
+    if isinstance(rounds, int):
+        shown, chosen = rounds, [r for r in mine if r.round.id == rounds]
+    elif rounds == OPEN_ROUNDS and any(r.open for r in mine):
+        shown, chosen = OPEN_ROUNDS, [r for r in mine if r.open]
+    else:
+        shown, chosen = ALL_ROUNDS, mine
+    if shown != ALL_ROUNDS:
+        query = query.where(Application.round_id.in_([r.round.id for r in chosen]))
+    total = sum(r.total for r in chosen)
+    pages = max((total + page_size - 1) // page_size, 1)
+    page = min(max(page, 1), pages)
+    is_open = _open_to_reviewer()
+    rows = db.session.execute(
+        query.add_columns(Review, is_open.label("is_open"))
+        .options(joinedload(Assignment.application).options(joinedload(Application.municipality),
+                                                            joinedload(Application.round)))
+        .order_by(case((is_open, 0), else_=1), case((is_open, Assignment.assigned_at), else_=None),
+                  Review.submitted_at.desc().nulls_last(), Assignment.assigned_at.desc(), Assignment.id)
+        .limit(page_size).offset((page - 1) * page_size)
+    ).all()
+    return ReviewerPage([(a, r, bool(o)) for a, r, o in rows], total, page, pages, mine, shown)
 
 
 def received_count(round_id):

@@ -36,6 +36,7 @@ from grants.decisions.models import Appeal, AppealState
 from grants.errors import NotPermitted, ValidationFailed, message_for
 from grants.extensions import db
 from grants.frame import act, acting_user, put_error
+from grants.i18n import title_in
 from grants.review import operations as ops
 from grants.review import permissions, queries, scoring
 from grants.review.forms import (
@@ -45,11 +46,12 @@ from grants.review.forms import (
     FormalCheckForm,
     PoolForm,
     RegisterForm,
+    ReviewerListFilter,
     allocation_form,
     review_form,
     review_values,
 )
-from grants.review.models import Assignment
+from grants.review.models import ASSIGNMENT_STATE_TITLES, RECOMMENDATION_TITLES, Assignment
 from grants.rounds.models import Round
 from grants.templating import state_names
 
@@ -424,7 +426,14 @@ def attachment(application_id, attachment_id):
 
 @bp.route("/mine")
 def my_assignments():
-    return render_template("review/my_assignments.html", rows=queries.my_assignments(acting_user()))
+    """The reviewer's list: open work first, a GET filter by round (default: the rounds with work left), in pages."""
+    chosen = request.args.get("runde", queries.OPEN_ROUNDS)
+    rounds = int(chosen) if chosen.isdigit() else chosen if chosen == queries.ALL_ROUNDS else queries.OPEN_ROUNDS
+    listing = queries.reviewer_list(acting_user(), rounds=rounds, page=request.args.get("side", 1, type=int))
+    form = ReviewerListFilter(rounds=listing.rounds, shown=listing.shown, open_value=queries.OPEN_ROUNDS,
+                              all_value=queries.ALL_ROUNDS,
+                              title_of=lambda round_: round_.localised("title", _language()))
+    return render_template("review/my_assignments.html", listing=listing, form=form)
 
 
 @bp.route("/soknader/<int:application_id>/habilitet", methods=["GET", "POST"])
@@ -485,32 +494,17 @@ def _language():
 
 @bp.app_template_global()
 def review_state_label(state):
-    return {"assigned": _("Waiting for the impartiality declaration"), "active": _("Assessing"),
-            "removed": _("Removed")}.get(str(state), str(state))
+    """A reviewer's assignment state (AssignmentState) by its title, in the page's language."""
+    return title_in(ASSIGNMENT_STATE_TITLES, state)
 
 
 @bp.app_template_global()
 def audit_action_label(action):
-    return {
-        "create": _("Draft started"), "submit": _("Submitted"), "withdraw": _("Withdrawn"),
-        "register_received": _("Registered as received"), "accept_for_review": _("Accepted for review"),
-        "formal_check_failed": _("Formal check: dismissal proposed"), "assign": _("Reviewer assigned"),
-        "unassign": _("Reviewer removed"), "declare": _("Impartiality declared"),
-        "submit_review": _("Review submitted"), "propose": _("Decision proposed"), "approve": _("Decision approved"),
-        "release": _("Decision sent"), "appeal": _("Appeal lodged"), "uphold_appeal": _("Appeal upheld"),
-        "reverse_appeal": _("Decision reversed on appeal"), "add_attachment": _("Attachment added"),
-        "remove_attachment": _("Attachment removed"),
-        "propose_claim": _("Repayment claim proposed"), "approve_claim": _("Repayment claim approved and sent"),
-        "withdraw_claim": _("Repayment claim withdrawn"), "record_repayment": _("Repayment received"),
-        "cancel_decision": _("Decision cancelled: the application was withdrawn"),
-        "accept_grant": _("Grant accepted by the municipality"), "decline": _("Grant declined by the municipality"),
-        "propose_payment": _("Payment proposed"), "approve_payment": _("Payment approved"),
-        "pay": _("Payment made"), "withdraw_payment": _("Payment withdrawn"), "message": _("Message written"),
-        "add_supplement": _("Document sent afterwards"),
-    }.get(str(action), str(action))
+    """An audit entry's action by its title (grants.core.audit.ACTION_TITLES), in the page's language."""
+    return title_in(audit.ACTION_TITLES, action)
 
 
 @bp.app_template_global()
 def recommendation_label(value):
-    return {"grant": _("Grant"), "reject": _("Reject"), "unsure": _("Unsure")}.get(str(value), str(value or ""))
-
+    """A reviewer's recommendation by its title, in the page's language."""
+    return title_in(RECOMMENDATION_TITLES, value)

@@ -260,7 +260,7 @@ def scores_for(criteria):
 
 
 def reviewer_scores_the_application(page, axe, application, criteria, lang="nb"):
-    """The reviewer's part, logged in and on the front page: from "My reviews" to the impartiality declaration (no
+    """The reviewer's part, logged in (landed on "My reviews"): from "My reviews" to the impartiality declaration (no
     conflict), the assessment submitted once with nothing scored (errors), then with a score for every criterion, a
     recommendation and a suggested amount. ``criteria``: [{"id", "weight"}] in page order. Returns the scores."""
     case = f"/saksbehandling/soknader/{application}"
@@ -472,7 +472,7 @@ def test_the_whole_path_from_registration_to_the_published_summary(app, scene, b
     # 4. The reviewer declares impartiality and scores the application (the reviewer's own test below does the
     #    same steps in three languages).
     reviewer = browse()
-    log_in_as(reviewer, scene["reviewer"][1], landing="/")
+    log_in_as(reviewer, scene["reviewer"][1], landing="/saksbehandling/mine")
     scores = reviewer_scores_the_application(reviewer, axe, application, scene["criteria"])
     assert_review_saved(application, reviewer_id, scene["criteria"], scores)
 
@@ -595,7 +595,7 @@ def test_a_reviewer_declares_impartiality_and_scores_an_application(app, browse,
     application, reviewer_id, email, criteria = ids
 
     page = browse()
-    log_in_as(page, email, lang=lang, landing="/")
+    log_in_as(page, email, lang=lang, landing="/saksbehandling/mine")
     scores = reviewer_scores_the_application(page, axe, application, criteria, lang=lang)
     assert_review_saved(application, reviewer_id, criteria, scores)
 
