@@ -49,9 +49,9 @@ class StaleData(DomainError):
 # tests/unit/test_error_catalogue.py checks that every key raised anywhere in grants/ has an entry here.
 
 def _kroner(value):
-    from grants.core.money import format_kroner
+    from grants.i18n import kroner
 
-    return format_kroner(value or 0)
+    return kroner(value or 0)
 
 
 def _oslo(value):

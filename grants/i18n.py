@@ -104,3 +104,12 @@ def init_app(app):
         npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
         newstyle=True,
     )
+
+
+def kroner(amount):
+    """Whole kroner (int) as the page's language writes them: "1 234 567 kr", "NOK 1,234,567" in English; "" for
+    None (grants.core.wording.kroner_in in ``current_language()``). For text shown to the person asking; a letter
+    or an e-mail in a language of its own calls kroner_in with that language."""
+    from grants.core.wording import kroner_in
+
+    return kroner_in(amount, current_language())

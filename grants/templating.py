@@ -9,8 +9,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from jinja2 import FileSystemBytecodeCache
 
-from grants.core.money import format_kroner, format_kroner_in
-from grants.core.timeutil import format_day, now_utc, to_oslo
+from grants.core.timeutil import now_utc, to_oslo
+from grants.core.wording import day_in, kroner_in, moment_in
 from grants.i18n import LANGUAGE_NAMES, current_language, title_in
 
 
@@ -102,17 +102,14 @@ def oslo_datetime(moment, with_time=True):
 
 def day(value):
     """A day (a date, or a UTC datetime taken to its Oslo day) written out in the page's language:
-    "19. februar 2025"; "" for None (grants.core.timeutil.format_day)."""
-    return format_day(value, current_language())
+    "19. februar 2025", "19 February 2025"; "" for None (grants.core.wording.day_in)."""
+    return day_in(value, current_language())
 
 
 def moment(value):
-    """A UTC time as its Oslo day written out and the Oslo clock time: "19. februar 2025 kl. 14:30" ("February 19,
-    2025 at 14:30"); "" for None."""
-    if value is None:
-        return ""
-    local = to_oslo(value)
-    return _("%(day)s at %(time)s", day=format_day(local.date(), current_language()), time=local.strftime("%H:%M"))
+    """A UTC time as its Oslo day written out and the Oslo clock time: "19. februar 2025 kl. 14:30" ("19 February
+    2025 at 14:30"); "" for None (grants.core.wording.moment_in)."""
+    return moment_in(value, current_language())
 
 
 def _from_iso(text):
@@ -135,8 +132,9 @@ def moment_iso(text):
 
 
 def amount(value):
-    """Whole kroner in the page's language through Babel: "1 234 567 kr", "NOK 1,234,567" (format_kroner_in)."""
-    return format_kroner_in(value, current_language())
+    """Whole kroner in the page's language through Babel: "1 234 567 kr", "NOK 1,234,567"
+    (grants.core.wording.kroner_in); "" for None."""
+    return kroner_in(value, current_language())
 
 
 def round_phase(round_, at=None):
@@ -241,7 +239,7 @@ def init_app(app):
         state_names=state_names,
         activity_names=activity_names,
     )
-    app.jinja_env.filters.update(kroner=format_kroner, oslo=oslo_datetime, oslo_date=oslo_date, oslo_iso=oslo_iso,
+    app.jinja_env.filters.update(kroner=amount, oslo=oslo_datetime, oslo_date=oslo_date, oslo_iso=oslo_iso,
                                  account_number=account_number, decimal=decimal,
                                  day=day, moment=moment, day_iso=day_iso, moment_iso=moment_iso, amount=amount,
                                  round_phase=round_phase)

@@ -215,12 +215,12 @@ class BudgetForm(SectionForm):
         total = self.total_cost()
         lines_valid = all(e.form.amount.amount for e in self.cost_lines.entries)
         if field.amount and lines_valid and applied + own + other != total:
-            from grants.core.money import format_kroner
+            from grants.i18n import kroner
 
             raise ValidationError(_l(
                 "Applied for, own contribution and other funding add up to %(sum)s, "
                 "but the costs add up to %(total)s.",
-                sum=format_kroner(applied + own + other), total=format_kroner(total)))
+                sum=kroner(applied + own + other), total=kroner(total)))
 
 
 class HistoryForm(SectionForm):

@@ -6,7 +6,7 @@ from wtforms.validators import ValidationError
 from grants.applications.forms import SECTION_FORMS, SECTION_TITLES
 from grants.applications.operations import section_answers
 from grants.applications.queries import grants_to_continue, resolve_municipalities
-from grants.core.money import format_kroner
+from grants.i18n import kroner
 
 
 def position(section):
@@ -125,7 +125,7 @@ def budget_totals(form):
     """(total cost, applied + own + other) for showing beside the budget."""
     total = form.total_cost()
     funding = sum((getattr(form, n).amount or 0) for n in ("amount_applied", "own_contribution", "other_funding"))
-    return format_kroner(total), format_kroner(funding), total == funding
+    return kroner(total), kroner(funding), total == funding
 
 
 __all__ = ["ValidationError", "build_form", "following", "position", "validate_section", "completeness", "problems",

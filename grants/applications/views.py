@@ -14,10 +14,10 @@ from grants.applications.documents import application_pdf
 from grants.applications.forms import SECTION_FORMS, SECTION_TITLES, AttachmentForm, SubmitForm, WithdrawForm
 from grants.applications.models import Attachment
 from grants.applications.workflow import DECIDED_STATES, State
-from grants.core.money import format_kroner
 from grants.errors import DeadlinePassed, StaleData, ValidationFailed, message_for, render_error
 from grants.extensions import db
 from grants.frame import act
+from grants.i18n import kroner
 from grants.rounds.models import Round
 from grants.rounds.queries import open_rounds
 
@@ -58,7 +58,7 @@ def shown_value(field):
         labels = {str(k): str(v) for k, v in (field.choices or [])}
         return ", ".join(labels.get(str(v), str(v)) for v in value)
     if field.type == "KronerField" and getattr(field, "amount", None) is not None and not field.errors:
-        return format_kroner(field.amount)
+        return kroner(field.amount)
     choices = getattr(field, "choices", None)
     if choices and value not in (None, ""):
         value = dict((str(k), str(v)) for k, v in choices).get(str(value), value)

@@ -8,6 +8,7 @@ from wtforms.validators import ValidationError
 
 from grants.core.money import MAX_KRONER, format_kroner, parse_kroner
 from grants.core.timeutil import OSLO, to_oslo
+from grants.i18n import kroner
 
 
 def required(message=None):
@@ -70,7 +71,7 @@ class KronerField(StringField):
         maximum = self.maximum() if callable(self.maximum) else self.maximum
         maximum = MAX_KRONER if maximum is None else min(maximum, MAX_KRONER)
         if self.amount > maximum:
-            raise ValidationError(_l("The amount cannot be more than %(max)s.", max=format_kroner(maximum)))
+            raise ValidationError(_l("The amount cannot be more than %(max)s.", max=kroner(maximum)))
 
 
 class OsloDateTimeField(StringField):

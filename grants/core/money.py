@@ -39,15 +39,3 @@ def format_kroner(amount, with_unit=True):
     sign = "-" if amount < 0 else ""
     digits = f"{abs(int(amount)):,}".replace(",", "\u00a0")
     return f"{sign}{digits}\u00a0kr" if with_unit else f"{sign}{digits}"
-
-
-def format_kroner_in(amount, locale):
-    """Whole kroner as ``locale`` (nb, nn or en) writes them, through Babel: "1 234 567 kr" in bokmål and nynorsk
-    (no-break spaces), "NOK 1,234,567" in English; "" for None. The rule: the locale's digit grouping, no decimals
-    (amounts are whole kroner), the unit where the language puts it."""
-    from babel.numbers import format_currency
-
-    if amount is None:
-        return ""
-    pattern = "¤\u00a0#,##0" if str(locale).startswith("en") else "#,##0\u00a0¤"
-    return format_currency(int(amount), "NOK", format=pattern, locale=str(locale), currency_digits=False)

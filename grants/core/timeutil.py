@@ -69,16 +69,3 @@ def format_oslo(moment, with_time=True):
 
 def add_days(moment: datetime, days: int) -> datetime:
     return moment + timedelta(days=days)
-
-
-def format_day(value, locale):
-    """A day written out as ``locale`` (nb, nn or en) writes it, through Babel's long date: "19. februar 2025" in
-    bokmål and nynorsk, "February 19, 2025" in English; "" for None. A datetime is first taken to its day in Oslo
-    (a deadline is the whole Oslo day, so 23:59:59 on the 19th is the 19th)."""
-    from babel.dates import format_date
-
-    if value is None or value == "":
-        return ""
-    if isinstance(value, datetime):
-        value = oslo_date(value)
-    return format_date(value, format="long", locale=str(locale))

@@ -12,7 +12,7 @@ from werkzeug.datastructures import MultiDict
 from grants import drafts
 from grants.applications import attachments as files
 from grants.applications.views import load_application
-from grants.core.money import format_kroner, parse_kroner
+from grants.core.money import parse_kroner
 from grants.core.timeutil import now_utc, oslo_date
 from grants.errors import DomainError, StaleData
 from grants.extensions import db
@@ -28,6 +28,7 @@ from grants.followup.forms import (
 from grants.followup.models import Grant, Report, ReportAttachment
 from grants.followup.views import bp
 from grants.frame import act, acting_user, put_error
+from grants.i18n import kroner
 
 
 def _grant_of(application):
@@ -48,7 +49,7 @@ def report_form(grant, report, formdata=None):
         form.spending.append_entry()
     del form.spending.entries[len(lines):]
     for entry, line in zip(form.spending.entries, lines, strict=True):
-        entry.label.text = _("%(line)s (budget %(amount)s)", line=line.description, amount=format_kroner(line.amount))
+        entry.label.text = _("%(line)s (budget %(amount)s)", line=line.description, amount=kroner(line.amount))
     if report is not None:
         form.version.data = str(report.version)
     return form

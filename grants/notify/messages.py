@@ -13,7 +13,8 @@ from flask import current_app, has_request_context, render_template
 from flask_babel import gettext as _
 from flask_babel import pgettext
 
-from grants.core.timeutil import format_day, now_utc
+from grants.core.timeutil import now_utc
+from grants.core.wording import day_in
 from grants.i18n import current_language, language
 
 
@@ -129,7 +130,7 @@ def _clean_header(value):
 def _day_in_words(value):
     """An ISO date from a notice context written out in the current language: "19. februar 2025"."""
     try:
-        return format_day(date.fromisoformat(str(value)[:10]), current_language())
+        return day_in(date.fromisoformat(str(value)[:10]), current_language())
     except ValueError:
         return value
 

@@ -2,7 +2,7 @@
 
 from markupsafe import Markup, escape
 
-from grants.core.money import format_kroner
+from grants.i18n import kroner
 
 WIDTH = 640
 BAR = 22
@@ -41,7 +41,7 @@ def bar_chart(rows, *, title, value_format=str, chart_id="chart"):
 
 def amounts_by_county(data, title):
     rows = [(c["name"], c["amount"], None) for c in data.get("by_county", [])]
-    return bar_chart(rows, title=title, value_format=format_kroner, chart_id="chart-county")
+    return bar_chart(rows, title=title, value_format=kroner, chart_id="chart-county")
 
 
 def outcomes(data, labels, title):

@@ -26,7 +26,6 @@ from grants.applications.models import Attachment
 from grants.applications.operations import section_answers
 from grants.applications.workflow import State
 from grants.core import audit
-from grants.core.money import format_kroner
 from grants.decisions import operations as decision_ops
 from grants.decisions import permissions as decision_permissions
 from grants.decisions import queries as decision_queries
@@ -36,7 +35,7 @@ from grants.decisions.models import Appeal, AppealState
 from grants.errors import NotPermitted, ValidationFailed, message_for
 from grants.extensions import db
 from grants.frame import act, acting_user, put_error
-from grants.i18n import title_in
+from grants.i18n import kroner, title_in
 from grants.review import operations as ops
 from grants.review import permissions, queries, scoring
 from grants.review.forms import (
@@ -224,8 +223,8 @@ def fill(round_id):
     _allow(permissions.is_caseworker(current_user))
     amounts = decision_ops.fill_allocations(round_, acting_user(), queries.ranked(round_))
     db.session.commit()
-    flash(_("Amounts are set by rank: %(total)s of %(budget)s.", total=format_kroner(sum(amounts.values())),
-            budget=format_kroner(round_.budget)), "success")
+    flash(_("Amounts are set by rank: %(total)s of %(budget)s.", total=kroner(sum(amounts.values())),
+            budget=kroner(round_.budget)), "success")
     return redirect(url_for("review.ranking", round_id=round_.id))
 
 

@@ -134,7 +134,7 @@ def test_the_notices_of_a_withdrawn_decision_and_a_moved_deadline_read_in_each_l
     assert words[language] in text and context["reason"] in text
     assert f'lang="{language}"' in message.get_body(("html",)).get_content()
     if kind == "deadline_changed":
-        days = {"en": ("February 26, 2025", "February 19, 2025")}.get(language,
+        days = {"en": ("26 February 2025", "19 February 2025")}.get(language,
                                                                      ("26. februar 2025", "19. februar 2025"))
         assert all(day in text for day in days)  # Oslo days written out, the old deadline and the new
     else:

@@ -107,7 +107,10 @@ CHECKS = dict(eligible_applicant=True, in_time=True, complete=True, within_schem
 REASONS = {"rules": "Utlysningen punkt 3", "facts": "Svak forankring", "considerations": "Andre prosjekter var bedre"}
 
 
-def kr(amount):
+def kr(amount, lang="nb"):
+    """Whole kroner as a page in ``lang`` writes them: "300 000 kr", or "NOK 300,000" in English."""
+    if lang == "en":
+        return f"NOK{NBSP}{amount:,}"
     return f"{amount:,}".replace(",", NBSP) + f"{NBSP}kr"
 
 
@@ -366,11 +369,11 @@ def test_the_public_summary_in_each_language(client, people, decided, lang, word
              300_000),
             ("Kinn", "Handlingsplan for Kinn", "Kinn lager en handlingsplan mot rasisme.", 200_000)):
         row = next(r for r in grants_table.split("<tr>") if project in r)
-        assert kommune in row and summary in row and kr(amount) in row
-    assert kr(500_000) in grants_table.split("<tfoot>", 1)[1]  # the total
+        assert kommune in row and summary in row and kr(amount, lang) in row
+    assert kr(500_000, lang) in grants_table.split("<tfoot>", 1)[1]  # the total
     for absent in ("Avslått prosjekt", "Avvist prosjekt", "Trukket prosjekt", "Utkast som aldri"):
         assert absent not in page
-    assert kr(1_000_000) in page and kr(6 * 400_000) in page  # budget and amount applied for
+    assert kr(1_000_000, lang) in page and kr(6 * 400_000, lang) in page  # budget and amount applied for
 
     # Two charts, each an SVG with a title, and a table beside it for screen readers.
     pairs = page.split('<div class="chart-pair">')[1:]
@@ -382,7 +385,7 @@ def test_the_public_summary_in_each_language(client, people, decided, lang, word
     outcomes = table_after(page, pairs[0].split("<caption>", 1)[1].split("</caption>", 1)[0])
     assert [row[1] for row in outcomes[1:]] == ["6", "2", "2", "2", "1"]  # received, granted, ..., withdrawn
     counties = {row[0]: row[1:] for row in table_after(page, heading)[1:]}
-    assert counties == {"Oslo": ["1", kr(300_000)], "Vestland": ["1", kr(200_000)]}
+    assert counties == {"Oslo": ["1", kr(300_000, lang)], "Vestland": ["1", kr(200_000, lang)]}
 
 
 @pytest.mark.parametrize("lang, counts, words", [

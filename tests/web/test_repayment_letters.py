@@ -117,7 +117,8 @@ def test_the_notice_and_its_attachment_are_in_the_letters_language(people, round
     text = plain(message.get_body(("plain",)).get_content())
     words = {"nb": "krever at kommunen betaler tilbake", "nn": "krev at kommunen betaler tilbake",
              "en": "claims that the municipality repay"}[lang]
-    assert words in text and "45 000 kr" in text and "8601" not in text and "7694.05.12057" in text
+    amount = "NOK 45,000" if lang == "en" else "45 000 kr"  # plain() reads no-break spaces as spaces
+    assert words in text and amount in text and "8601" not in text and "7694.05.12057" in text
     assert f"/soknader/{claim.grant.application_id}/tilbakebetaling/{claim.id}" in text
     assert claim.grant.application.reference in str(message["Subject"])
     [attachment] = list(message.iter_attachments())
@@ -148,4 +149,4 @@ def test_the_claim_notices_read_in_each_language_within_the_common_layout(app, k
     assert f'lang="{language}"' in html and "<hr>" in html and "tilskudd@imdi.example" in text.splitlines()[-1]
     assert "2025-0007" in str(message["Subject"])
     if kind == "repayment_reminder":
-        assert ("December 24, 2026" if language == "en" else "24. desember 2026") in str(message["Subject"])
+        assert ("24 December 2026" if language == "en" else "24. desember 2026") in str(message["Subject"])
