@@ -3,8 +3,8 @@ account without locking a kommune out.
 
 * Per account (the typed e-mail address, whether a user has it or not): a few failed passwords are free; after
   that each attempt must wait longer than the last (1, 2, 4 ... seconds, capped), and after many failures logging
-  in with that address is paused for a while. The owner can lift the pause through a link sent by e-mail. One
-  attempt at a time per address: a second one while the first is being checked waits a second.
+  in with that address is paused for a while. The owner can lift the pause through a link sent by e-mail. Once an
+  address has a failure, one attempt at a time: a second one while the first is being checked waits a second.
 * Per client address (the proxy-aware ``request.remote_addr``): a limit high enough for a whole kommune behind one
   outgoing address.
 * Registration and password reset: a limit per typed e-mail address and per client address.
@@ -122,7 +122,11 @@ class LoginThrottle:
         verdict = self.status(account)
         if not verdict.allowed:
             return verdict
-        if self.counters.incr(self.key("turn", account), TURN_SECONDS) > 1:
+        # Once an account has a failure, its attempts go one at a time: a burst of parallel guesses cannot slip
+        # between a failure and the wait it starts. A clean account needs no turn, so a turn left behind by a
+        # request that died (or by a Redis outage) never stands in the way of its owner's first login.
+        if self.counters.get(self.key("fail", account)) and \
+                self.counters.incr(self.key("turn", account), TURN_SECONDS) > 1:
             return Verdict(WAIT, 1)  # another attempt on this account is being checked right now
         return ALLOWED
 

@@ -146,8 +146,11 @@ def test_unlock_lifts_the_pause_at_once_and_a_login_forgets_the_failures(throttl
         assert fail(throttle, account) == ALLOWED
 
 
-def test_one_attempt_at_a_time_per_account(throttle, clock):
+def test_one_attempt_at_a_time_per_account_once_it_has_a_failure(throttle, clock):
     account = "kari@bergen.kommune.no"
+    assert throttle.begin(account) == throttle.begin(account) == ALLOWED  # a clean account takes no turn
+    throttle.succeeded(account)
+    fail(throttle, account)
     assert throttle.begin(account) == ALLOWED
     second = throttle.begin(account)  # a parallel request while the first is checked
     assert (second.state, second.seconds) == (WAIT, 1)
