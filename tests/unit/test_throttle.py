@@ -10,6 +10,7 @@ from grants.accounts.throttle import (
     LOCKED,
     OPEN,
     WAIT,
+    ClockedCounters,
     Counters,
     LoginPolicy,
     LoginThrottle,
@@ -28,36 +29,6 @@ class Clock:
         self.now += seconds
 
 
-class FakeCounters:
-    """A limits-style storage that reads the fake clock: incr sets the expiry when the key is new (as limits'
-    storages do), an expired key counts 0."""
-
-    def __init__(self, clock):
-        self.clock = clock
-        self.values, self.expiries = {}, {}
-
-    def _live(self, key):
-        if key in self.values and self.expiries[key] <= self.clock():
-            del self.values[key], self.expiries[key]
-        return key in self.values
-
-    def incr(self, key, expiry):
-        if not self._live(key):
-            self.values[key], self.expiries[key] = 0, self.clock() + expiry
-        self.values[key] += 1
-        return self.values[key]
-
-    def get(self, key):
-        return self.values[key] if self._live(key) else 0
-
-    def get_expiry(self, key):
-        return self.expiries[key] if self._live(key) else self.clock()
-
-    def clear(self, key):
-        self.values.pop(key, None)
-        self.expiries.pop(key, None)
-
-
 @pytest.fixture
 def clock():
     return Clock()
@@ -65,7 +36,7 @@ def clock():
 
 @pytest.fixture
 def throttle(clock):
-    return LoginThrottle(FakeCounters(clock), LoginPolicy(), clock=clock, secret="s")
+    return LoginThrottle(ClockedCounters(clock), LoginPolicy(), clock=clock, secret="s")
 
 
 def fail(throttle, account="kari@bergen.kommune.no"):
@@ -176,7 +147,7 @@ def test_keys_hold_no_e_mail_address(throttle):
 
 
 def test_rate_limit_refuses_above_the_amount_until_the_window_ends(clock):
-    limit = RateLimit(FakeCounters(clock), "5 per hour", "reset-email", clock=clock)
+    limit = RateLimit(ClockedCounters(clock), "5 per hour", "reset-email", clock=clock)
     assert [limit.hit("kari@bergen.kommune.no").state for _ in range(5)] == [OPEN] * 5
     refused = limit.hit("KARI@bergen.kommune.no")
     assert (refused.state, refused.seconds) == (LIMITED, 3600)
@@ -189,7 +160,7 @@ def test_rate_limit_refuses_above_the_amount_until_the_window_ends(clock):
 
 
 def test_rate_limit_with_several_windows_waits_for_the_fullest(clock):
-    limit = RateLimit(FakeCounters(clock), "3 per minute;5 per hour", "x", clock=clock)
+    limit = RateLimit(ClockedCounters(clock), "3 per minute;5 per hour", "x", clock=clock)
     assert [limit.hit("a").state for _ in range(4)] == [OPEN, OPEN, OPEN, LIMITED]
     clock.advance(60)
     assert limit.hit("a") == ALLOWED  # the fifth of the hour: the refused fourth counted too
@@ -206,6 +177,20 @@ class BrokenStorage(MemoryStorage):
         raise ConnectionError("Redis is restarting")
 
     incr = get = get_expiry = clear = _down
+
+
+def test_the_rules_hold_on_the_limits_memory_storage_too():
+    """The real storage (what RATELIMIT_STORAGE_URI=memory:// gives) keeps the same expiry rules as the fake."""
+    throttle = LoginThrottle(Counters(MemoryStorage()), LoginPolicy(free_failures=2, lock_after=3), secret="s")
+    for _ in range(2):
+        fail(throttle)
+    waiting = throttle.begin("kari@bergen.kommune.no")
+    assert (waiting.state, waiting.seconds) == (WAIT, 1)
+    throttle.counters.clear(throttle.key("wait", "kari@bergen.kommune.no"))
+    assert fail(throttle).newly_locked
+    assert throttle.begin("kari@bergen.kommune.no").state == LOCKED
+    throttle.unlock("kari@bergen.kommune.no")
+    assert throttle.begin("kari@bergen.kommune.no") == ALLOWED
 
 
 def test_counters_fall_back_to_memory_while_the_store_fails():
