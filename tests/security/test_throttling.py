@@ -302,3 +302,18 @@ def test_workers_share_the_counts_in_redis(redis_url, make_limited):
         assert attempt(workers[0].test_client(), email, password=PASSWORD).status_code == 302
         assert workers[0].test_client().post(f"/konto/las-opp/{token}").status_code == 302
         assert not throttling.unlock_token_valid(token)  # used up, in Redis, for every worker
+
+
+def test_a_store_that_cannot_be_reached_counts_in_memory_instead_of_failing_the_login(make_limited):
+    """Redis down (here: nothing listens on the port): every throttle still answers, from the process's memory."""
+    app = make_limited(RATELIMIT_STORAGE_URI="redis://127.0.0.1:1/0", LOGIN_FREE_FAILURES=1,
+                       ACCOUNT_MAIL_LIMIT_PER_EMAIL="1 per hour")
+    kari = user()
+    db.session.commit()
+    client = app.test_client()
+    assert "Vent 1 sekund" in page(attempt(client, kari.email))
+    assert_refused(attempt(client, kari.email, password=PASSWORD), "Vent 1 sekund")
+    time.sleep(1.05)
+    assert attempt(client, kari.email, password=PASSWORD).status_code == 302
+    assert client.post("/konto/glemt-passord", data={"email": kari.email}).status_code == 200
+    assert client.post("/konto/glemt-passord", data={"email": kari.email}).status_code == 429
