@@ -89,6 +89,7 @@ bench: setup
 	$(BIN)/python bench/pages.py
 	$(BIN)/python bench/tallies.py
 	$(BIN)/python bench/load.py
+	$(BIN)/python bench/throttle.py
 
 # Mutation testing of the domain core ([tool.mutmut] in pyproject.toml); not part of `make test`. It starts afresh
 # (mutmut would otherwise keep earlier verdicts and not see what a new test kills), runs on SQLite with one worker,

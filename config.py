@@ -112,13 +112,28 @@ class Config:
     # is an example number that passes the check: set IMDi's own.
     REPAYMENT_ACCOUNT = _env("REPAYMENT_ACCOUNT", "76940512057")
 
-    # Login throttling (Flask-Limiter). Redis in production, memory otherwise.
+    # Where the throttles count (a limits storage URI): Redis in production, memory otherwise.
     RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", _env("REDIS_URL", "memory://"))
     RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
     RATELIMIT_HEADERS_ENABLED = False
     # Redis down: count in each process's memory meanwhile, instead of answering every login with a 500.
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = _env_bool("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
-    LOGIN_LIMIT = _env("LOGIN_LIMIT", "10 per minute;50 per hour")
+    # Throttles on logging in, registering and password resets (grants/accounts/throttle.py; README "Throttles").
+    # Per client address (after PROXY_FIX): high enough for a whole kommune behind one outgoing address.
+    LOGIN_LIMIT = _env("LOGIN_LIMIT", "300 per 10 minutes")
+    # Per account (the typed e-mail address): this many failures are free, then each attempt waits twice as long as
+    # the last (1 s, 2 s, 4 s ... at most LOGIN_MAX_DELAY_SECONDS); at LOGIN_LOCK_AFTER failures logging in with
+    # the address is paused for LOGIN_LOCK_MINUTES, and the owner gets a link that lifts the pause
+    # (UNLOCK_LINK_MINUTES). Failures are forgotten LOGIN_FAILURE_WINDOW_MINUTES after the first, or at a login.
+    LOGIN_FREE_FAILURES = _env_int("LOGIN_FREE_FAILURES", 5)
+    LOGIN_MAX_DELAY_SECONDS = _env_int("LOGIN_MAX_DELAY_SECONDS", 60)
+    LOGIN_LOCK_AFTER = _env_int("LOGIN_LOCK_AFTER", 20)
+    LOGIN_LOCK_MINUTES = _env_int("LOGIN_LOCK_MINUTES", 30)
+    LOGIN_FAILURE_WINDOW_MINUTES = _env_int("LOGIN_FAILURE_WINDOW_MINUTES", 60)
+    UNLOCK_LINK_MINUTES = _env_int("UNLOCK_LINK_MINUTES", 60)
+    # Registration and password reset, each on its own count: per typed e-mail address and per client address.
+    ACCOUNT_MAIL_LIMIT_PER_EMAIL = _env("ACCOUNT_MAIL_LIMIT_PER_EMAIL", "5 per hour")
+    ACCOUNT_MAIL_LIMIT_PER_CLIENT = _env("ACCOUNT_MAIL_LIMIT_PER_CLIENT", "30 per hour")
 
     TESTING = False
     DEBUG = False

@@ -85,3 +85,8 @@ class DecisionForm(FlaskForm):
     """Approve or reject a pending user."""
 
     reason = StringField(_l("Reason (sent to the person if you reject)"), validators=[Optional(), Length(max=500)])
+
+
+class UnlockForm(FlaskForm):
+    """The button that lifts the pause on logging in (the link in the e-mail opens a page; only the button acts, so
+    a mail scanner that opens links uses up nothing)."""

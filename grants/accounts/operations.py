@@ -47,11 +47,19 @@ def municipality_admins(municipality_id):
 
 
 def register_municipal_user(*, email, name, password, municipality, language="nb", job_title=None, phone=None):
-    """A person registers for a kommune. The first user waits for IMDi, later ones for the kommune's admin."""
+    """A person registers for a kommune. The first user waits for IMDi, later ones for the kommune's admin.
+
+    Gives the new User, or None when the address already has a user: then that user is told by e-mail (in their
+    language) that they have an account and how to log in or choose a new password, and the caller answers exactly
+    as for a new registration, so the page tells nobody which addresses have accounts."""
     email = normalise_email(email)
-    if find_user_by_email(email):
-        raise ValidationFailed("email_taken", field="email")
     _check_password(password, email)
+    existing = find_user_by_email(email)
+    if existing is not None:
+        User(password_hash="").set_password(password)  # the same work as creating the user
+        queue_notice("account_exists", to=existing.email, user=existing, language=existing.language,
+                     context={"reset_minutes": RESET_MAX_AGE // 60})
+        return None
     user = User(
         email=email,
         name=name.strip(),
@@ -270,3 +278,14 @@ def confirm_email(token):
 
 def municipalities():
     return db.session.scalars(select(Municipality).order_by(Municipality.name)).all()
+
+
+def queue_unlock_link(email, token, *, lock_minutes, valid_minutes):
+    """After the failure that paused logging in with ``email`` (str): the user who has that address gets the link
+    that lifts the pause (``token`` from grants.accounts.throttling.unlock_token), in their language. An address
+    without a user, or a rejected or disabled user, gets nothing. Gives the notice id or None."""
+    user = find_user_by_email(email)
+    if user is None or user.status in (UserStatus.rejected, UserStatus.disabled):
+        return None
+    return queue_notice("account_locked", to=user.email, user=user, language=user.language,
+                        context={"token": token, "lock_minutes": lock_minutes, "valid_minutes": valid_minutes})

@@ -1,13 +1,16 @@
 """Login, logout, registration, profile, password, and approval of users."""
 
-from datetime import UTC, datetime
+import math
+from datetime import UTC, datetime, timedelta
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
 from grants.accounts import operations as ops
+from grants.accounts import throttling
 from grants.accounts.forms import (
     DecisionForm,
     LoginForm,
@@ -17,12 +20,15 @@ from grants.accounts.forms import (
     ResetForm,
     ResetRequestForm,
     StaffUserForm,
+    UnlockForm,
 )
 from grants.accounts.models import Municipality, Role, User, UserStatus
 from grants.accounts.permissions import can_approve_user
+from grants.accounts.throttle import LOCKED, WAIT
+from grants.core.timeutil import now_utc, to_oslo
 from grants.core.urls import safe_next
 from grants.errors import ValidationFailed, message_for
-from grants.extensions import db, limiter, login_manager
+from grants.extensions import db, login_manager
 from grants.frame import put_error
 
 bp = Blueprint("accounts", __name__, url_prefix="/konto")
@@ -38,12 +44,57 @@ login_manager.login_message = None
 login_manager.session_protection = "strong"
 
 
-def _login_limit():
-    return current_app.config["LOGIN_LIMIT"]
+def _wait_message(seconds):
+    return ngettext("Wait %(num)d second before you try again.", "Wait %(num)d seconds before you try again.",
+                    seconds)
 
 
-def _login_account_key():
-    return "login:" + (request.form.get("email") or "").strip().lower()
+def _paused_message(seconds):
+    until = to_oslo(now_utc() + timedelta(seconds=seconds)).strftime("%H:%M")
+    return _("After many failed attempts, logging in with this e-mail address is paused until %(time)s. If the "
+             "address belongs to a user, we have sent it a link that lifts the pause at once.", time=until)
+
+
+def _minutes(seconds):
+    return max(1, math.ceil(seconds / 60))
+
+
+def _refused(template, form, messages, seconds, **context):
+    """The form again, with what it had typed and the reason in the error summary: 429 with Retry-After."""
+    form.form_errors.extend(messages)
+    return render_template(template, form=form, **context), 429, {"Retry-After": str(max(1, int(seconds)))}
+
+
+def _throttled_login(form, verdict):
+    """A login attempt refused before its password was checked (the account waits or is paused)."""
+    if verdict.state == LOCKED:
+        messages = [_paused_message(verdict.seconds)]
+    else:
+        messages = [_("Too many failed attempts with this e-mail address."), _wait_message(verdict.seconds)]
+    return _refused("accounts/login.html", form, messages, verdict.seconds)
+
+
+def _after_failure(email, verdict):
+    """Messages after a wrong password: what holds for the next attempt. The failure that pauses the address
+    sends its owner the unlock link (nothing for an address without a user: the answer is the same)."""
+    if verdict.state == LOCKED:
+        if verdict.newly_locked:
+            ops.queue_unlock_link(email, throttling.unlock_token(email), lock_minutes=_minutes(verdict.seconds),
+                                  valid_minutes=throttling.unlock_link_seconds() // 60)
+            db.session.commit()
+        return [_paused_message(verdict.seconds)]
+    if verdict.state == WAIT:
+        return [_wait_message(verdict.seconds)]
+    return []
+
+
+def _too_many_requests(seconds):
+    minutes = _minutes(seconds)
+    return ngettext(
+        "Too many requests for this e-mail address or from your network, so nothing was sent. Wait %(num)d "
+        "minute and try again.",
+        "Too many requests for this e-mail address or from your network, so nothing was sent. Wait %(num)d "
+        "minutes and try again.", minutes)
 
 
 def staff_required(*roles):
@@ -54,18 +105,31 @@ def staff_required(*roles):
 
 
 @bp.route("/logg-inn", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
-@limiter.limit(_login_limit, methods=["POST"], key_func=_login_account_key)
 def login():
     form = LoginForm(next=request.args.get("next"))
+    if request.method == "POST":
+        by_address = throttling.hit_login_address()
+        if not by_address.allowed:
+            minutes = _minutes(by_address.seconds)
+            return _refused("accounts/login.html", form, [ngettext(
+                "Too many login attempts from your network. Wait %(num)d minute and try again.",
+                "Too many login attempts from your network. Wait %(num)d minutes and try again.", minutes)],
+                by_address.seconds)
     if form.validate_on_submit():
+        turn = throttling.begin_login(form.email.data)
+        if not turn.allowed:
+            return _throttled_login(form, turn)
         user = ops.authenticate(form.email.data, form.password.data)
-        if user is None or user.status != UserStatus.active:
-            if user is not None and user.status == UserStatus.pending:
-                form.form_errors.append(_("Your user account is waiting for approval."))
-            else:
-                form.form_errors.append(_("The e-mail address or password is wrong."))
+        if user is not None and user.status == UserStatus.pending:
+            throttling.login_succeeded(form.email.data)  # the right password: no failure to count
+            form.form_errors.append(_("Your user account is waiting for approval."))
             return render_template("accounts/login.html", form=form), 200
+        if user is None or user.status != UserStatus.active:
+            verdict = throttling.login_failed(form.email.data)
+            form.form_errors.append(_("The e-mail address or password is wrong."))
+            form.form_errors.extend(_after_failure(form.email.data, verdict))
+            return render_template("accounts/login.html", form=form), 200
+        throttling.login_succeeded(form.email.data)
         session.clear()  # a new session at login: nothing from before survives
         session.permanent = True  # clear() dropped it: the cookie must expire with the idle time from the start
         ops.start_session(user)
@@ -110,6 +174,9 @@ def register():
         (m.number, f"{m.display_name} ({m.number})") for m in ops.municipalities()
     ]
     if form.validate_on_submit():
+        verdict = throttling.hit_mail_request("register", form.email.data)
+        if not verdict.allowed:
+            return _refused("accounts/register.html", form, [_too_many_requests(verdict.seconds)], verdict.seconds)
         municipality = db.session.scalar(select(Municipality).where(Municipality.number == form.municipality.data))
         try:
             ops.register_municipal_user(
@@ -171,10 +238,12 @@ def password():
 
 
 @bp.route("/glemt-passord", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
 def forgot_password():
     form = ResetRequestForm()
     if form.validate_on_submit():
+        verdict = throttling.hit_mail_request("reset", form.email.data)
+        if not verdict.allowed:
+            return _refused("accounts/forgot.html", form, [_too_many_requests(verdict.seconds)], verdict.seconds)
         ops.request_password_reset(form.email.data)
         db.session.commit()
         return render_template("accounts/reset_sent.html")
@@ -189,15 +258,33 @@ def reset_password(token):
     form = ResetForm()
     if form.validate_on_submit():
         try:
-            ops.reset_password(token, form.password.data)
+            user = ops.reset_password(token, form.password.data)
         except ValidationFailed as error:
             db.session.rollback()
             put_error(form, error)
             return render_template("accounts/reset.html", form=form), 422
         db.session.commit()
+        throttling.login_throttle().unlock(user.email)  # the owner proved it: a pause on the address ends too
         flash(_("Your password is changed. You can log in now."), "success")
         return redirect(url_for("accounts.login"))
     return render_template("accounts/reset.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/las-opp/<token>", methods=["GET", "POST"])
+def unlock(token):
+    """The link in the e-mail sent when logging in with an address was paused: a page with one button, which lifts
+    the pause (once; the link is signed and lives UNLOCK_LINK_MINUTES)."""
+    form = UnlockForm()
+    if form.validate_on_submit():
+        if throttling.use_unlock_token(token) is None:
+            flash(message_for("token_invalid"), "error")
+            return redirect(url_for("accounts.login"))
+        flash(_("Logging in with your e-mail address is open again. Log in now."), "success")
+        return redirect(url_for("accounts.login"))
+    if not throttling.unlock_token_valid(token):
+        flash(message_for("token_invalid"), "error")
+        return redirect(url_for("accounts.login"))
+    return render_template("accounts/unlock.html", form=form)
 
 
 def _pending_for(user):

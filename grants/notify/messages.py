@@ -26,6 +26,8 @@ def N_(message):  # noqa: N802 - Babel's marker: extracted for translation, tran
 SUBJECTS = {
     "confirm_email": N_("Confirm your e-mail address"),
     "password_reset": N_("Reset your password"),
+    "account_exists": N_("You already have a user account"),
+    "account_locked": N_("Logging in to your user account is paused"),
     "user_pending": N_("A new user waits for approval"),
     "user_approved": N_("Your user account is approved"),
     "user_rejected": N_("Your user account was not approved"),

@@ -44,6 +44,7 @@ The ``on`` column names the object of the world the rule's URL is built on (its 
   pending_user  a kommune user of the lead kommune waiting for approval
   email_token   a valid e-mail confirmation token (of the pending user)
   reset_token   a valid password reset token (of a user who is none of the roles)
+  unlock_token  a valid link that lifts the pause on logging in (for the same user's address)
   draft         the joint application (lead kommune + partner kommune) as a draft, in the open round
   submitted     the same kind of joint application, submitted (waiting for the formal check)
   in_review     ... accepted for review; reviewers assigned as the roles say; a proposed grant decision
@@ -86,6 +87,8 @@ POLICY = (
     ("GET", "/api/v1/openapi.json", "-",                                       "A  A  A  A  A  A  A  A  A  A  A  A"),
     ("GET", "/api/v1/rounds", "-",                                             "A  A  A  A  A  A  A  A  A  A  A  A"),
     ("GET", "/api/v1/rounds/<int:round_id>/summary", "published",              "A  A  A  A  A  A  A  A  A  A  A  A"),
+    ("GET", "/tildelinger", "-",                                               "A  A  A  A  A  A  A  A  A  A  A  A"),
+    ("GET", "/tildelinger/data", "-",                                          "A  A  A  A  A  A  A  A  A  A  A  A"),
     ("GET", SUMMARY, "published",                                              "A  A  A  A  A  A  A  A  A  A  A  A"),
     ("GET", SUMMARY + "/v/<int:version>", "published",                         "A  A  A  A  A  A  A  A  A  A  A  A"),
     ("GET", SUMMARY + "/v/<int:version>/tildelinger.<any(csv,xlsx,json,'360giving.json'):fmt>", "published",
@@ -105,6 +108,9 @@ POLICY = (
     ("POST", "/konto/glemt-passord", "-",                                      "A  A  A  A  A  A  A  A  A  A  A  A"),
     ("GET", "/konto/nytt-passord/<token>", "reset_token",                      "A  A  A  A  A  A  A  A  A  A  A  A"),
     ("POST", "/konto/nytt-passord/<token>", "reset_token",                     "A  A  A  A  A  A  A  A  A  A  A  A"),
+    # The link that lifts a pause on logging in (sent to the owner of a paused address): anyone holding it.
+    ("GET", "/konto/las-opp/<token>", "unlock_token",                          "A  A  A  A  A  A  A  A  A  A  A  A"),
+    ("POST", "/konto/las-opp/<token>", "unlock_token",                         "A  A  A  A  A  A  A  A  A  A  A  A"),
     ("GET", "/konto/profil", "-",                                              "L  A  A  A  A  A  A  A  A  A  A  A"),
     ("POST", "/konto/profil", "-",                                             "L  A  A  A  A  A  A  A  A  A  A  A"),
     ("GET", "/konto/passord", "-",                                             "L  A  A  A  A  A  A  A  A  A  A  A"),

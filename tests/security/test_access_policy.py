@@ -25,6 +25,7 @@ from werkzeug.routing.converters import AnyConverter
 
 from grants import create_app
 from grants.accounts import operations as accounts_ops
+from grants.accounts import throttling
 from grants.accounts.models import Role, UserStatus
 from grants.applications.models import ApplicationPartner, Attachment
 from grants.applications.workflow import State
@@ -234,6 +235,7 @@ class World:
         notice.state, notice.attempts, notice.last_error = NoticeState.failed, 6, "550 mailbox unavailable"
         email_token = accounts_ops.queue_confirmation(pending)
         reset_token = accounts_ops.reset_token(forgetful)
+        unlock_token = throttling.unlock_token(forgetful.email)
         db.session.commit()
 
         assert applications["draft"].state == State.draft and applications["submitted"].state == State.submitted
@@ -250,6 +252,7 @@ class World:
             "pending_user": {"user_id": pending.id},
             "email_token": {"token": email_token},
             "reset_token": {"token": reset_token},
+            "unlock_token": {"token": unlock_token},
         }
         self.params["internal_note"] = {"application_id": applications["in_review"].id,
                                         "file_id": note.attachments[0].id}
