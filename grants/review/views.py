@@ -15,6 +15,7 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from grants import drafts
 from grants.accounts import operations as accounts_ops
 from grants.accounts.models import Municipality, User
 from grants.applications import attachments as files
@@ -469,6 +470,14 @@ def score(application_id):
 
     if request.method == "GET":
         return page(form)
+    if drafts.leaving(request.form):
+        # A language button or a link left the page: the draft is kept (if what was typed can be), then go on.
+        def keep_and_leave():
+            ops.save_review(application, acting_user(), **review_values(form, criteria), submit=False)
+            return drafts.leave(request.form, url_for("review.score", application_id=application.id),
+                                lambda: _("Your draft is saved."))
+
+        return act(keep_and_leave, form=form, again=page, show=_review_errors, done=lambda target: target)
     return act(lambda: ops.save_review(application, acting_user(), **review_values(form, criteria), submit=submit),
                form=form, again=page, show=_review_errors,
                success=_("Your review is submitted.") if submit else _("Your draft is saved."),

@@ -187,3 +187,55 @@ def test_logging_out_at_the_idle_end_says_why_and_that_the_draft_is_kept(client,
     assert "Du ble logget ut fordi du ikke hadde gjort noe på en stund." in page
     assert "Det du hadde skrevet, er lagret som utkast." in page
     assert client.get("/soknader/").status_code == 302
+
+
+# --- the reviewer's scoring page -------------------------------------------------------------------------------
+
+@pytest.fixture
+def scoring(client, login_as, people, round_):
+    """A reviewer (r1) who has declared no conflict on an application in review, on its scoring page."""
+    from grants.review import operations as review_ops
+    from tests.web.test_review import in_review
+
+    application = in_review(round_, people)
+    review_ops.assign(application, people["r1"], people["caseworker"])
+    db.session.commit()
+    login_as(people["r1"])
+    assert client.post(f"/saksbehandling/soknader/{application.id}/habilitet",
+                       data={"conflict": "no"}).status_code == 302
+    return application
+
+
+def test_leaving_the_scoring_page_by_language_or_link_keeps_the_draft_review(client, people, round_, scoring):
+    from grants.review.models import Review
+    from tests.web.test_review import score_form
+
+    url = f"/saksbehandling/soknader/{scoring.id}/vurdering"
+    page = client.get(url).get_data(as_text=True)
+    assert 'id="score-form"' in page and 'form="score-form"' in page  # the language buttons submit the form
+    typed = score_form(round_, [4, 5], {"purpose": "Halvveis vurdert"}, action="", lang="en")
+    response = client.post(url, data=typed)
+    assert response.status_code == 302 and response.headers["Location"].endswith(url)
+    review = db.session.scalar(select(Review))
+    assert review.submitted_at is None and {s.comment for s in review.scores} >= {"Halvveis vurdert"}
+    assert db.session.get(User, people["r1"].id).language == "en"
+    page = client.get(url).get_data(as_text=True)
+    assert 'lang="en"' in page and "Halvveis vurdert" in page and "Your draft is saved." in page
+    # A link: kept, then on to where it leads (only paths of this site).
+    typed = score_form(round_, [4, 5], {"purpose": "Ferdig vurdert"}, action="", go="/saksbehandling/mine")
+    response = client.post(url, data=typed)
+    assert response.status_code == 302 and response.headers["Location"].endswith("/saksbehandling/mine")
+    assert "Ferdig vurdert" in {s.comment for s in db.session.scalar(select(Review)).scores}
+    # What cannot be kept as typed (an amount beyond the application) stays on the page with its error.
+    response = client.post(url, data=score_form(round_, [4, 5], action="", go="/saksbehandling/mine",
+                                                suggested_amount="abc"))
+    assert response.status_code == 422 and 'id="suggested_amount-error"' in response.get_data(as_text=True)
+
+
+def test_a_submitted_review_has_no_draft_form_to_keep(client, round_, scoring):
+    from tests.web.test_review import score_form
+
+    url = f"/saksbehandling/soknader/{scoring.id}/vurdering"
+    assert client.post(url, data=score_form(round_, [4, 5])).status_code == 302
+    page = client.get(url).get_data(as_text=True)
+    assert 'id="score-form"' not in page and 'form="score-form"' not in page
