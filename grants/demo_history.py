@@ -19,6 +19,7 @@ from grants.applications.workflow import State
 from grants.core.timeutil import at_moment, oslo_date
 from grants.decisions import operations as decisions
 from grants.decisions.models import Outcome
+from grants.demo import DEMO_PASSWORD
 from grants.extensions import db
 from grants.outcomes import publishing
 from grants.outcomes.models import AllocationSummary
@@ -62,7 +63,7 @@ def ensure_applicant(number, admin):
     user = accounts.find_user_by_email(email)
     if user is None:
         user = accounts.register_municipal_user(
-            email=email, name=f"Kontakt {municipality.name}", password="demo-tilskudd-2025",  # noqa: S106 - demo data
+            email=email, name=f"Kontakt {municipality.name}", password=DEMO_PASSWORD,
             municipality=municipality, language="nn" if municipality.written_standard == "nynorsk" else "nb")
         accounts.confirm_email(accounts.queue_confirmation(user))
         accounts.approve_user(user, admin)

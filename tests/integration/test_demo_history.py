@@ -27,6 +27,7 @@ def test_seed_demo_replays_history_that_reads_right_everywhere(app, client):
     check_public_summary_api_and_downloads(client)
     check_the_grants_are_followed_up()
     check_seed_demo_is_idempotent()
+    check_demo_logins_work_and_real_passwords_keep_their_own_salt()
 
 
 def check_2025_reads_19_11_6_2_and_about_ten_million():
@@ -77,6 +78,22 @@ def check_the_grants_are_followed_up():
     total = figures.for_round(_round("2024").id)
     assert (total.claimed, total.repaid, total.reports[ReportStatus.approved],
             total.reports[ReportStatus.overdue]) == (120_000, 120_000, 11, 1)
+
+
+def check_demo_logins_work_and_real_passwords_keep_their_own_salt():
+    """The demo's accounts share the hash of their one published password (made once while seeding); any account made
+    afterwards gets its own salt again, even with the same password."""
+    from grants.accounts.models import User
+    from grants.demo import DEMO_PASSWORD
+
+    demo = db.session.scalars(select(User).where(User.email.like("%.example"))).all()
+    assert len(demo) > 30
+    assert all(u.check_password(DEMO_PASSWORD) for u in demo)
+    assert len({u.password_hash for u in demo}) == 1
+    first, second = User(email="a@x.example"), User(email="b@x.example")
+    first.set_password(DEMO_PASSWORD)
+    second.set_password(DEMO_PASSWORD)
+    assert first.password_hash != second.password_hash and second.check_password(DEMO_PASSWORD)
 
 
 def check_seed_demo_is_idempotent():
