@@ -115,7 +115,6 @@ class Config:
     # Where the throttles count (a limits storage URI): Redis in production, memory otherwise.
     RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", _env("REDIS_URL", "memory://"))
     RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
-    RATELIMIT_HEADERS_ENABLED = False
     # Redis down: count in each process's memory meanwhile, instead of answering every login with a 500.
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = _env_bool("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     # Throttles on logging in, registering and password resets (grants/accounts/throttle.py; README "Throttles").

@@ -38,12 +38,11 @@ def create_app(config=None, **overrides):
 
     from grants import i18n, security
     from grants.celery import celery_init_app
-    from grants.extensions import csrf, db, limiter, login_manager, migrate
+    from grants.extensions import csrf, db, login_manager, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
-    limiter.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
     login_manager.init_app(app)

@@ -55,9 +55,11 @@ def _kroner(value):
 
 
 def _oslo(value):
-    from grants.core.timeutil import format_oslo
+    """A UTC time as the reader's language writes its Oslo day and time (grants.core.wording.moment_in)."""
+    from grants.core.wording import moment_in
+    from grants.i18n import current_language
 
-    return format_oslo(value) if value is not None else ""
+    return moment_in(value, current_language()) if value is not None else ""
 
 
 def _oslo_day(value):

@@ -1,5 +1,6 @@
 """Template globals and filters: language, navigation, form errors, money and Oslo time."""
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,8 +11,8 @@ from flask_login import current_user
 from jinja2 import FileSystemBytecodeCache
 
 from grants.core.timeutil import now_utc, to_oslo
-from grants.core.wording import day_in, kroner_in, moment_in
-from grants.i18n import LANGUAGE_NAMES, current_language, title_in
+from grants.core.wording import AT, day_in, moment_in
+from grants.i18n import LANGUAGE_NAMES, current_language, kroner, title_in
 
 
 @dataclass
@@ -96,8 +97,7 @@ def oslo_datetime(moment, with_time=True):
     local = to_oslo(moment)
     if not with_time:
         return local.strftime("%d.%m.%Y")
-    at = {"nb": "kl.", "nn": "kl.", "en": "at"}[current_language()]
-    return f"{local.strftime('%d.%m.%Y')} {at} {local.strftime('%H:%M')}"
+    return f"{local.strftime('%d.%m.%Y')} {AT[current_language()]} {local.strftime('%H:%M')}"
 
 
 def day(value):
@@ -129,12 +129,6 @@ def moment_iso(text):
         return ""
     value = _from_iso(text)
     return moment(value) if hasattr(value, "hour") else day(value)
-
-
-def amount(value):
-    """Whole kroner in the page's language through Babel: "1 234 567 kr", "NOK 1,234,567"
-    (grants.core.wording.kroner_in); "" for None."""
-    return kroner_in(value, current_language())
 
 
 def round_phase(round_, at=None):
@@ -212,17 +206,43 @@ def decimal(value, places=2):
     return format_decimal(value, format="0." + "0" * places if places else "0")
 
 
+class _TemplateCache(FileSystemBytecodeCache):
+    """Jinja's cache of compiled templates on disk, which never stops a page: a folder that cannot be read or
+    written (another user's, a read-only image, removed meanwhile) only means the template is compiled in memory,
+    as it would be without the cache. The problem is logged once per process."""
+
+    _warned = False
+
+    def load_bytecode(self, bucket):
+        try:
+            super().load_bytecode(bucket)
+        except OSError as error:
+            self._warn(error)
+
+    def dump_bytecode(self, bucket):
+        try:
+            super().dump_bytecode(bucket)
+        except OSError as error:
+            self._warn(error)
+
+    def _warn(self, error):
+        if not _TemplateCache._warned:
+            _TemplateCache._warned = True
+            logging.getLogger(__name__).warning("template cache in %s not used: %s", self.directory, error)
+
+
 def _bytecode_cache(app):
     """Jinja's own cache of compiled templates on disk, in the instance folder (``TEMPLATE_CACHE_DIR`` to put it
     elsewhere), so that a new process loads compiled code instead of compiling each template again; Jinja keys
     each entry by the template's name and a checksum of its source, so an edited template is compiled anew.
-    None when the folder cannot be made (a read-only instance folder): then templates compile as before."""
+    None when the folder cannot be made: then templates compile in memory as before (as they do when the folder
+    exists but cannot be written, see _TemplateCache)."""
     folder = Path(app.config.get("TEMPLATE_CACHE_DIR") or Path(app.instance_path) / "jinja")
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:
         return None
-    return FileSystemBytecodeCache(str(folder))
+    return _TemplateCache(str(folder))
 
 
 def init_app(app):
@@ -239,9 +259,9 @@ def init_app(app):
         state_names=state_names,
         activity_names=activity_names,
     )
-    app.jinja_env.filters.update(kroner=amount, oslo=oslo_datetime, oslo_date=oslo_date, oslo_iso=oslo_iso,
+    app.jinja_env.filters.update(kroner=kroner, oslo=oslo_datetime, oslo_date=oslo_date, oslo_iso=oslo_iso,
                                  account_number=account_number, decimal=decimal,
-                                 day=day, moment=moment, day_iso=day_iso, moment_iso=moment_iso, amount=amount,
+                                 day=day, moment=moment, day_iso=day_iso, moment_iso=moment_iso, amount=kroner,
                                  round_phase=round_phase)
     app.jinja_env.add_extension("jinja2.ext.do")
 

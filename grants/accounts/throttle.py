@@ -201,21 +201,30 @@ class RateLimit:
 
 
 class Counters:
-    """A limits storage that falls back to this process's memory while the real one (Redis) fails, as
-    Flask-Limiter does with RATELIMIT_IN_MEMORY_FALLBACK_ENABLED: a login while Redis restarts is throttled per
+    """A limits storage that falls back to this process's memory while the real one (Redis) fails
+    (RATELIMIT_IN_MEMORY_FALLBACK_ENABLED): a login while Redis restarts is throttled per
     worker instead of answered with a 500. Same operations as the storage."""
 
-    def __init__(self, storage, fallback=True):
+    # After a failure the real storage is left alone this long (seconds): a Redis that does not answer costs one
+    # timeout per process and period, not one per counter of every login.
+    RETRY_AFTER = 30
+
+    def __init__(self, storage, fallback=True, clock=time.monotonic):
         self.storage = storage
         self.memory = MemoryStorage() if fallback and not isinstance(storage, MemoryStorage) else None
+        self.clock = clock
+        self.down_until = 0.0
 
     def _call(self, name, *args):
+        if self.memory is not None and self.clock() < self.down_until:
+            return getattr(self.memory, name)(*args)
         try:
             return getattr(self.storage, name)(*args)
         except self.storage.base_exceptions as error:
             if self.memory is None:
                 raise
-            log.warning("throttle counters unavailable, counting in memory meanwhile: %s", error)
+            self.down_until = self.clock() + self.RETRY_AFTER
+            log.warning("throttle counters unavailable, counting in memory for %d s: %s", self.RETRY_AFTER, error)
             return getattr(self.memory, name)(*args)
 
     def incr(self, key, expiry):
@@ -266,5 +275,8 @@ def counters_for(config):
     """The counter store of an app's ``config``: the storage named by RATELIMIT_STORAGE_URI (Redis in production,
     memory://, each process its own, otherwise), with the in-memory fallback when
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED."""
-    storage = storage_from_string(config.get("RATELIMIT_STORAGE_URI") or "memory://")
+    uri = config.get("RATELIMIT_STORAGE_URI") or "memory://"
+    # A Redis that drops packets instead of refusing them answers after a second at most, not never.
+    options = dict(socket_timeout=1, socket_connect_timeout=1) if uri.startswith(("redis://", "rediss://")) else {}
+    storage = storage_from_string(uri, **options)
     return Counters(storage, fallback=bool(config.get("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)))

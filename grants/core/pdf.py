@@ -43,7 +43,6 @@ PDF_STANDARD = "ua-1"
 FONT_FAMILIES = ("Noto Sans", "Amiri", "Noto Sans Hebrew", "Noto Sans Symbols", "Noto Emoji")
 
 # What each language calls the two columns of a table of label/value rows when the caller gives nothing.
-ROW_HEADERS = {"nb": ("Opplysning", "Innhold"), "nn": ("Opplysning", "Innhald"), "en": ("Item", "Details")}
 
 _LOCK = threading.Lock()
 
@@ -137,7 +136,7 @@ def _block_data(block):
     return {"kind": block.kind, "text": printable(block.text or ""), "rows": rows}
 
 
-def document_pdf(title, blocks, *, lang, author, footer="", keywords=(), row_headers=None, label_share=None):
+def document_pdf(title, blocks, *, lang, author, row_headers, footer="", keywords=(), label_share=None):
     """A document as PDF/UA-1 bytes.
 
     ``blocks`` are objects with ``kind``, ``text`` and ``rows`` (grants.decisions.letters.Block): "title" (left
@@ -145,14 +144,14 @@ def document_pdf(title, blocks, *, lang, author, footer="", keywords=(), row_hea
     with ``row_headers`` as its header row), "closing" (the signers as (role, name)), and anything else a paragraph
     (``text`` may hold several lines). ``lang`` is "nb", "nn" or "en" (the text's language, /Lang); ``author`` the
     sender; ``footer`` the line at the foot of every page, beside the page number; ``keywords`` strings for the
-    document's metadata; ``row_headers`` the two column headers of the row tables (the language's default when
-    None); ``label_share`` the labels' column as a per cent of the width (as wide as the labels when None: a
+    document's metadata; ``row_headers`` the two column headers of the row tables, in ``lang`` (from the
+    catalogues); ``label_share`` the labels' column as a per cent of the width (as wide as the labels when None: a
     letter's short labels). Every string is data: nothing in it is read as Typst markup."""
     data = {
         "title": printable(title), "author": printable(author), "lang": lang, "footer": printable(footer),
         "keywords": [printable(word) for word in keywords if word],
         "fonts": list(FONT_FAMILIES),
-        "row_headers": [printable(header) for header in (row_headers or ROW_HEADERS[lang])],
+        "row_headers": [printable(header) for header in row_headers],
         "label_share": label_share,
         "blocks": [_block_data(block) for block in blocks if block.kind != "title"],
     }
@@ -180,7 +179,7 @@ def _compile(doc_json):
     return _compile_here(doc_json)
 
 
-def letter_pdf(title, blocks, *, lang, sender, footer, reference, row_headers=None):
+def letter_pdf(title, blocks, *, lang, sender, footer, reference, row_headers):
     """A letter as PDF bytes, drawn from the same blocks as its HTML (grants.decisions.letters and
     grants.followup.letters): ``document_pdf`` with ``sender`` as author and the case's ``reference`` as keyword."""
     return document_pdf(title, blocks, lang=lang, author=sender, footer=footer, keywords=(reference,),

@@ -31,7 +31,8 @@ def day_in(moment, lang):
     return format_date(day, format="long", locale=LOCALES[lang])
 
 
-_AT = {"nb": "kl.", "nn": "kl.", "en": "at"}
+# The word between a day and its clock time.
+AT = {"nb": "kl.", "nn": "kl.", "en": "at"}
 
 
 def moment_in(moment, lang):
@@ -41,4 +42,4 @@ def moment_in(moment, lang):
         return ""
     if not isinstance(moment, datetime):
         return day_in(moment, lang)
-    return f"{day_in(moment, lang)} {_AT[lang]} {to_oslo(moment):%H:%M}"
+    return f"{day_in(moment, lang)} {AT[lang]} {to_oslo(moment):%H:%M}"

@@ -98,12 +98,17 @@ def report(application_id):
         return _report_page(application, grant, report_form(grant, reports.latest_report(grant)))
     form = report_form(grant, None, request.form)
     valid = form.validate()
+    here = url_for("followup.report", application_id=application.id)
+    if drafts.leaving(request.form) and not reports.changes_draft(grant, _typed(form)):
+        # Left as it came, by a language button or a link: nothing to keep, no new draft.
+        target = drafts.leave(request.form, here)
+        db.session.commit()
+        return redirect(target)
     draft, refused = _keep_typed(application, grant, form)
     if refused is not None:
         return refused
     # A language button or a link left by (grants.drafts): the draft is kept, go where it leads.
-    target = drafts.leave(request.form, url_for("followup.report", application_id=application.id),
-                          lambda: _("The draft is saved. Send the report when it is complete."))
+    target = drafts.leave(request.form, here, lambda: _("The draft is saved. Send the report when it is complete."))
     if target is not None:
         db.session.commit()
         return redirect(target)
@@ -122,6 +127,12 @@ def report(application_id):
                success=_("The report is sent. A receipt is sent to you by e-mail."))
 
 
+def _typed(form):
+    """The report's own fields as posted ({name: str}), or None when the request carried none of them."""
+    names = form.own_fields()
+    return {name: request.form.get(name, "") for name in names} if any(n in request.form for n in names) else None
+
+
 def _keep_typed(application, grant, form):
     """Save what was typed on the report's page as the draft, valid or not, and commit it: a draft is never lost,
     whichever button was pressed (send, save, upload or remove a document). This is the one place a report view
@@ -130,10 +141,9 @@ def _keep_typed(application, grant, form):
     its limit (422), or someone else's save since the page was opened (409: the page then carries the version
     saved now, so that saving again on purpose goes through). A request that carries none of the report's fields
     keeps the draft as it is."""
-    names = form.own_fields()
-    typed = {name: request.form.get(name, "") for name in names} if any(n in request.form for n in names) else None
     try:
-        draft = reports.keep_typed(grant, acting_user(), typed, base_version=request.form.get("version", type=int))
+        draft = reports.keep_typed(grant, acting_user(), _typed(form),
+                                   base_version=request.form.get("version", type=int))
         db.session.commit()
     except DomainError as error:
         db.session.rollback()

@@ -95,6 +95,20 @@ def save_draft(report, user, fields, *, base_version=None):
     return report
 
 
+def changes_draft(grant, fields):
+    """Whether keeping ``fields`` ({name: str}, or None when the request carried none of the report's fields) would
+    change the report being written on ``grant``: what they hold differs from the draft (or from the returned
+    version a new draft would start from); with no report yet, anything typed. Leaving the page as it came
+    (a language button, a link) then keeps nothing and makes no new draft, as an application's sections do."""
+    if fields is None:
+        return False
+    last = latest_report(grant)
+    if last is None:
+        return any(value.strip() for value in fields.values())
+    saved = last.answers or {}
+    return any(value != saved.get(name, "") for name, value in fields.items())
+
+
 def keep_typed(grant, user, fields, *, base_version=None):
     """What ``user`` typed on the report's page (``fields``: {name: str}, or None when the request carried none of
     the report's fields) kept on the draft they write (``draft_for``), valid or not; ``base_version`` is the

@@ -65,6 +65,8 @@ SUBJECTS = {
 KIND_TITLES = {
     "confirm_email": N_("E-mail address confirmation"),
     "password_reset": N_("Password reset"),
+    "account_exists": N_("Registration with an address that has an account"),
+    "account_locked": N_("Logging in paused after wrong passwords"),
     "user_pending": N_("New user waiting for approval"),
     "user_approved": N_("User account approved"),
     "user_rejected": N_("User account not approved"),

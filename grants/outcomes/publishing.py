@@ -109,20 +109,27 @@ def unpublish(summary, actor, reason):
     return summary
 
 
+def _newest_published():
+    """The statement for the newest version of each round's summary that is not unpublished (one row per round
+    that has one): the versions grouped in the database, so only those rows are read."""
+    newest = (select(AllocationSummary.round_id, func.max(AllocationSummary.version).label("version"))
+              .where(AllocationSummary.unpublished_at.is_(None)).group_by(AllocationSummary.round_id).subquery())
+    return select(AllocationSummary).join(newest, (AllocationSummary.round_id == newest.c.round_id)
+                                          & (AllocationSummary.version == newest.c.version))
+
+
 def published_by_year():
     """Every round with a published summary, as [(year, [AllocationSummary, ...]), ...], newest year first and
     each year's rounds by their title: the latest version of each round that is not unpublished. One query."""
-    latest_of = {}
-    for summary in db.session.scalars(select(AllocationSummary).where(AllocationSummary.unpublished_at.is_(None))
-                                      .order_by(AllocationSummary.version)):
-        latest_of[summary.round_id] = summary
     years = {}
-    for summary in latest_of.values():
+    for summary in db.session.scalars(_newest_published()):
         years.setdefault(summary.data["round"]["year"], []).append(summary)
     return [(year, sorted(years[year], key=lambda s: (s.data["round"]["title_nb"], s.round_id)))
             for year in sorted(years, reverse=True)]
 
 
-def published_rounds():
-    """{round id: its latest published AllocationSummary} for every round that has one. One query."""
-    return {summary.round_id: summary for _year, summaries in published_by_year() for summary in summaries}
+def published_round_ids():
+    """The ids (a set of int) of the rounds that have a published summary, for pages that only link to them (the
+    front page): one query that reads no summary's data."""
+    return set(db.session.scalars(select(AllocationSummary.round_id).where(
+        AllocationSummary.unpublished_at.is_(None)).distinct()))

@@ -6,7 +6,7 @@ from flask_login import current_user
 from grants.core.urls import safe_next
 from grants.extensions import db
 from grants.i18n import choose_language
-from grants.outcomes.publishing import latest, published_rounds
+from grants.outcomes.publishing import latest, published_round_ids
 from grants.rounds.queries import public_rounds, round_with_criteria
 from grants.templating import landing_endpoint
 
@@ -18,7 +18,7 @@ def index():
     """The rounds open, coming and past; a past round with a published allocation summary links to it."""
     open_, upcoming, past = public_rounds()
     return render_template("public/index.html", open_rounds=open_, upcoming=upcoming, past=past,
-                           summaries=published_rounds())
+                           summaries=published_round_ids())
 
 
 @bp.route("/start")

@@ -6,6 +6,7 @@ release are grants.decisions.views.
 Every view names its parts for grants.frame.act: load (404), a predicate of the permissions modules (403), the
 form, one operation, where to go. Error keys become messages from the one catalogue (grants.errors)."""
 
+import re
 from io import BytesIO
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
@@ -428,7 +429,11 @@ def attachment(application_id, attachment_id):
 def my_assignments():
     """The reviewer's list: open work first, a GET filter by round (default: the rounds with work left), in pages."""
     chosen = request.args.get("runde", queries.OPEN_ROUNDS)
-    rounds = int(chosen) if chosen.isdigit() else chosen if chosen == queries.ALL_ROUNDS else queries.OPEN_ROUNDS
+    # A round's id in ASCII digits ("²".isdigit() is true too, and int() refuses it), or one of the two choices.
+    if re.fullmatch(r"[0-9]{1,9}", chosen):
+        rounds = int(chosen)
+    else:
+        rounds = chosen if chosen == queries.ALL_ROUNDS else queries.OPEN_ROUNDS
     listing = queries.reviewer_list(acting_user(), rounds=rounds, page=request.args.get("side", 1, type=int))
     form = ReviewerListFilter(rounds=listing.rounds, shown=listing.shown, open_value=queries.OPEN_ROUNDS,
                               all_value=queries.ALL_ROUNDS,

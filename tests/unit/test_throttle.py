@@ -201,3 +201,23 @@ def test_counters_fall_back_to_memory_while_the_store_fails():
     assert counters.get("k") == 0
     with pytest.raises(ConnectionError):
         Counters(BrokenStorage(), fallback=False).incr("k", 60)
+
+
+def test_after_a_failure_the_store_is_left_alone_for_a_while_then_tried_again():
+    now = [1000.0]
+
+    class CountingBroken(BrokenStorage):
+        calls = 0
+
+        def incr(self, *args, **kwargs):
+            CountingBroken.calls += 1
+            return super().incr(*args, **kwargs)
+
+    counters = Counters(CountingBroken(), fallback=True, clock=lambda: now[0])
+    counters.memory = MemoryStorage()
+    for _ in range(5):
+        counters.incr("k", 60)
+    assert CountingBroken.calls == 1  # one timeout, then memory only
+    now[0] += Counters.RETRY_AFTER + 1
+    counters.incr("k", 60)
+    assert CountingBroken.calls == 2  # tried again once the period is over

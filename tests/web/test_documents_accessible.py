@@ -132,7 +132,7 @@ def test_a_round_without_a_nynorsk_title_falls_back_to_bokmal(app):
 
 def test_the_emoji_is_kept_and_a_character_no_font_has_is_marked_not_dropped(app):
     blocks = [documents.Block("paragraph", f"{EMOJI} 中文 \x07 end")]
-    text = pdf_text(documents.document_pdf("Prøve", blocks, lang="nb", author="IMDi"))
+    text = pdf_text(documents.document_pdf("Prøve", blocks, lang="nb", author="IMDi", row_headers=("Spørsmål", "Svar")))
     assert "🙂" in text  # Noto Emoji has it
     assert "[U+4E2D][U+6587]" in text and "[U+0007]" in text and "end" in text
     assert documents.printable("a\u4e2db") == "a[U+4E2D]b"
@@ -144,7 +144,8 @@ def test_typed_text_is_data_never_typst_markup(app):
                "]#eval(\"1\")[", "\\u{41}", "$ a^2 $", "= Not a heading"]
     blocks = [documents.Block("heading", hostile[0]), documents.Block("rows", rows=((hostile[1], hostile[2]),)),
               documents.Block("paragraph", "\n".join(hostile[3:]))]
-    pdf = documents.document_pdf(hostile[4], blocks, lang="en", author=hostile[5], footer=hostile[6])
+    pdf = documents.document_pdf(hostile[4], blocks, lang="en", author=hostile[5], footer=hostile[6],
+                                 row_headers=hostile[:2])
     text = plain(pdf_text(pdf))
     for value in hostile:
         assert plain(value) in text, value

@@ -124,6 +124,22 @@ def test_switching_language_on_the_report_keeps_the_draft(client, login_as, peop
     assert db.session.scalar(select(Report)).answers["done"] == "Mer"
 
 
+def test_leaving_the_report_page_as_it_came_makes_no_draft(client, login_as, people, grant):  # noqa: F811
+    login_as(people["staff"])
+    blank = {name: "" for name in report_form()}
+    del blank["action"]
+    response = client.post(report_url(grant), data=dict(blank, lang="nn"))
+    assert response.status_code == 302 and response.headers["Location"].endswith(report_url(grant))
+    assert db.session.scalar(select(Report)) is None  # no draft made, and no "saved" notice
+    assert db.session.get(User, people["staff"].id).language == "nn"
+    assert "lagra" not in client.get(report_url(grant)).get_data(as_text=True).lower()
+    # The same once a draft exists: left as saved, it keeps its version.
+    client.post(report_url(grant), data=dict(blank, done="Skrive meir", lang=""))
+    version = db.session.scalar(select(Report)).version
+    client.post(report_url(grant), data=dict(blank, done="Skrive meir", go="/soknader/"))
+    assert db.session.scalar(select(Report)).version == version
+
+
 # --- the idle warning -------------------------------------------------------------------------------------------
 
 def session_expiry(response):

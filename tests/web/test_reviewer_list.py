@@ -69,7 +69,8 @@ def test_the_list_shows_the_rounds_with_open_work_and_filters_by_round(client, l
         open_.reference, done.reference]
     assert references(client.get(f"/saksbehandling/mine?runde={other.id}").get_data(as_text=True)) == [
         done.reference]
-    assert client.get("/saksbehandling/mine?runde=nonsense&side=x").status_code == 200
+    for nonsense in ("nonsense", "\u00b2", "\u0663", "99999999999999999999", "-1"):  # ² and Arabic 3 are digits
+        assert client.get("/saksbehandling/mine", query_string={"runde": nonsense, "side": "x"}).status_code == 200
 
 
 def test_with_no_open_work_the_list_shows_every_round(client, login_as, people, round_):

@@ -52,6 +52,14 @@ def test_the_public_list_words_past_open_and_coming_rounds(client, three_rounds,
     assert all(phrase in page for phrase in words(lang, year)), page
 
 
+@pytest.mark.parametrize(("lang", "deadline"), [("nb", "19. februar 2025"), ("en", "19 February 2025")])
+def test_a_rounds_own_page_gives_its_deadline_as_the_whole_day(client, three_rounds, lang, deadline):
+    rounds, _year = three_rounds
+    client.post("/sprak", data={"lang": lang})
+    page = client.get(f"/utlysninger/{rounds['past'].id}").get_data(as_text=True)
+    assert deadline in page and "23:59" not in page and "19.02.2025" not in page
+
+
 @pytest.mark.parametrize("lang", ["nb", "nn", "en"])
 def test_imdis_lists_of_rounds_word_them_too(client, login_as, people, three_rounds, lang):
     _rounds, year = three_rounds

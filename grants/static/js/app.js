@@ -48,17 +48,20 @@
     return location.pathname + location.search;
   }
 
-  // Save the draft without leaving the page. Resolves to true when the server kept it (it answers a "go" with a
-  // redirect), false when it refused (a conflict, a value too long) or the session was gone.
+  // Save the draft without leaving the page. Resolves to true when the server kept it: it answers a "go" back to
+  // this page with a redirect here. Any other end (the log-in page because the session was gone, the form again
+  // with a conflict or a value too long, no network) resolves to false, so nothing claims a save that did not
+  // happen.
   function saveDraft() {
     if (!dirty()) {
       return Promise.resolve(false);
     }
     var body = new FormData(draft);
     body.set('go', here());
-    return fetch(draft.action, {method: 'POST', body: body, credentials: 'same-origin', redirect: 'manual'})
+    return fetch(draft.action, {method: 'POST', body: body, credentials: 'same-origin', redirect: 'follow'})
       .then(function (response) {
-        if (response.type === 'opaqueredirect') {
+        var landed = new URL(response.url, location.href);
+        if (response.ok && response.redirected && landed.pathname + landed.search === here()) {
           pristine = snapshot(draft);
           return true;
         }
@@ -211,9 +214,15 @@
     var end = lastSeen() + idle;
     var left = end - Date.now();
     if (left <= 0) {
-      ending = true; // the server has ended the session already (a sleeping laptop, a throttled tab)
-      toLogin();
-    } else if (left <= margin) {
+      // The server has ended the session already (a sleeping laptop, a throttled tab). With typing not saved the
+      // page stays, so the text can still be copied; otherwise on to the log-in page.
+      ending = true;
+      if (!dirty()) {
+        toLogin();
+      }
+    } else if (left <= margin || (document.hidden && left <= warning)) {
+      // A tab in the background is woken rarely (once a minute in Chromium): it saves and logs out as soon as the
+      // warning is due, instead of hoping to wake within the last seconds.
       logOut(endForm, true);
     } else if (left <= warning) {
       if (!dialog.open) {
