@@ -158,6 +158,8 @@ def section(application_id, section):
         form = sections.build_form(application, section)
         if ops.section_answers(application, section) is not None:
             sections.validate_section(application, section, form)
+            # What was saved carries no CSRF token; the page's form has its own, so that is no error to show.
+            form.csrf_token.errors = []
         return _section_page(application, section, form)
     form = sections.build_form(application, section, request.form)
     editing_lines = section == "budget" and ("add_line" in request.form or "remove_line" in request.form)

@@ -255,3 +255,26 @@ def test_a_submitted_review_has_no_draft_form_to_keep(client, round_, scoring):
     assert client.post(url, data=score_form(round_, [4, 5])).status_code == 302
     page = client.get(url).get_data(as_text=True)
     assert 'id="score-form"' not in page and 'form="score-form"' not in page
+
+
+def test_a_saved_section_opens_without_a_csrf_error(csrf_client, staff):
+    """The page checks what was saved (to show what needs attention); the saved answers carry no CSRF token,
+    and that must not show as an error on a page whose own form has one."""
+    def token(page):
+        return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+
+    page = csrf_client.get("/konto/logg-inn").get_data(as_text=True)
+    csrf_client.post("/konto/logg-inn", data={"email": staff.email, "password": "correct horse battery",
+                                               "csrf_token": token(page)})
+    round_ = RoundFactory(year=2025)
+    db.session.commit()
+    page = csrf_client.get("/soknader/").get_data(as_text=True)
+    response = csrf_client.post("/soknader/ny", data={"round_id": round_.id, "csrf_token": token(page)})
+    draft = int(re.search(r"/soknader/(\d+)", response.headers["Location"]).group(1))
+    url = section_url(draft, "transfer")
+    page = csrf_client.get(url).get_data(as_text=True)
+    response = csrf_client.post(url, data=dict(VALID_SECTIONS["transfer"], csrf_token=token(page)))
+    assert response.status_code == 302
+    page = csrf_client.get(url).get_data(as_text=True)
+    assert "CSRF" not in page and 'class="ds-error-summary' not in page
+    assert token(page)  # the form still carries its own
