@@ -1,54 +1,15 @@
 """The application as an accessible PDF (grants.core.pdf, PDF/UA-1): what was submitted, section by section, in
 the language it is asked for, with the round's title in that language and amounts and dates as it writes them."""
 
-from datetime import date
 
 from babel.numbers import format_decimal
 from flask_babel import gettext as _
 
-from grants.applications.forms import SECTION_FORMS, SECTION_TITLES
-from grants.core.money import parse_kroner
+from grants.applications import sections
+from grants.applications.forms import ATTACHMENT_PURPOSES, SECTION_TITLES
 from grants.core.pdf import Block, document_pdf
-from grants.core.wording import LOCALES, day_in, kroner_in, moment_in
+from grants.core.wording import LOCALES, moment_in
 from grants.i18n import current_language, language
-
-
-def _choice_labels(field_class_choices, values):
-    labels = dict((str(k), str(v)) for k, v in field_class_choices)
-    return ", ".join(labels.get(v, v) for v in values)
-
-
-def _written_out(kind, value, lang):
-    """A date or an amount as typed, written as ``lang`` writes it ("1. mai 2024", "500 000 kr"); a value that
-    does not read as one is shown as typed."""
-    try:
-        return day_in(date.fromisoformat(value), lang) if kind == "DateField" else kroner_in(parse_kroner(value), lang)
-    except ValueError:
-        return value
-
-
-_WRITTEN_OUT = ("DateField", "KronerField")
-
-
-def _section_rows(application, section, values, lang):
-    form = SECTION_FORMS[section](meta={"csrf": False}, formdata=None,
-                                  **({"round": application.round} if section in ("project", "budget") else {}))
-    rows = []
-    for field in form:
-        if field.name in ("version", "csrf_token") or field.type == "FieldList":
-            continue
-        raw = values.get(field.name) or []
-        choices = getattr(field, "choices", None)
-        shown = _choice_labels(choices, raw) if choices else ", ".join(raw)
-        if field.type == "BooleanField":
-            shown = _("Yes") if raw and raw[0] in ("y", "on", "true", "1") else _("No")
-        elif raw and field.type in _WRITTEN_OUT:
-            shown = _written_out(field.type, raw[0], lang)
-        rows.append((str(field.label.text), shown))
-    if section == "budget":
-        rows += [(line.description, kroner_in(line.amount, lang)) for line in application.cost_lines]
-        rows.append((_("Total cost"), kroner_in(application.total_cost, lang)))
-    return rows
 
 
 def application_blocks(application, lang):
@@ -62,13 +23,13 @@ def application_blocks(application, lang):
         head.append((_("Received"), moment_in(application.received_at, lang)))
     blocks = [Block("rows", rows=tuple(head))]
     for section, section_title in SECTION_TITLES.items():
-        blocks += [Block("heading", str(section_title)),
-                   Block("rows", rows=tuple(_section_rows(application, section, answers.get(section) or {}, lang)))]
+        form = sections.saved_section(application, section, answers.get(section) or {})
+        blocks += [Block("heading", str(section_title)), Block("rows", rows=tuple(sections.shown_rows(form, lang)))]
     if application.submitted_attachments:
         blocks.append(Block("heading", _("Attachments")))
         blocks.append(Block("rows", rows=tuple(
             (attachment.original_name,
-             _("%(size)s bytes, SHA-256 %(digest)s…",
+             _("%(kind)s, %(size)s bytes, SHA-256 %(digest)s…", kind=ATTACHMENT_PURPOSES.get(attachment.purpose, ""),
                size=format_decimal(attachment.size, locale=LOCALES[lang]), digest=attachment.sha256[:16]))
             for attachment in application.submitted_attachments)))
     return blocks

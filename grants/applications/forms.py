@@ -230,13 +230,17 @@ class HistoryForm(SectionForm):
                             validators=[Optional()], validate_choice=True)
 
 
+# What an attachment is (Attachment.purpose), by its title: the upload form's choices, the check page and the PDF.
+ATTACHMENT_PURPOSES = {
+    "general": _l("Other attachment"), "action_plan": _l("The action plan"),
+    "political_decision": _l("The political decision"), "budget": _l("Detailed budget"),
+}
+
+
 class AttachmentForm(FlaskForm):
     file = FileField(_l("Choose a file"), validators=[required(_l("Choose a file to upload."))],
                      description=_l("PDF, Word (DOCX), OpenDocument text (ODT) or Excel (XLSX), at most 10 MB."))
-    purpose = SelectField(_l("What is it?"), choices=[
-        ("general", _l("Other attachment")), ("action_plan", _l("The action plan")),
-        ("political_decision", _l("The political decision")), ("budget", _l("Detailed budget")),
-    ], validators=[required()])
+    purpose = SelectField(_l("What is it?"), choices=list(ATTACHMENT_PURPOSES.items()), validators=[required()])
 
 
 class SubmitForm(FlaskForm):

@@ -1,11 +1,15 @@
 """The form layer of an application: build each section's form from what was saved, and check completeness."""
 
+from datetime import date
+
 from flask_babel import gettext as _
+from werkzeug.datastructures import MultiDict
 from wtforms.validators import ValidationError
 
 from grants.applications.forms import SECTION_FORMS, SECTION_TITLES
 from grants.applications.operations import section_answers
 from grants.applications.queries import grants_to_continue, resolve_municipalities
+from grants.core.wording import day_in, kroner_in
 from grants.i18n import kroner
 
 
@@ -130,3 +134,66 @@ def budget_totals(form):
 
 __all__ = ["ValidationError", "build_form", "following", "position", "validate_section", "completeness", "problems",
            "snapshot"]
+
+
+def shown_value(field, lang):
+    """What a saved field reads as for people, in ``lang`` ("nb", "nn" or "en"; call within that language, as the
+    labels are translated then): "Yes"/"No" for a checkbox, an amount as the language writes it ("150 000 kr"), a
+    date written out ("1. mai 2027"), a choice by its label, and anything not valid exactly as typed with the
+    reason it is not ("-5 (The amount must be more than zero.)"); "" for nothing."""
+    value = field.data
+    if field.type == "BooleanField":
+        return _("Yes") if value else _("No")
+    if isinstance(value, list):
+        labels = {str(k): str(v) for k, v in (field.choices or [])}
+        return ", ".join(labels.get(str(v), str(v)) for v in value)
+    if field.type == "KronerField" and getattr(field, "amount", None) is not None and not field.errors:
+        return kroner_in(field.amount, lang)
+    if isinstance(value, date) and not field.errors:
+        return day_in(value, lang)
+    choices = getattr(field, "choices", None)
+    if choices and value not in (None, ""):
+        value = dict((str(k), str(v)) for k, v in choices).get(str(value), value)
+    text = "" if value is None else str(value)
+    if text and field.errors:
+        return _("%(value)s (%(problem)s)", value=text, problem=str(field.errors[0]))
+    return text
+
+
+def shown_rows(form, lang):
+    """(label, value) of each field of a section's form as people read it (``shown_value``), for the check page,
+    the page beside a conflict, IMDi's case page and the application's PDF: a budget's cost lines one row each
+    ("Category: description", amount) with the total cost after them, and partner kommuner by name once
+    ``validate_section`` has resolved them."""
+    rows = []
+    for field in form:
+        if field.type in ("HiddenField", "CSRFTokenField"):
+            continue
+        if field.type == "FieldList":
+            for entry in field.entries:
+                line = entry.form
+                if not (line.description.data or line.amount.raw_data and line.amount.raw_data[0]):
+                    continue
+                category = shown_value(line.category, lang)
+                label = f"{category}: {line.description.data}" if category else line.description.data or ""
+                rows.append((label, shown_value(line.amount, lang)))
+            if hasattr(form, "total_cost"):
+                rows.append((_("Total cost"), kroner_in(form.total_cost(), lang)))
+            continue
+        shown = shown_value(field, lang)
+        if field.name == "partners" and getattr(form, "partner_municipalities", None) and not field.errors:
+            shown = ", ".join(m.name for m in form.partner_municipalities)
+        rows.append((str(field.label.text), shown))
+    return rows
+
+
+def saved_section(application, section, answers=None):
+    """The section's form filled from ``answers`` ({field: [str]}, a submitted snapshot's) or, when None, from
+    what was last saved, validated, so that what is not valid reads with its reason; None if never saved."""
+    data = section_answers(application, section) if answers is None else \
+        MultiDict([(k, v) for k, values in answers.items() for v in values])
+    if data is None:
+        return None
+    form = build_form(application, section, data, csrf=False)
+    validate_section(application, section, form)
+    return form

@@ -17,7 +17,7 @@ from grants.applications.workflow import DECIDED_STATES, State
 from grants.errors import DeadlinePassed, StaleData, ValidationFailed, message_for, render_error
 from grants.extensions import db
 from grants.frame import act
-from grants.i18n import kroner
+from grants.i18n import current_language
 from grants.rounds.models import Round
 from grants.rounds.queries import open_rounds
 
@@ -47,32 +47,10 @@ def _logged_in():
     return None
 
 
-def shown_value(field):
-    """What a saved field reads as for people, in their language: "Yes"/"No" for a checkbox, an amount in whole
-    kroner as one ("150 000 kr"), a choice by its label, and anything not valid exactly as typed with the reason
-    it is not ("-5 (The amount must be more than zero.)"); "" for nothing."""
-    value = field.data
-    if field.type == "BooleanField":
-        return _("Yes") if value else _("No")
-    if isinstance(value, list):
-        labels = {str(k): str(v) for k, v in (field.choices or [])}
-        return ", ".join(labels.get(str(v), str(v)) for v in value)
-    if field.type == "KronerField" and getattr(field, "amount", None) is not None and not field.errors:
-        return kroner(field.amount)
-    choices = getattr(field, "choices", None)
-    if choices and value not in (None, ""):
-        value = dict((str(k), str(v)) for k, v in choices).get(str(value), value)
-    text = "" if value is None else str(value)
-    if text and field.errors:
-        return _("%(value)s (%(problem)s)", value=text, problem=str(field.errors[0]))
-    return text
-
-
 def saved_rows(form):
-    """(label, value) of each filled field of a form, as people read it (``shown_value``): on the check page and
-    beside a conflict."""
-    return [(f.label.text, shown_value(f)) for f in form
-            if f.type not in ("HiddenField", "CSRFTokenField", "FieldList")]
+    """(label, value) of each field of a section's form as people read it, in the page's language
+    (grants.applications.sections.shown_rows)."""
+    return sections.shown_rows(form, current_language())
 
 
 def _field_named(form, name):
@@ -92,11 +70,7 @@ def _field_named(form, name):
 def _helpers():
     def section_form(application, section):
         """The section's form as saved, validated, so that what is not valid reads with its reason."""
-        if ops.section_answers(application, section) is None:
-            return None
-        form = sections.build_form(application, section, csrf=False)
-        sections.validate_section(application, section, form)
-        return form
+        return sections.saved_section(application, section)
 
     return {"budget_totals": sections.budget_totals, "saved_rows": saved_rows, "section_form": section_form}
 
@@ -159,7 +133,8 @@ def section(application_id, section):
         if ops.section_answers(application, section) is not None:
             sections.validate_section(application, section, form)
             # What was saved carries no CSRF token; the page's form has its own, so that is no error to show.
-            form.csrf_token.errors = []
+            if "csrf_token" in form:
+                form["csrf_token"].errors = []
         return _section_page(application, section, form)
     form = sections.build_form(application, section, request.form)
     editing_lines = section == "budget" and ("add_line" in request.form or "remove_line" in request.form)

@@ -57,15 +57,5 @@ def days_before(deadline_day: date, moment: datetime) -> int:
     return (deadline_day - oslo_date(moment)).days
 
 
-def format_oslo(moment, with_time=True):
-    """A date (and time) in Oslo for screens and letters: 19.02.2025 kl. 23:59."""
-    if moment is None:
-        return ""
-    if isinstance(moment, datetime):
-        local = to_oslo(moment)
-        return local.strftime("%d.%m.%Y kl. %H:%M") if with_time else local.strftime("%d.%m.%Y")
-    return moment.strftime("%d.%m.%Y")
-
-
 def add_days(moment: datetime, days: int) -> datetime:
     return moment + timedelta(days=days)

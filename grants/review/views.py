@@ -25,7 +25,6 @@ from grants.applications import sections
 from grants.applications.documents import application_pdf
 from grants.applications.forms import ACTIVITY_CHOICES, SECTION_TITLES
 from grants.applications.models import Attachment
-from grants.applications.operations import section_answers
 from grants.applications.workflow import State
 from grants.core import audit
 from grants.decisions import operations as decision_ops
@@ -234,14 +233,11 @@ def fill(round_id):
 
 def _answer_sections(application):
     """[(title, rows)] of each section the applicant filled in, read-only."""
-    from grants.applications.views import saved_rows
-
     result = []
     for section, title in SECTION_TITLES.items():
-        if section_answers(application, section) is not None:
-            rows = saved_rows(sections.build_form(application, section, csrf=False))
-            shown = {"True": _("Yes"), "False": _("No")}
-            result.append((str(title), [(label, shown.get(value, value)) for label, value in rows]))
+        form = sections.saved_section(application, section)
+        if form is not None:
+            result.append((str(title), sections.shown_rows(form, _language())))
     return result
 
 

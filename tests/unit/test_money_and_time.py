@@ -3,7 +3,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from grants.core.money import format_kroner, parse_kroner
-from grants.core.timeutil import days_before, deadline_utc, format_oslo
+from grants.core.timeutil import days_before, deadline_utc
 
 
 @pytest.mark.parametrize("text, amount", [
@@ -37,10 +37,6 @@ def test_days_before_counts_oslo_calendar_days_across_the_clock_change():
     # 31 March 2024: clocks went forward in Oslo. 23:30 UTC on 30 March is already 31 March in Oslo.
     assert days_before(date(2024, 4, 7), datetime(2024, 3, 30, 23, 30, tzinfo=UTC)) == 7
     assert days_before(date(2024, 4, 7), datetime(2024, 3, 30, 22, 30, tzinfo=UTC)) == 8
-
-
-def test_format_oslo_shows_local_time():
-    assert format_oslo(datetime(2025, 2, 19, 22, 59, 59, tzinfo=UTC)) == "19.02.2025 kl. 23:59"
 
 
 def test_the_360giving_award_date_is_the_oslo_day_of_the_decision():

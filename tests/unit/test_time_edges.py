@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from grants.core.timeutil import add_days, deadline_utc, format_oslo, oslo_date, start_of_day_utc, to_oslo
+from grants.core.timeutil import add_days, deadline_utc, oslo_date, start_of_day_utc, to_oslo
 
 
 def test_an_oslo_day_starts_at_23_utc_in_winter_and_22_utc_in_summer():
@@ -40,13 +40,6 @@ def test_a_naive_moment_is_read_as_utc():
 def test_an_aware_moment_keeps_its_instant():
     moment = datetime(2025, 3, 2, 0, 30, tzinfo=to_oslo(datetime(2025, 1, 1, tzinfo=UTC)).tzinfo)
     assert to_oslo(moment) == moment
-
-
-def test_format_oslo_without_the_time_or_of_a_plain_date():
-    assert format_oslo(datetime(2025, 2, 19, 23, 30, tzinfo=UTC), with_time=False) == "20.02.2025"
-    assert format_oslo(date(2025, 2, 9)) == "09.02.2025"
-    assert format_oslo(date(2025, 2, 9), with_time=False) == "09.02.2025"
-    assert format_oslo(None) == ""
 
 
 def test_add_days_moves_forward_by_whole_days():

@@ -341,3 +341,11 @@ def test_the_check_page_reads_saved_answers_in_the_users_language(client, login_
     assert "<dd>Nei</dd>" in check  # the unconfirmed "no ordinary running costs"
     assert "<dd>150 000 kr</dd>" in check  # a valid amount as an amount
     assert "-5 (Beløpet er for lite.)" in check  # an invalid one as typed, with its reason
+    # Every cost line by its category, and the total; dates written out; partners by name.
+    assert "<dt>Lønn til prosjektarbeid: Prosjektleder 50 %</dt>" in check and "<dd>400 000 kr</dd>" in check
+    assert "<dt>Eksterne tjenester: Kartlegging</dt>" in check and "<dt>Samlet kostnad</dt>" in check
+    save_section(client, application_id, "project", VALID_SECTIONS["project"])
+    save_section(client, application_id, "applicant", dict(VALID_SECTIONS["applicant"], partners="Bergen, 3201"))
+    check = client.get(f"/soknader/{application_id}/kontroll").get_data(as_text=True).replace("\xa0", " ")
+    assert "1. mai 2025" in check and "2025-05-01" not in check
+    assert "<dd>Bergen, Bærum</dd>" in check

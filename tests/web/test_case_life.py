@@ -7,7 +7,8 @@ from sqlalchemy import select
 
 from grants.applications.models import Application
 from grants.applications.workflow import State
-from grants.core.timeutil import format_oslo, now_utc
+from grants.core.timeutil import now_utc
+from grants.core.wording import moment_in
 from grants.decisions import operations as decision_ops
 from grants.decisions.models import Decision, DecisionState, Outcome
 from grants.extensions import db
@@ -126,7 +127,7 @@ def test_publishing_before_the_deadline_says_so_and_when(client, login_as, peopl
     assert response.status_code == 302
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Søknadsfristen har ikke gått ut" in page
-    assert format_oslo(round_.deadline_at) in page
+    assert moment_in(round_.deadline_at, "nb") in page  # "21. desember 2026 kl. 23:59"
     assert "utsendt vedtak" not in page  # the other cause is not named: it is not the reason
 
 
