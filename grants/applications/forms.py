@@ -11,7 +11,6 @@ from wtforms import (
     Form,
     FormField,
     HiddenField,
-    IntegerField,
     RadioField,
     SelectField,
     SelectMultipleField,
@@ -31,7 +30,7 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from grants.applications.models import ActivityType
-from grants.core.forms import KronerField, NumberRange, required
+from grants.core.forms import KronerField, NumberRange, WholeNumberField, required
 
 
 class CheckboxesField(SelectMultipleField):
@@ -112,7 +111,7 @@ class ProjectForm(SectionForm):
     aimed_at = CheckboxesField(_l("The measure is aimed at"), choices=AIMED_AT_CHOICES,
                                validators=[required(_l("Choose at least one."))])
     target_groups = TextAreaField(_l("Target groups"), validators=[required(), Length(max=2000)])
-    participants = IntegerField(_l("Expected number of participants"), validators=[
+    participants = WholeNumberField(_l("Expected number of participants"), validators=[
         required(_l("Enter the number of participants as a whole number.")), NumberRange(max=1_000_000)])
     period_start = DateField(_l("Project starts"), validators=[required(_l("Enter a valid date."))])
     period_end = DateField(_l("Project ends"), validators=[required(_l("Enter a valid date."))])

@@ -1,9 +1,12 @@
 """Form fields shared by the domain packages: whole kroner, Oslo times."""
 
+import re
 from datetime import datetime
 
+from flask_babel import format_decimal
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from wtforms import StringField, validators
+from wtforms import IntegerField, StringField, validators
 from wtforms.validators import ValidationError
 
 from grants.core.money import MAX_KRONER, format_kroner, parse_kroner
@@ -16,19 +19,52 @@ def required(message=None):
     return validators.InputRequired(message=message or _l("This field is required."))
 
 
-class NumberRange(validators.NumberRange):
-    """WTForms' NumberRange without its server error: it calls math.isnan(), which raises OverflowError for a whole
-    number above 1e308 (a 309-digit participant count). Such a number is compared as infinity instead."""
+class NumberRange:
+    """A number from ``min`` to ``max`` (either may be None), with the message in the user's language (WTForms'
+    own has no nynorsk) and the bounds grouped as the language writes them ("1 000 000"; ``grouped=False`` for
+    a year). A number that could not
+    be read says so once, through its field (WholeNumberField), and is not told it is out of range as well. Plain
+    comparisons: no math.isnan(), which raised OverflowError for a 309-digit whole number in WTForms' own."""
+
+    def __init__(self, min=None, max=None, message=None, grouped=True):  # noqa: A002 - the names WTForms uses
+        self.min, self.max, self.message, self.grouped = min, max, message, grouped
+
+    def _written(self, number):
+        return format_decimal(number) if self.grouped else str(number)
 
     def __call__(self, form, field):
         data = field.data
-        if isinstance(data, int) and abs(data) > 10**300:
-            field.data = float("inf") if data > 0 else float("-inf")
-            try:
-                return super().__call__(form, field)
-            finally:
-                field.data = data
-        return super().__call__(form, field)
+        if data is None and field.process_errors:
+            return
+        if data is not None and (self.min is None or data >= self.min) and (self.max is None or data <= self.max):
+            return
+        if self.message is not None:
+            raise ValidationError(self.message)
+        bounds = {"min": self._written(self.min) if self.min is not None else "",
+                  "max": self._written(self.max) if self.max is not None else ""}
+        if self.min is not None and self.max is not None:
+            raise ValidationError(_("Enter a whole number from %(min)s to %(max)s.", **bounds))
+        if self.min is not None:
+            raise ValidationError(_("Enter a whole number of at least %(min)s.", **bounds))
+        raise ValidationError(_("Enter a whole number of at most %(max)s.", **bounds))
+
+
+class WholeNumberField(IntegerField):
+    """A whole number as people type it: spaces between thousands are fine ("1 200", also no-break spaces), a
+    sign too; anything else keeps what was typed and says, in the user's language, what is expected."""
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return
+        text = "".join(str(valuelist[0]).split()).replace("\u202f", "")
+        if not text:
+            self.data = None
+            return
+        if re.fullmatch(r"[+-]?[0-9]{1,400}", text):
+            self.data = int(text)
+            return
+        self.data = None
+        raise ValueError(_("Enter a whole number, such as 12."))
 
 
 class KronerField(StringField):

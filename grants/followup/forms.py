@@ -4,10 +4,10 @@ of it."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, DateField, FieldList, HiddenField, IntegerField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, FieldList, HiddenField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
-from grants.core.forms import KronerField, NumberRange, required
+from grants.core.forms import KronerField, NumberRange, WholeNumberField, required
 
 
 class AcceptForm(FlaskForm):
@@ -52,7 +52,7 @@ class ReportForm(FlaskForm):
     done = TextAreaField(_l("What was done"), validators=[required(_l("Describe what was done.")), _TEXT_LIMIT],
                          description=_l("The activities carried out, and any changes from the plan in the "
                                         "application."))
-    participants = IntegerField(
+    participants = WholeNumberField(
         _l("Number of participants"),
         validators=[required(_l("Enter the number of participants as a whole number.")),
                     NumberRange(min=0, max=1_000_000, message=_l("Enter a whole number from 0."))],

@@ -7,7 +7,6 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     Form,
-    IntegerField,
     RadioField,
     SelectField,
     StringField,
@@ -16,7 +15,7 @@ from wtforms import (
 from wtforms.validators import Length, Optional
 
 from grants.applications.forms import ACTIVITY_CHOICES
-from grants.core.forms import KronerField, NumberRange, OsloDateTimeField, required
+from grants.core.forms import KronerField, NumberRange, OsloDateTimeField, WholeNumberField, required
 from grants.decisions.forms import LETTER_LANGUAGE_HINT, LETTER_LANGUAGES  # noqa: F401 - the formal check's
 from grants.review.models import DismissalReason, Recommendation
 
@@ -102,7 +101,7 @@ class PoolForm(FlaskForm):
 
 
 class AutoAssignForm(FlaskForm):
-    per_application = IntegerField(_l("Reviewers per application"), default=2,
+    per_application = WholeNumberField(_l("Reviewers per application"), default=2,
                                    validators=[required(), NumberRange(min=1, max=5)])
 
 

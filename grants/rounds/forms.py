@@ -8,13 +8,12 @@ from wtforms import (
     FieldList,
     Form,
     FormField,
-    IntegerField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import Length, Optional, Regexp, ValidationError
 
-from grants.core.forms import KronerField, NumberRange, OsloDateTimeField, required
+from grants.core.forms import KronerField, NumberRange, OsloDateTimeField, WholeNumberField, required
 
 
 class CriterionForm(Form):
@@ -23,9 +22,9 @@ class CriterionForm(Form):
     title_nb = StringField(_l("Title (bokmål)"), validators=[required(), Length(max=200)])
     title_nn = StringField(_l("Title (nynorsk)"), validators=[required(), Length(max=200)])
     title_en = StringField(_l("Title (English)"), validators=[required(), Length(max=200)])
-    weight = IntegerField(_l("Weight"), validators=[required(), NumberRange(min=1, max=10)])
-    scale_min = IntegerField(_l("Lowest score"), default=1, validators=[required(), NumberRange(min=0, max=10)])
-    scale_max = IntegerField(_l("Highest score"), default=6, validators=[required(), NumberRange(min=1, max=10)])
+    weight = WholeNumberField(_l("Weight"), validators=[required(), NumberRange(min=1, max=10)])
+    scale_min = WholeNumberField(_l("Lowest score"), default=1, validators=[required(), NumberRange(min=0, max=10)])
+    scale_max = WholeNumberField(_l("Highest score"), default=6, validators=[required(), NumberRange(min=1, max=10)])
 
     def validate_scale_max(self, field):
         if self.scale_min.data is not None and field.data is not None and field.data <= self.scale_min.data:
@@ -35,8 +34,8 @@ class CriterionForm(Form):
 class RoundForm(FlaskForm):
     slug = StringField(_l("Short name in addresses"), validators=[required(), Regexp(
         r"^[a-z0-9-]{2,80}$", message=_l("Use lower-case letters, digits and hyphens."))])
-    year = IntegerField(_l("Year"), validators=[required(), NumberRange(min=2000, max=2100)])
-    area_number = IntegerField(_l("Priority area number"), validators=[Optional(), NumberRange(min=1, max=99)])
+    year = WholeNumberField(_l("Year"), validators=[required(), NumberRange(min=2000, max=2100, grouped=False)])
+    area_number = WholeNumberField(_l("Priority area number"), validators=[Optional(), NumberRange(min=1, max=99)])
     title_nb = StringField(_l("Title (bokmål)"), validators=[required(), Length(max=200)])
     title_nn = StringField(_l("Title (nynorsk)"), validators=[required(), Length(max=200)])
     title_en = StringField(_l("Title (English)"), validators=[required(), Length(max=200)])
@@ -48,15 +47,15 @@ class RoundForm(FlaskForm):
     deadline_date = DateField(_l("Deadline (the whole day, Oslo time)"), validators=[required()],
                               description=_l("Applications can be submitted until 23:59:59 Oslo time that day."))
     appeals_allowed = BooleanField(_l("Decisions can be appealed"))
-    min_participants = IntegerField(_l("Minimum number of participants"), default=10,
+    min_participants = WholeNumberField(_l("Minimum number of participants"), default=10,
                                     validators=[required(), NumberRange(min=0, max=100000)])
     own_contribution_required = BooleanField(_l("Own contribution required"), default=True)
     reporting_deadline = DateField(_l("Reporting deadline"), validators=[Optional()])
-    acceptance_days = IntegerField(
+    acceptance_days = WholeNumberField(
         _l("Days to accept a grant"), default=21, validators=[Optional(), NumberRange(min=1, max=365)],
         description=_l("From the day a grant decision is sent to the day the municipality must accept or decline "
                        "the grant."))
-    held_back_percent = IntegerField(
+    held_back_percent = WholeNumberField(
         _l("Share held back until the report is approved (per cent)"), default=0,
         validators=[Optional(), NumberRange(min=0, max=100)],
         description=_l("0 pays the whole grant once it is accepted."))

@@ -349,3 +349,24 @@ def test_the_check_page_reads_saved_answers_in_the_users_language(client, login_
     check = client.get(f"/soknader/{application_id}/kontroll").get_data(as_text=True).replace("\xa0", " ")
     assert "1. mai 2025" in check and "2025-05-01" not in check
     assert "<dd>Bergen, Bærum</dd>" in check
+
+
+@pytest.mark.parametrize(("lang", "unreadable", "too_big"), [
+    ("nb", "Skriv et helt tall, for eksempel 12.", "Skriv et helt tall på høyst 1\u00a0000\u00a0000."),
+    ("nn", "Skriv eit heilt tal, til dømes 12.", "Skriv eit heilt tal på høgst 1\u00a0000\u00a0000."),
+    ("en", "Enter a whole number, such as 12.", "Enter a whole number of at most 1,000,000."),
+])
+def test_a_whole_number_takes_spaces_and_says_once_in_the_users_language_what_is_wrong(
+        client, login_as, staff, open_round, lang, unreadable, too_big):
+    login_as(staff)
+    client.post("/sprak", data={"lang": lang})
+    application_id = start(client, open_round)
+    response = save_section(client, application_id, "project", dict(VALID_SECTIONS["project"], participants="1 200"))
+    assert response.status_code == 302
+    assert db.session.get(Application, application_id).answers["project"]["participants"] == ["1 200"]
+    page = save_section(client, application_id, "project", dict(VALID_SECTIONS["project"], participants="ti"))
+    text = page.get_data(as_text=True)
+    assert page.status_code == 422 and unreadable in text
+    assert "Not a valid integer" not in text and "Number must be" not in text and too_big not in text
+    page = save_section(client, application_id, "project", dict(VALID_SECTIONS["project"], participants="2000000"))
+    assert too_big in page.get_data(as_text=True)
