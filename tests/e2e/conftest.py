@@ -194,6 +194,8 @@ def axe(axe_source):
     which CSP does not govern; the page itself keeps its real CSP.
     """
     def run(page, label=""):
+        # Colours are checked as they end, not halfway through a fade-in (a dialog opening on a busy machine).
+        page.evaluate("() => Promise.all(document.getAnimations().map(a => a.finished.catch(() => null)))")
         if not page.evaluate("() => typeof window.axe === 'object'"):
             page.evaluate(axe_source)
         result = page.evaluate(

@@ -90,7 +90,7 @@ def test_the_message_pages_with_documents_have_no_axe_violations(page, axe, case
     settle()
 
     page.goto("/")
-    page.locator("form[action='/konto/logg-ut'] button").click()
+    page.locator("header form[action='/konto/logg-ut'] button").click()
     sign_in(page, "sara@imdi.example")
     page.goto(f"/saksbehandling/soknader/{case['id']}/meldinger")
     expect(page.locator("#files")).to_be_attached()

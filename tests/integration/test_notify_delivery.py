@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from grants.accounts.models import Role
 from grants.applications.workflow import State
 from grants.core.timeutil import now_utc, oslo_date, start_of_day_utc
+from grants.core.wording import day_in
 from grants.extensions import db
 from grants.notify import delivery, outbox
 from grants.notify.delivery import LeaseLost, claim, deliver, due_for_dispatch, give_up_on_lost_workers
@@ -315,7 +316,7 @@ def test_reporting_reminders_30_and_7_days_before_and_overdue_the_day_after(app)
     assert {n.recipient_email for n in notices} == {kari.email} and {n.language for n in notices} == {"nn"}
     reminder = notices[0]
     assert reminder.context["due"] == due.isoformat() and reminder.context["days"] == 30
-    assert due.strftime("%d.%m.%Y") in str(build_message(reminder)["Subject"])
+    assert day_in(due, "nn") in str(build_message(reminder)["Subject"])  # "9. januar 2027"
     build_message(notices[2])  # the overdue notice renders too
 
 
