@@ -203,3 +203,22 @@ def test_the_idle_warning_speaks_the_pages_language_and_passes_axe(app, applican
     # Escape is taken as being there: the warning closes and the session goes on.
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
+
+
+def test_registering_keeps_what_was_typed_across_the_language_switch_but_never_the_password(page, axe):
+    """A form with no draft (registration) carries its typing along in the tab: switch language, and the fields
+    hold it again; the passwords are never kept; once sent, nothing is put back."""
+    page.goto("/konto/registrer")
+    page.fill("#name", "Kari Nordmann")
+    page.fill("#email", "kari@bergen.kommune.no")
+    page.fill("#password", "et langt passord som holder")
+    switch_language(page, "nn")
+    expect(page.locator("#name")).to_have_value("Kari Nordmann")
+    expect(page.locator("#email")).to_have_value("kari@bergen.kommune.no")
+    expect(page.locator("#password")).to_have_value("")
+    stored = page.evaluate("JSON.stringify(Object.assign({}, window.sessionStorage))")
+    assert "Kari Nordmann" in stored and "et langt passord" not in stored
+    axe(page, "registration with typing carried over (nn)")
+    # Sent (here refused: no kommune chosen, no password), the page shows what the server holds, nothing older.
+    navigate(page, lambda: page.locator("main form#register-form button[type=submit]").last.click())
+    assert page.evaluate("window.sessionStorage.length") == 0

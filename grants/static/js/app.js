@@ -1,7 +1,10 @@
 /*
- * The app's own script, loaded for logged-in users. Every page works without it; it only keeps typing from being
- * lost and warns before the session's idle end.
+ * The app's own script, loaded on every page. Every page works without it; it only keeps typing from being lost
+ * and warns before the session's idle end.
  *
+ * 0. A form that keeps no draft (form[data-carries-typing]: registering, writing a message). What is typed is
+ *    kept in this tab's sessionStorage until the form is sent, and put back when the page comes again empty:
+ *    after a language switch, or coming back from a link. Passwords and files are never kept.
  * 1. A draft form (form[data-keeps-draft]: an application's section, the report on a grant). When a link is
  *    followed while the form holds typing not yet saved, the form is submitted instead, with the link's address
  *    in "go": the server keeps the draft as its own Save does, then goes there (grants/drafts.py). The language
@@ -14,6 +17,76 @@
  */
 (function () {
   'use strict';
+
+  // --- typing carried along on forms that keep no draft --------------------------------------------------------
+
+  function keepable(element) {
+    return element.name && !element.disabled && element.name !== 'csrf_token' &&
+      ['password', 'file', 'hidden', 'submit', 'button', 'reset'].indexOf(element.type) === -1;
+  }
+
+  function typedIn(form) {
+    var values = {};
+    Array.prototype.forEach.call(form.elements, function (element) {
+      if (!keepable(element)) {
+        return;
+      }
+      values[element.name] = values[element.name] || [];
+      if (element.type === 'checkbox' || element.type === 'radio') {
+        if (element.checked) {
+          values[element.name].push(element.value);
+        }
+      } else {
+        values[element.name].push(element.value);
+      }
+    });
+    return values;
+  }
+
+  function putBack(form, values) {
+    Array.prototype.forEach.call(form.elements, function (element) {
+      if (!keepable(element) || !(element.name in values)) {
+        return;
+      }
+      if (element.type === 'checkbox' || element.type === 'radio') {
+        element.checked = values[element.name].indexOf(element.value) !== -1;
+      } else if (values[element.name].length) {
+        element.value = values[element.name].shift();
+      }
+    });
+  }
+
+  Array.prototype.forEach.call(document.querySelectorAll('form[data-carries-typing]'), function (form, index) {
+    var key = 'grants.typing:' + location.pathname + ':' + (form.id || index);
+    var store;
+    try {
+      store = window.sessionStorage;
+    } catch (e) {
+      return; // storage refused: the form works as it is
+    }
+    var saved = null;
+    try {
+      saved = JSON.parse(store.getItem(key) || 'null');
+    } catch (e) { /* unreadable: nothing to put back */ }
+    // Only into a form that comes empty: one the server filled (its errors after a send) shows what it holds.
+    var empty = Array.prototype.every.call(form.elements, function (element) {
+      return !keepable(element) || element.type === 'checkbox' || element.type === 'radio' ||
+        element.tagName === 'SELECT' || !element.value;
+    });
+    if (saved && empty) {
+      putBack(form, saved);
+    }
+    function keep() {
+      try {
+        store.setItem(key, JSON.stringify(typedIn(form)));
+      } catch (e) { /* full or refused: nothing kept */ }
+    }
+    form.addEventListener('input', keep);
+    form.addEventListener('change', keep);
+    form.addEventListener('submit', function () {
+      store.removeItem(key);
+    });
+  });
 
   var SEEN_KEY = 'grants.session.seen';
 
