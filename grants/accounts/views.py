@@ -122,8 +122,8 @@ def login():
         user = ops.authenticate(form.email.data, form.password.data)
         if user is not None and user.status == UserStatus.pending:
             throttling.login_succeeded(form.email.data)  # the right password: no failure to count
-            form.form_errors.append(_("Your user account is waiting for approval."))
-            return render_template("accounts/login.html", form=form), 200
+            # Nothing to correct: the password was right. Said as a notice, not in the error summary.
+            return render_template("accounts/login.html", form=form, pending=True), 200
         if user is None or user.status != UserStatus.active:
             verdict = throttling.login_failed(form.email.data)
             form.form_errors.append(_("The e-mail address or password is wrong."))

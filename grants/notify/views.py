@@ -34,7 +34,7 @@ def _admins_only():
 def outbox():
     state = request.args.get("state")
     page = max(request.args.get("page", 1, type=int), 1)
-    query = select(Notice).order_by(Notice.id.desc())
+    query = select(Notice).order_by(Notice.created_at.desc(), Notice.id.desc())  # newest first, by when made
     if state in NoticeState.__members__:
         query = query.where(Notice.state == state)
     notices = db.session.scalars(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()

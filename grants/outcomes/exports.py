@@ -71,7 +71,8 @@ KEYS = (
     Key("published_at", _l("When this version was published."), MOMENT),
     Key("note", _l("What a correction changed; empty for the first version."), TEXT),
     Key("round", _l("The round (call) the summary is for."), OBJECT),
-    Key("round.id", _l("The round's number in this service; its public page is /utlysninger/<id>."), INTEGER),
+    Key("round.id", _l("The round's number in this service, which ends the address of its public page "
+                        "(/utlysninger/12 for round 12)."), INTEGER),
     Key("round.year", _l("The year of the round."), INTEGER),
     Key("round.area_number", _l("The number of the priority area in that year's call."), INTEGER),
     Key("round.budget", _l("The round's budget."), KRONER),
@@ -212,7 +213,7 @@ def to_360giving(summary, base_url, follow_up=None):
                 "name": g["municipality"],
             }],
             "fundingOrganization": [dict(FUNDER)],
-            "grantProgramme": [{"code": f"{round_['scheme']}-{round_['year']}", "title": round_["title_en"],
+            "grantProgramme": [{"code": f"{round_['scheme']}-{round_['year']}", "title": round_["title_nb"],
                                 "url": f"{base_url}/utlysninger/{round_['id']}"}],
             "fromOpenCall": "Yes",
             # The county, by its two-digit number (there is no Norwegian code type in the standard's codelist).
@@ -222,5 +223,5 @@ def to_360giving(summary, base_url, follow_up=None):
             "dataSource": f"{base_url}/tildelinger/{round_['id']}/v/{summary.version}",
         })
     package = {"grants": grants, "publisher": {"name": FUNDER["name"]}, "issued": _oslo_day(modified),
-               "title": f"{round_['title_en']} ({round_['year']}), version {summary.version}"}
+               "title": f"{round_['title_nb']} ({round_['year']}), versjon {summary.version}"}
     return json.dumps(package, ensure_ascii=False, indent=2)

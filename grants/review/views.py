@@ -277,9 +277,8 @@ def _case_page(application, status=200, **bound):
     """The case page with what this user may see; ``bound`` replaces a form by the one just posted."""
     user = acting_user()
     staff = permissions.can_work_on_round(user)
-    reviews = []
-    if ops.can_see_other_reviews(application, user):
-        reviews = [r for r in queries.reviews_for(application.id) if r.is_submitted]
+    submitted = [r for r in queries.reviews_for(application.id) if r.is_submitted]
+    reviews = submitted if ops.can_see_other_reviews(application, user) else []
     decision = decision_ops.current_decision(application) if staff else None
     appeals = decision_queries.appeals_for(application.id) if staff else []
     handles = decision_permissions.can_handle_appeal(application, user)
@@ -290,6 +289,7 @@ def _case_page(application, status=200, **bound):
         "review/case.html", application=application, staff=staff, sections=_answer_sections(application),
         check=queries.formal_check_of(application.id) if staff else None,
         assignments=queries.assignments_for(application.id) if staff else [],
+        reviewed={r.reviewer_id for r in submitted},
         declarations=queries.declarations_for(application.id) if staff else [],
         own_assignment=permissions.assignment_of(application, user),
         can_declare=permissions.can_declare(application, user), can_score=permissions.can_score(application, user),

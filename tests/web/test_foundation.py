@@ -108,9 +108,11 @@ def test_first_user_of_a_kommune_is_approved_by_imdi_and_becomes_its_administrat
     assert response.status_code == 200
     kari = db.session.scalar(select(User).where(User.email == "kari@bergen.kommune.no"))
     assert kari.status == UserStatus.pending and kari.municipality.number == "4601"
-    # pending users cannot log in
-    assert client.post("/konto/logg-inn", data={"email": kari.email, "password": "en lang og god setning"}
-                       ).status_code == 200
+    # pending users cannot log in, and are told why as a notice (the password was right: nothing to correct)
+    response = client.post("/konto/logg-inn", data={"email": kari.email, "password": "en lang og god setning"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and client.get("/soknader/").status_code == 302  # not logged in
+    assert "Brukerkontoen din venter på godkjenning." in page and 'id="error-summary"' not in page
     kinds = set(db.session.scalars(select(Notice.kind)))
     assert {"confirm_email", "user_pending"} <= kinds
     # The link in the e-mail confirms the address, once and for good.

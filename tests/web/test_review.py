@@ -90,6 +90,8 @@ def test_the_whole_path_from_formal_check_to_the_kommune_reading_its_letter(clie
     login_as(people["caseworker"])
     page = client.get(case_url(application)).get_data(as_text=True)
     assert "3,00" in page and "Formålet er uklart" in page
+    reviewer_row = next(r for r in page.split("<tr>") if "Rita Fagvurderer" in r)
+    assert "Fagvurdering sendt inn" in reviewer_row and "Vurderer" not in reviewer_row
     response = client.post(case_url(application, "/vedtak"), data={
         "decision-outcome": "granted", "decision-amount": "300 000", "decision-purpose": "Kartlegging i Oslo",
         "decision-conditions": "Rapport med regnskap.", "decision-letter_language": "nb"})
