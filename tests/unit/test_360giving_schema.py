@@ -26,8 +26,8 @@ def _grant(**values):
 
 
 DATA = {
-    "round": {"id": 7, "year": 2025, "title_nb": "Mangfold 2025", "title_en": "Diversity 2025", "deadline_date": "2025-02-19",
-              "scheme": "mot-rasisme"},
+    "round": {"id": 7, "year": 2025, "title_nb": "Mangfold 2025", "title_en": "Diversity 2025",
+              "deadline_date": "2025-02-19", "scheme": "mot-rasisme"},
     "grants": [_grant(), _grant(reference="2025-0002", municipality_number="4601", municipality="Bergen",
                                 county_number="46", county="Vestland", partners=[], summary="",
                                 title="=HYPERLINK(\"x\")", decided_at=None)],
