@@ -117,6 +117,10 @@ def test_the_whole_path_from_formal_check_to_the_kommune_reading_its_letter(clie
     assert application.reference in confirm
     assert client.post(f"/saksbehandling/runder/{round_.id}/send-ut").status_code == 302
     assert db.session.get(Application, application.id).state == State.granted
+    # IMDi's case page leads to the letter as sent, as a page and as the PDF.
+    page = client.get(case_url(application)).get_data(as_text=True)
+    assert f'href="/soknader/{application.id}/vedtak"' in page
+    assert f'href="/soknader/{application.id}/vedtak/{decision.id}.pdf"' in page
 
     # The kommune reads the letter and downloads it.
     login_as(people["staff"])
