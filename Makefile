@@ -89,6 +89,8 @@ bench: setup
 	$(BIN)/python bench/pages.py
 	$(BIN)/python bench/tallies.py
 	$(BIN)/python bench/load.py
+	$(BIN)/python bench/start.py
+	$(BIN)/python bench/release.py
 	$(BIN)/python bench/throttle.py
 
 # Mutation testing of the domain core ([tool.mutmut] in pyproject.toml); not part of `make test`. It starts afresh

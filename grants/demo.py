@@ -146,9 +146,9 @@ def _one_hash_per_demo_password():
     real = models.generate_password_hash
     made = {}
 
-    def once(password, method="scrypt", salt_length=16):
+    def once(password, method="scrypt"):
         if (password, method) not in made:
-            made[password, method] = real(password, method=method, salt_length=salt_length)
+            made[password, method] = real(password, method=method)
         return made[password, method]
 
     models.generate_password_hash = once

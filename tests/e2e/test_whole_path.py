@@ -541,7 +541,7 @@ def test_the_whole_path_from_registration_to_the_published_summary(app, scene, b
     expect(letter).to_contain_text(PROPOSAL["decision-purpose"])
     expect(letter).to_contain_text(PROPOSAL["decision-conditions"])
     expect(letter).to_contain_text(format_kroner(GRANTED))
-    expect(letter).to_contain_text("01.03.2027")
+    expect(letter).to_contain_text("1. mars 2027")  # the reporting deadline, written out
     with kommune.expect_download() as download:
         kommune.locator(f'main a[href^="/soknader/{application}/vedtak/"][href$=".pdf"]').click()
     assert open(download.value.path(), "rb").read() == letters[NEW_USER["email"]]

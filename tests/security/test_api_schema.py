@@ -8,15 +8,12 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from sqlalchemy import select
-from werkzeug.security import generate_password_hash
 
-import grants.accounts.models as account_models
 from grants.demo import seed_demo
 from grants.extensions import db
 from grants.rounds.models import Round
 from tests.conftest import FreshRequestClient, _clean, examples, make_app
 
-CHEAP = "pbkdf2:sha256:1"
 ROLES = ("anonymous", "other_kommune", "reviewer", "caseworker", "approver", "admin")
 
 
@@ -26,12 +23,9 @@ def seeded(database_url, instance_dir, _migrated):
     app.test_client_class = FreshRequestClient
     _clean(app)
     with app.app_context():
-        with pytest.MonkeyPatch.context() as patch:  # the seeding itself is not under test: make it quick
-            patch.setattr(account_models, "generate_password_hash",
-                          lambda password, method=None: generate_password_hash(password, CHEAP))
-            seed_demo()
-            db.session.commit()
-            objects = {"round_id": db.session.scalar(select(Round.id).where(Round.slug == "2025"))}
+        seed_demo()  # its accounts share one password hash, made once (grants.demo)
+        db.session.commit()
+        objects = {"round_id": db.session.scalar(select(Round.id).where(Round.slug == "2025"))}
         yield app, objects
         db.session.remove()
     _clean(app)
