@@ -36,7 +36,7 @@ def nav_items():
             if current_user.role == "reviewer":
                 items.append((_("My reviews"), "review.my_assignments"))
             if current_user.has_role("admin"):
-                items.append((_("Rounds"), "rounds.admin_list"))
+                items.append((_("Manage rounds"), "rounds.admin_list"))
                 items.append((_("Users"), "accounts.approvals"))
                 items.append((_("Outbox"), "notify.outbox"))
     path = request.path if request else ""

@@ -179,10 +179,25 @@ def section(application_id, section):
                 return redirect(url_for("applications.check", application_id=application.id))
             return redirect(url_for("applications.section", application_id=application.id, section=following))
         return redirect(url_for("applications.overview", application_id=application.id))
+    if editing_lines:
+        # A line added or taken away: the budget comes back to go on writing, not with the new empty line's errors.
+        _forget_errors(form)
+        form.version.data = str(application.version)
+        return _section_page(application, section, form)
     if not valid:
         flash(_("Saved. Some fields need attention before you can submit."), "warning")
     form.version.data = str(application.version)
     return _section_page(application, section, form, status=200 if valid else 422)
+
+
+def _forget_errors(form):
+    """Clear the errors of ``form`` and of every form inside it (the budget's cost lines)."""
+    form.form_errors = []
+    for field in form:
+        field.errors = []
+        for entry in getattr(field, "entries", ()):
+            if hasattr(entry, "form"):
+                _forget_errors(entry.form)
 
 
 @bp.route("/<int:application_id>/vedlegg", methods=["GET", "POST"])

@@ -145,6 +145,10 @@ def test_budget_can_grow_by_a_cost_line_without_losing_input(client, login_as, s
     response = save_section(client, application_id, "budget", data)
     page = response.get_data(as_text=True)
     assert 'id="cost_lines-2-amount"' in page and "Prosjektleder 50 %" in page
+    # The new, empty line is for writing in: no error summary and no "needs attention" for it.
+    assert response.status_code == 200 and 'class="ds-error-summary"' not in page and "Velg en kategori." not in page
+    assert db.session.get(Application, application_id).answers["budget"]["cost_lines-0-description"] == [
+        "Prosjektleder 50 %"]  # what was typed is kept all the same
 
 
 def test_the_whole_flow_from_draft_to_receipt(client, login_as, staff, open_round):
