@@ -25,8 +25,8 @@ def _grant(**values):
 
 
 DATA = {
-    "round": {"id": 7, "year": 2025, "title_en": "Diversity 2025", "deadline_date": "2025-02-19",
-              "scheme": "mot-rasisme"},
+    "round": {"id": 7, "year": 2025, "title_nb": "Mangfold 2025", "title_en": "Diversity 2025",
+              "deadline_date": "2025-02-19", "scheme": "mot-rasisme"},
     "grants": [
         _grant(),
         _grant(reference="2025-0002", municipality_number="4601", municipality="Bergen", county_number="46",
@@ -135,7 +135,7 @@ def test_360giving_package_in_full():
         "awardDate": "2025-03-02",
         "recipientOrganization": [{"id": "360G-imdi-kommune-0301", "name": "Oslo"}],
         "fundingOrganization": [{"id": "360G-imdi", "name": "Integrerings- og mangfoldsdirektoratet"}],
-        "grantProgramme": [{"code": "mot-rasisme-2025", "title": "Diversity 2025",
+        "grantProgramme": [{"code": "mot-rasisme-2025", "title": "Mangfold 2025",
                             "url": "https://tilskudd.example/utlysninger/7"}],
         "fromOpenCall": "Yes",
         "beneficiaryLocation": [{"name": "Oslo", "countryCode": "NO", "geoCode": "03", "geoCodeType": "NO-FYLKE"}],
@@ -153,7 +153,7 @@ def test_360giving_package_in_full():
         }],
         "publisher": {"name": "Integrerings- og mangfoldsdirektoratet"},
         "issued": "2025-05-01",
-        "title": "Diversity 2025 (2025), version 2",
+        "title": "Mangfold 2025 (2025), versjon 2",
     }
 
 
