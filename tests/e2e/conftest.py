@@ -214,3 +214,20 @@ def axe(axe_source):
         return result
 
     return run
+
+
+# --- people -------------------------------------------------------------------------------------------------------
+
+APPLICANT_EMAIL = "ola@oslo.kommune.no"
+
+
+@pytest.fixture
+def applicant(app):
+    """A kommune user of Oslo (bokmål) and an open 2025 round; gives the user's e-mail address."""
+    from tests.factories import RoundFactory, municipal_user
+
+    municipal_user("0301", email=APPLICANT_EMAIL, name="Ola Nordmann", language="nb")
+    RoundFactory(year=2025)
+    db.session.commit()
+    settle()
+    return APPLICANT_EMAIL

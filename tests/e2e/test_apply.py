@@ -31,11 +31,9 @@ from tests.e2e.support import (
     save,
     switch_language,
 )
-from tests.factories import RoundFactory, municipal_user
 
 pytestmark = pytest.mark.e2e
 
-EMAIL = "ola@oslo.kommune.no"
 
 
 def tiny_pdf():
@@ -59,13 +57,6 @@ def tiny_pdf():
     return bytes(out)
 
 
-@pytest.fixture
-def applicant(app):
-    municipal_user("0301", email=EMAIL, name="Ola Nordmann", language="nb")
-    RoundFactory(year=2025)
-    db.session.commit()
-    settle()
-    return EMAIL
 
 
 def expect_error_summary(page, *field_ids):

@@ -20,6 +20,7 @@ from playwright.sync_api import expect
 from grants.applications.models import Application
 from grants.extensions import db
 from tests.conftest import make_app
+from tests.e2e.conftest import APPLICANT_EMAIL as EMAIL
 from tests.e2e.conftest import LiveServer, settle
 from tests.e2e.support import (
     LANGUAGES,
@@ -32,22 +33,11 @@ from tests.e2e.support import (
     path,
     switch_language,
 )
-from tests.factories import RoundFactory, municipal_user
 
 pytestmark = pytest.mark.e2e
 
-EMAIL = "ola@oslo.kommune.no"
 IDLE_SECONDS = 30
 WARNING_SECONDS = 12
-
-
-@pytest.fixture
-def applicant(app):
-    municipal_user("0301", email=EMAIL, name="Ola Nordmann", language="nb")
-    RoundFactory(year=2025)
-    db.session.commit()
-    settle()
-    return EMAIL
 
 
 def saved(application, section):

@@ -13,17 +13,7 @@ from jsonschema import Draft202012Validator
 
 from grants.outcomes import exports
 from tests.giving360 import GRANT, PACKAGE, errors
-
-
-def _grant(**values):
-    grant = {
-        "reference": "2025-0001", "municipality_number": "0301", "municipality": "Oslo", "county_number": "03",
-        "county": "Oslo", "partners": ["Bærum"], "title": "Møteplasser", "summary": "Samtaler i bydelene",
-        "amount": 250_000, "continuation": False, "decided_at": "2025-03-01T23:30:00+00:00",
-    }
-    grant.update(values)
-    return grant
-
+from tests.unit.test_export_files import _grant
 
 DATA = {
     "round": {"id": 7, "year": 2025, "title_nb": "Mangfold 2025", "title_en": "Diversity 2025",

@@ -37,3 +37,11 @@ def round_(app, people):
         ops.add_round_reviewer(round_, people[key], people["caseworker"])
     db.session.commit()
     return round_
+
+
+@pytest.fixture
+def staff(app):
+    """A kommune user of Oslo, writing in bokmål."""
+    user = municipal_user("0301", email="ola@oslo.kommune.no", language="nb")
+    db.session.commit()
+    return user

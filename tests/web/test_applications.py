@@ -28,13 +28,6 @@ from tests.factories import ApplicationFactory, RoundFactory, municipal_user, mu
 
 
 @pytest.fixture
-def staff(app):
-    user = municipal_user("0301", email="ola@oslo.kommune.no", language="nb")
-    db.session.commit()
-    return user
-
-
-@pytest.fixture
 def open_round(app):
     round_ = RoundFactory(year=2025)
     db.session.commit()

@@ -16,7 +16,7 @@ from grants.extensions import db
 from grants.followup.models import Report
 from tests.applying import VALID_SECTIONS, save_section, section_url
 from tests.conftest import FreshRequestClient, make_app
-from tests.factories import RoundFactory, municipal_user
+from tests.factories import RoundFactory
 from tests.web.test_reports import form as report_form
 from tests.web.test_reports import grant  # noqa: F401 - a fixture
 from tests.web.test_reports import url as report_url
@@ -25,13 +25,6 @@ SESSION_COOKIE = "grants_session"
 
 # The script, by its plain or fingerprinted name (grants/static_files.py).
 SCRIPT = re.compile(r"/static/js/app(-[0-9a-f]{32})?\.js")
-
-
-@pytest.fixture
-def staff(app):
-    user = municipal_user("0301", email="ola@oslo.kommune.no", language="nb")
-    db.session.commit()
-    return user
 
 
 @pytest.fixture
