@@ -92,6 +92,7 @@ bench: setup
 	$(BIN)/python bench/start.py
 	$(BIN)/python bench/release.py
 	$(BIN)/python bench/throttle.py
+	$(BIN)/python bench/request_cost.py
 
 # Mutation testing of the domain core ([tool.mutmut] in pyproject.toml); not part of `make test`. It starts afresh
 # (mutmut would otherwise keep earlier verdicts and not see what a new test kills), runs on SQLite with one worker,
