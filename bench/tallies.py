@@ -13,8 +13,10 @@ would leave a table that has settled.
 
 Inside an app context it times tallies.for_round(<the first round>) and tallies.for_all_rounds() (one warm-up call,
 then --repeat calls; the median is reported), counts the SQL statements of one call of each, checks every figure
-against the numbers the generator used, and prints the plan of each statement with --explain. It ends with one line
-of name=value figures. The database is dropped at the end.
+against the numbers the generator used, and prints the plan of each statement with --explain. Then, in a second
+scratch database, the round's figures page as a caseworker sees it, on a round of 1,000 applications, through the
+Flask test client beside the minimal Flask app (bench/minimal_app.py). It ends with one line of name=value figures.
+The databases are dropped at the end.
 """
 
 import argparse
@@ -77,15 +79,16 @@ ORDER BY g.n
 """)
 
 INSERT_ACTIVITIES = sa.text("""
-INSERT INTO application_activities (application_id, activity)
-SELECT id, (CAST(:kinds AS text[]))[id % 8 + 1] FROM applications WHERE round_id = :round_id
+INSERT INTO application_activities (application_id, round_id, activity)
+SELECT id, round_id, (CAST(:kinds AS text[]))[id % 8 + 1] FROM applications WHERE round_id = :round_id
 UNION ALL
-SELECT id, (CAST(:kinds AS text[]))[(id + 3) % 8 + 1] FROM applications WHERE round_id = :round_id AND id % 3 = 0
+SELECT id, round_id, (CAST(:kinds AS text[]))[(id + 3) % 8 + 1] FROM applications
+WHERE round_id = :round_id AND id % 3 = 0
 """)
 
 INSERT_ASSIGNMENTS = sa.text("""
-INSERT INTO assignments (application_id, reviewer_id, assigned_at, state)
-SELECT a.id, r.reviewer, CAST(:at AS timestamptz), CASE WHEN r.k = 3 THEN 'removed' ELSE 'active' END
+INSERT INTO assignments (application_id, round_id, reviewer_id, assigned_at, state)
+SELECT a.id, a.round_id, r.reviewer, CAST(:at AS timestamptz), CASE WHEN r.k = 3 THEN 'removed' ELSE 'active' END
 FROM applications a CROSS JOIN (VALUES (1, CAST(:r1 AS integer)), (2, CAST(:r2 AS integer)),
                                        (3, CAST(:r3 AS integer))) AS r(k, reviewer)
 WHERE a.round_id = :round_id AND a.state IN ('in_review', 'granted', 'reported', 'closed', 'rejected')
@@ -93,8 +96,9 @@ WHERE a.round_id = :round_id AND a.state IN ('in_review', 'granted', 'reported',
 """)
 
 INSERT_REVIEWS = sa.text("""
-INSERT INTO reviews (application_id, reviewer_id, recommendation, weighted_score, saved_at, submitted_at)
-SELECT a.id, r.reviewer, CASE WHEN a.state = 'rejected' THEN 'reject' ELSE 'grant' END, 4.5,
+INSERT INTO reviews (application_id, round_id, reviewer_id, recommendation, weighted_score, saved_at,
+                     submitted_at)
+SELECT a.id, a.round_id, r.reviewer, CASE WHEN a.state = 'rejected' THEN 'reject' ELSE 'grant' END, 4.5,
        CAST(:at AS timestamptz), CASE WHEN a.state <> 'in_review' THEN CAST(:at AS timestamptz) END
 FROM applications a CROSS JOIN (VALUES (1, CAST(:r1 AS integer)), (2, CAST(:r2 AS integer))) AS r(k, reviewer)
 WHERE a.round_id = :round_id AND a.state IN ('in_review', 'granted', 'reported', 'closed', 'rejected')
@@ -250,6 +254,64 @@ def measure(app, round_id, repeat):
                 all_ms=all_ms, all_times=all_times, all_statements=all_statements, all_tallies=all_tallies)
 
 
+def figures_page(instance, repeat, applications=1000):
+    """The round's figures page (/saksbehandling/runder/<id>/tall) for a logged-in caseworker, on a round of
+    ``applications``, through the Flask test client in this process, beside the minimal Flask app through the same
+    client. Its own scratch database. Returns (page median ms, minimal median ms, SQL statements of one page)."""
+    import re
+    import statistics
+
+    import minimal_app
+    from flask_migrate import upgrade
+
+    from grants.accounts.models import Role, User, UserStatus
+    from grants.core.timeutil import now_utc
+    from grants.extensions import db
+
+    password = "bench-figures-page-1"  # noqa: S105 - a scratch database, dropped at the end
+    with s.scratch_database() as database_url:
+        app = s.bench_app(database_url, instance)
+        with app.app_context():
+            upgrade()
+        (round_id,), *_rest = load_data(app, 1, applications)
+        with app.app_context():
+            user = User(email="caseworker@bench.example", name="Saksbehandler", role=Role.caseworker,
+                        status=UserStatus.active, language="nb", email_confirmed_at=now_utc())
+            user.set_password(password)
+            db.session.add(user)
+            db.session.commit()
+        vacuum_analyze(database_url)
+        client = app.test_client()
+        form = client.get("/konto/logg-inn").get_data(as_text=True)
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form).group(1)
+        response = client.post("/konto/logg-inn", data={"email": "caseworker@bench.example", "password": password,
+                                                         "csrf_token": token})
+        assert response.status_code == 302, response.status_code
+        path = f"/saksbehandling/runder/{round_id}/tall"
+
+        def timed(http, url):
+            for _ in range(10):
+                answer = http.get(url)
+            assert answer.status_code == 200, (url, answer.status_code)
+            times = []
+            for _ in range(repeat):
+                started = time.perf_counter()
+                http.get(url)
+                times.append((time.perf_counter() - started) * 1000)
+            return statistics.median(times)
+
+        with app.app_context():
+            engine = db.engine
+        with s.count_statements(engine) as counter:
+            client.get(path)
+        minimal = minimal_app.app.test_client()
+        page_ms, minimal_ms = timed(client, path), timed(minimal, "/")
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+    return page_ms, minimal_ms, counter.count
+
+
 def explain(app, round_id):
     """EXPLAIN (ANALYZE, BUFFERS) of each statement the two tallies run."""
     from grants.extensions import db
@@ -334,9 +396,14 @@ def main():
     print("check against the generated numbers: " + ("every figure right" if not wrong else "WRONG"))
     for w in wrong:
         print("  " + w)
+    page_ms, minimal_ms, page_statements = figures_page(instance, max(50, args.repeat * 10))
+    print(f"the round's figures page at 1,000 applications, logged in as a caseworker (test client): median "
+          f"{page_ms:.1f} ms, {page_statements} SQL statements; the minimal Flask app {minimal_ms:.2f} ms")
     print(f"  load average now: {' '.join(f'{x:.2f}' for x in s.loadavg())}")
     print(f"round_100k_ms={result['round_ms']:.1f} round_100k_statements={result['round_statements']} "
-          f"all_1m_ms={result['all_ms']:.1f} all_1m_statements={result['all_statements']}")
+          f"all_1m_ms={result['all_ms']:.1f} all_1m_statements={result['all_statements']} "
+          f"figures_page_1k_ms={page_ms:.1f} figures_page_statements={page_statements} "
+          f"minimal_ms={minimal_ms:.2f}")
     return 0 if not wrong else 1
 
 

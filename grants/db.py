@@ -21,6 +21,19 @@ def utcnow():
     return now_utc()
 
 
+def round_of_application(context):
+    """Column default of a ``round_id`` kept beside an ``application_id`` (assignments, reviews, an application's
+    activities): the round of that application, read in the INSERT's own transaction. Takes SQLAlchemy's
+    execution context, gives the round's id (int). An application never changes round, and the composite foreign
+    key (application_id, round_id) -> applications (id, round_id) refuses any other value, so the copy cannot go
+    wrong; it lets a round's tallies count these rows by their own index instead of joining every application
+    (bench/tallies.py). Rows made through the relationship get the round from the application already."""
+    from sqlalchemy import text
+
+    application_id = context.get_current_parameters()["application_id"]
+    return context.connection.scalar(text("SELECT round_id FROM applications WHERE id = :id"), {"id": application_id})
+
+
 class UTCDateTime(TypeDecorator):
     """A timestamp stored in UTC and always returned timezone-aware (SQLite keeps no zone)."""
 

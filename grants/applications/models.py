@@ -3,12 +3,22 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from grants.applications.workflow import State
 from grants.core.text import N_
-from grants.db import StoredFileMixin, TimestampMixin
+from grants.db import StoredFileMixin, TimestampMixin, round_of_application
 from grants.extensions import db
 
 
@@ -71,6 +81,9 @@ class Application(TimestampMixin, db.Model):
         CheckConstraint("state IN ('granted', 'rejected', 'dismissed', 'reported', 'closed', 'declined') "
                         "OR decided_at IS NULL", name="only_decided_has_time"),
         Index("ix_applications_round_state", "round_id", "state"),
+        # What the rows kept per application (assignments, reviews, activities) refer to together with their copy
+        # of the round (grants.db.round_of_application).
+        UniqueConstraint("id", "round_id", name="uq_applications_id_round"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -185,10 +198,16 @@ class ApplicationPartner(db.Model):
 
 class ApplicationActivity(db.Model):
     __tablename__ = "application_activities"
-    __table_args__ = (UniqueConstraint("application_id", "activity", name="uq_activity"),)
+    __table_args__ = (
+        UniqueConstraint("application_id", "activity", name="uq_activity"),
+        ForeignKeyConstraint(["application_id", "round_id"], ["applications.id", "applications.round_id"],
+                             ondelete="CASCADE"),
+        Index("ix_application_activities_round_activity", "round_id", "activity"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"), index=True)
+    application_id: Mapped[int] = mapped_column(index=True)
+    round_id: Mapped[int] = mapped_column(default=round_of_application)  # the application's (tallies by round)
     activity: Mapped[ActivityType] = mapped_column(
         Enum(ActivityType, name="activity_type", native_enum=False, length=30)
     )

@@ -8,6 +8,8 @@ from sqlalchemy import (
     CheckConstraint,
     Enum,
     ForeignKey,
+    ForeignKeyConstraint,
+    Index,
     Text,
     UniqueConstraint,
 )
@@ -15,7 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from grants.core.lifecycle import Lifecycle, step
 from grants.core.text import N_
-from grants.db import utcnow
+from grants.db import round_of_application, utcnow
 from grants.extensions import db
 
 
@@ -88,10 +90,16 @@ ASSIGNMENT_LIFE = Lifecycle("assignment", (
 
 class Assignment(db.Model):
     __tablename__ = "assignments"
-    __table_args__ = (UniqueConstraint("application_id", "reviewer_id", name="uq_assignment"),)
+    __table_args__ = (
+        UniqueConstraint("application_id", "reviewer_id", name="uq_assignment"),
+        ForeignKeyConstraint(["application_id", "round_id"], ["applications.id", "applications.round_id"],
+                             ondelete="CASCADE"),
+        Index("ix_assignments_round_state", "round_id", "state"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"), index=True)
+    application_id: Mapped[int] = mapped_column(index=True)
+    round_id: Mapped[int] = mapped_column(default=round_of_application)  # the application's (tallies by round)
     reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     assigned_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     assigned_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -129,10 +137,14 @@ class Review(db.Model):
         CheckConstraint("submitted_at IS NULL OR (recommendation IS NOT NULL AND weighted_score IS NOT NULL)",
                         name="submitted_is_complete"),
         CheckConstraint("suggested_amount IS NULL OR suggested_amount >= 0", name="suggested_non_negative"),
+        ForeignKeyConstraint(["application_id", "round_id"], ["applications.id", "applications.round_id"],
+                             ondelete="CASCADE"),
+        Index("ix_reviews_round_submitted", "round_id", "submitted_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"), index=True)
+    application_id: Mapped[int] = mapped_column(index=True)
+    round_id: Mapped[int] = mapped_column(default=round_of_application)  # the application's (tallies by round)
     reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     recommendation: Mapped[Recommendation | None] = mapped_column(_enum(Recommendation, "recommendation"))
     suggested_amount: Mapped[int | None]

@@ -174,3 +174,25 @@ def test_the_same_number_of_statements_for_a_small_and_a_larger_round(rounds, co
         tally = tallies.for_round(round_id)
     assert tally.received == 7 + 36 and tally.drafts == 1 + 6 and len(tally.by_county) == 5
     assert small.count == larger.count, "\n\n".join(small.statements + ["-----"] + larger.statements)
+
+
+def test_rows_kept_per_application_carry_its_round_and_cannot_carry_another(rounds):
+    """Assignments, reviews and activities keep their application's round beside it (the tallies count them by
+    it): filled in from the application whether the row is made through the relationship or by its id, and a
+    wrong round is refused by the composite foreign key."""
+    from sqlalchemy.exc import IntegrityError
+
+    earlier, round_, apps = rounds
+    target = apps["in_review"]
+    reviewer = UserFactory(role=Role.reviewer)
+    db.session.add(assignment := Assignment(application_id=target.id, reviewer_id=reviewer.id))
+    db.session.add(review := Review(application_id=target.id, reviewer_id=reviewer.id))
+    db.session.flush()
+    assert assignment.round_id == review.round_id == round_.id
+    assert {a.round_id for a in apps["granted"].activities} == {round_.id}
+    db.session.commit()
+    with pytest.raises(IntegrityError):
+        db.session.add(Assignment(application_id=target.id, round_id=earlier.id,
+                                  reviewer_id=UserFactory(role=Role.reviewer).id))
+        db.session.flush()
+    db.session.rollback()
