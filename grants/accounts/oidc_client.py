@@ -91,12 +91,12 @@ def _metadata(client):
         _forget_metadata(client)
     try:
         metadata = client.load_server_metadata()
+    except (ValueError, TypeError, AttributeError) as error:  # not JSON (requests' JSONDecodeError is a ValueError),
+        _forget_metadata(client)                               # or JSON that is not an object
+        raise SignInFailed(NONSENSE, error) from error
     except requests.RequestException as error:
         _forget_metadata(client)
         raise SignInFailed(UNREACHABLE, error) from error
-    except (ValueError, TypeError, AttributeError) as error:  # not JSON, or JSON that is not an object
-        _forget_metadata(client)
-        raise SignInFailed(NONSENSE, error) from error
     problem = oidc.metadata_problem(metadata)
     if problem:
         _forget_metadata(client)
@@ -145,10 +145,10 @@ def finish(name):
         raise SignInFailed(reason, f"{error.error}: {error.description}") from error
     except JoseError as error:
         raise SignInFailed(TOKEN, repr(error)) from error
+    except (ValueError, TypeError, KeyError, AttributeError, RuntimeError) as error:  # before RequestException:
+        raise SignInFailed(NONSENSE, error) from error                                # JSONDecodeError is both
     except requests.RequestException as error:
         raise SignInFailed(UNREACHABLE, error) from error
-    except (ValueError, TypeError, KeyError, AttributeError, RuntimeError) as error:
-        raise SignInFailed(NONSENSE, error) from error
     claims = token.get("userinfo")
     if not claims or not token.get("id_token"):
         raise SignInFailed(TOKEN, "the token response has no ID token")
