@@ -125,3 +125,26 @@ def test_production_refuses_a_configured_provider_without_a_subject_key():
     with pytest.raises(RuntimeError, match="OIDC_SUBJECT_KEY"):
         ProductionConfig.check({**base, "OIDC_ANSATTPORTEN_CLIENT_ID": "client", "OIDC_SUBJECT_KEY": "short"})
     ProductionConfig.check({**base, "OIDC_IDPORTEN_CLIENT_ID": "client", "OIDC_SUBJECT_KEY": "k" * 32})
+
+
+@pytest.mark.parametrize(("language", "words"), [
+    ("nb", ("har invitert deg til å arbeide for Oslo", "Invitasjon til Oslo i IMDis tilskuddsportal")),
+    ("nn", ("har invitert deg til å arbeide for Oslo", "Invitasjon til Oslo i tilskotsportalen til IMDi")),
+    ("en", ("has invited you to work for Oslo", "Invitation to Oslo in IMDi's grant portal")),
+])
+def test_the_invitation_email_reads_in_its_language_with_the_link(language, words):
+    from grants import create_app
+    from grants.notify.messages import build_message
+    from grants.notify.models import Notice
+
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI="sqlite://", PUBLIC_BASE_URL="https://tilskudd.example")
+    with app.app_context():
+        message = build_message(Notice(
+            id=3, key="invitation:3", kind="invitation", language=language, recipient_email="kari@oslo.kommune.no",
+            recipient_name="Kari Nordmann", attachments=None,
+            context={"token": "tok-en", "municipality_name": "Oslo", "inviter_name": "Anne Admin", "valid_days": 14}))
+    text, html = message.get_body(("plain",)).get_content(), message.get_body(("html",)).get_content()
+    assert str(message["Subject"]) == words[1]
+    for body in (text, html):
+        assert words[0] in body and "Anne Admin" in body and "/konto/invitasjon/tok-en" in body and "14" in body
+    assert f'lang="{language}"' in html
