@@ -3,14 +3,16 @@ organisation numbers: pages on the accounts blueprint. The rules are in grants.a
 grants.accounts.oidc_client, the use cases in grants.accounts.oidc_ops."""
 
 import logging
+import math
 from datetime import UTC, datetime
 
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user
 from sqlalchemy import select
 
-from grants.accounts import oidc, oidc_client, oidc_ops
+from grants.accounts import oidc, oidc_client, oidc_ops, throttling
 from grants.accounts import operations as ops
 from grants.accounts.models import Municipality, Role, UserStatus
 from grants.accounts.oidc_client import SignInFailed
@@ -164,6 +166,15 @@ def oidc_callback(provider):
     number (Ansattporten). Every failure gives a page that says what happened; nothing is half made."""
     _offered(provider)
     flow = session.pop(FLOW, None) or {}
+    by_address = throttling.hit_login_address()  # a sign-in counts against LOGIN_LIMIT like a password attempt
+    if not by_address.allowed:
+        minutes = max(1, math.ceil(by_address.seconds / 60))
+        message = ngettext("Too many login attempts from your network. Wait %(num)d minute and try again.",
+                           "Too many login attempts from your network. Wait %(num)d minutes and try again.", minutes)
+        return render_template("accounts/oidc_problem.html", heading=_("You are not logged in"), message=message,
+                               provider=provider, provider_title=oidc.PROVIDER_TITLES[provider], try_again=False,
+                               password_login=password_login_offered()), 429, {
+                                   "Retry-After": str(max(1, int(by_address.seconds)))}
     try:
         claims, id_token = oidc_client.finish(provider)
     except SignInFailed as failure:

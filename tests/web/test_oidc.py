@@ -442,3 +442,12 @@ def test_imdi_admin_records_a_kommune_organisation_number(app, client, login_as)
     assert taken.status_code == 422 and "Oslo" in text(taken)
     assert db.session.scalar(select(AuditEntry.action).where(AuditEntry.object_type == "municipalities")) == \
         "set_organisation_number"
+
+
+def test_sign_ins_count_against_the_login_limit_of_the_network(app, idp, client):
+    app.config.update(RATELIMIT_ENABLED=True, LOGIN_LIMIT="2 per 10 minutes")
+    idp.set_user("counted", pid=PID)
+    assert sign_in(client, "counted").status_code == 403  # no kommune: counted all the same
+    assert sign_in(client, "counted").status_code == 403
+    refused = sign_in(client, "counted")
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
