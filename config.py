@@ -134,6 +134,37 @@ class Config:
     ACCOUNT_MAIL_LIMIT_PER_EMAIL = _env("ACCOUNT_MAIL_LIMIT_PER_EMAIL", "5 per hour")
     ACCOUNT_MAIL_LIMIT_PER_CLIENT = _env("ACCOUNT_MAIL_LIMIT_PER_CLIENT", "30 per hour")
 
+    # Signing in with OpenID Connect (grants/accounts/oidc*.py; README "ID-porten and Ansattporten"). A provider
+    # with no client id is not offered. ID-porten: a person, linked to a kommune by an invitation from the kommune's
+    # administrator. Ansattporten: a person acting for an organisation; the organisation number in the token links
+    # them to the kommune whose number it is (Municipality.organisation_number), and the kommune's administrator
+    # approves them.
+    OIDC_IDPORTEN_METADATA_URL = _env("OIDC_IDPORTEN_METADATA_URL",
+                                      "https://idporten.no/.well-known/openid-configuration")
+    OIDC_IDPORTEN_CLIENT_ID = _env("OIDC_IDPORTEN_CLIENT_ID")
+    OIDC_IDPORTEN_CLIENT_SECRET = _env("OIDC_IDPORTEN_CLIENT_SECRET")
+    OIDC_IDPORTEN_SCOPES = _env("OIDC_IDPORTEN_SCOPES", "openid profile")
+    OIDC_ANSATTPORTEN_METADATA_URL = _env("OIDC_ANSATTPORTEN_METADATA_URL",
+                                          "https://ansattporten.no/.well-known/openid-configuration")
+    OIDC_ANSATTPORTEN_CLIENT_ID = _env("OIDC_ANSATTPORTEN_CLIENT_ID")
+    OIDC_ANSATTPORTEN_CLIENT_SECRET = _env("OIDC_ANSATTPORTEN_CLIENT_SECRET")
+    OIDC_ANSATTPORTEN_SCOPES = _env("OIDC_ANSATTPORTEN_SCOPES", "openid profile")
+    # The Altinn resource Ansattporten asks the person to choose an organisation for (sent as authorization_details
+    # of type ansattporten:altinn:resource); empty: nothing is asked for.
+    OIDC_ANSATTPORTEN_RESOURCE = _env("OIDC_ANSATTPORTEN_RESOURCE")
+    # The key of the HMAC-SHA256 that turns a person's identifier from the provider into what is stored: never the
+    # national identity number itself. Keep it apart from SECRET_KEY (changing it unlinks every identity).
+    # Production refuses to start with a provider configured and no key.
+    OIDC_SUBJECT_KEY = _env("OIDC_SUBJECT_KEY")
+    OIDC_TIMEOUT_SECONDS = _env_int("OIDC_TIMEOUT_SECONDS", 10)
+    OIDC_METADATA_MAX_AGE_SECONDS = _env_int("OIDC_METADATA_MAX_AGE_SECONDS", 3600)
+    # How long the signed-in identity waits for the person to finish registering (Ansattporten's first sign-in).
+    OIDC_COMPLETE_MINUTES = _env_int("OIDC_COMPLETE_MINUTES", 15)
+    # The roles that may log in with a password (comma-separated; default: every role). In production, list only
+    # those that must, so the others use ID-porten or Ansattporten.
+    PASSWORD_LOGIN_ROLES = _env("PASSWORD_LOGIN_ROLES", "municipal,reviewer,caseworker,approver,admin")
+    INVITATION_DAYS = _env_int("INVITATION_DAYS", 14)
+
     TESTING = False
     DEBUG = False
 
@@ -167,6 +198,10 @@ class ProductionConfig(Config):
             raise RuntimeError("SECRET_KEY must be set to a long random value in production")
         if len(config["SECRET_KEY"]) < 32:
             raise RuntimeError("SECRET_KEY must be at least 32 characters in production")
+        providers = [name for name in ("IDPORTEN", "ANSATTPORTEN") if config.get(f"OIDC_{name}_CLIENT_ID")]
+        if providers and len(config.get("OIDC_SUBJECT_KEY") or "") < 32:
+            raise RuntimeError("OIDC_SUBJECT_KEY must be set to a random value of at least 32 characters when "
+                               "ID-porten or Ansattporten is configured")
 
 
 CONFIGS = {

@@ -78,6 +78,7 @@ def create_app(config=None, **overrides):
 def _import_models():
     """Import every model module so that relationships and Alembic see all tables."""
     from grants.accounts import models as _accounts  # noqa: F401
+    from grants.accounts import oidc_models as _identities  # noqa: F401
     from grants.applications import models as _applications  # noqa: F401
     from grants.applications import queries as _round_facts  # noqa: F401 - tells the rounds of their applications
     from grants.core import audit as _audit  # noqa: F401
@@ -94,6 +95,7 @@ def _import_models():
 
 
 def _register_blueprints(app):
+    from grants.accounts import oidc_views as _sign_in_pages  # noqa: F401 - ID-porten, Ansattporten, invitations
     from grants.accounts.permissions import can_view_outbox
     from grants.accounts.views import bp as accounts_bp
     from grants.applications.views import bp as applications_bp

@@ -217,6 +217,10 @@ CATALOGUE = {
     "wrong_password": lambda d: _("The current password is wrong."),
     "token_invalid": lambda d: _("The link is invalid or has expired. Ask for a new one."),
     "not_staff_role": lambda d: _("Choose an IMDi role."),
+    "organisation_number_invalid": lambda d: _("Enter an organisation number of 9 digits. Check the digits: this "
+                                               "number does not exist."),
+    "organisation_number_taken": lambda d: _("%(municipality)s already has this organisation number.",
+                                             municipality=d.get("municipality") or ""),
 }
 
 

@@ -1,8 +1,11 @@
-"""`make run`: the web app, a Celery worker and beat together; prints the address and the demo logins.
+"""`make run`: the web app, a Celery worker and beat together, and a local OpenID provider (oidc-provider-mock)
+standing in for ID-porten and Ansattporten; prints the address, the demo logins and how to try signing in.
 
-Ctrl-C stops all three.
+Ctrl-C stops all four. With OIDC_IDPORTEN_CLIENT_ID or OIDC_ANSATTPORTEN_CLIENT_ID set (a real provider), or
+DEMO_OIDC=0, no local provider is started and the settings are left as they are.
 """
 
+import json
 import os
 import signal
 import subprocess
@@ -20,6 +23,11 @@ def main():
     instance.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, FLASK_APP="wsgi", PYTHONUNBUFFERED="1")
     host, port = os.environ.get("HOST", "127.0.0.1"), os.environ.get("PORT", "5000")
+    provider_port = os.environ.get("OIDC_MOCK_PORT", "9400")
+    local_provider = local_provider_wanted(os.environ)
+    if local_provider:
+        env.update(local_provider_settings(provider_port))
+        os.environ.update(local_provider_settings(provider_port))  # create_app below reads the same settings
     commands = {
         "web": [str(BIN / "flask"), "run", "--host", host, "--port", port, "--no-reload"],
         "worker": [str(BIN / "celery"), "-A", "make_celery", "worker", "--loglevel", "INFO",
@@ -27,6 +35,8 @@ def main():
         "beat": [str(BIN / "celery"), "-A", "make_celery", "beat", "--loglevel", "INFO",
                  "--schedule", str(instance / "celerybeat-schedule")],
     }
+    if local_provider:
+        commands["provider"] = local_provider_command(provider_port)
     # Read the demo logins first: if the app cannot even start here, nothing is left running behind.
     from grants import create_app
     from grants.demo import DEMO_PASSWORD, demo_logins
@@ -67,17 +77,77 @@ def main():
         stop()
         raise
     time.sleep(2)
-    print(f"\n  grants is running at http://{host}:{port}/  (Ctrl-C stops the web app, worker and beat)\n")
+    stopped = "web app, worker, beat and local OpenID provider" if local_provider else "web app, worker and beat"
+    print(f"\n  grants is running at http://{host}:{port}/  (Ctrl-C stops the {stopped})\n")
     print(f"  Demo logins (password for all: {DEMO_PASSWORD}):")
     for email, role, where in logins:
         print(f"    {email:32} {role:11} {where}")
     print("  Without SMTP settings, e-mails are kept on the Outbox page (admin) and in instance/mail/.\n")
+    if local_provider:
+        print(local_provider_help(host, port, provider_port))
     while True:
         for name, process in processes.items():
             if process.poll() is not None:
                 print(f"{name} stopped with code {process.returncode}; stopping the rest")
                 stop()
         time.sleep(1)
+
+
+# --- the local OpenID provider ----------------------------------------------------------------------------------
+# Demo values only: a made-up organisation number (valid MOD11, not recorded for any kommune until you do it on the
+# organisation number page) and made-up people. Nothing here is a real kommune's number or a real person.
+DEMO_ORGANISATION = "900000014"
+DEMO_PEOPLE = [
+    {"sub": "demo-idporten-person", "pid": "demo-pid-1", "name": "Demo Person (ID-porten)"},
+    {"sub": "demo-ansattporten-person", "pid": "demo-pid-2", "name": "Demo Ansatt (Ansattporten)",
+     "email": "demo.ansatt@kommune.example",
+     "authorization_details": [{"type": "ansattporten:altinn:resource", "resource": "urn:altinn:resource:demo",
+                                "reportees": [{"Rights": ["read"], "Authority": "iso6523-actorid-upis",
+                                               "ID": f"0192:{DEMO_ORGANISATION}", "Name": "DEMO-ORGANISASJON"}]}]},
+]
+
+
+def local_provider_wanted(environ):
+    """A local provider unless a real one is configured or DEMO_OIDC=0."""
+    if environ.get("DEMO_OIDC", "1").strip().lower() in {"0", "false", "no", "off"}:
+        return False
+    return not (environ.get("OIDC_IDPORTEN_CLIENT_ID") or environ.get("OIDC_ANSATTPORTEN_CLIENT_ID"))
+
+
+def local_provider_settings(provider_port):
+    """The app's settings for both providers pointing at the local one (the mock takes any client and secret)."""
+    metadata = f"http://127.0.0.1:{provider_port}/.well-known/openid-configuration"
+    settings = {}
+    for name in ("IDPORTEN", "ANSATTPORTEN"):
+        settings[f"OIDC_{name}_METADATA_URL"] = metadata
+        settings[f"OIDC_{name}_CLIENT_ID"] = f"grants-demo-{name.lower()}"
+        settings[f"OIDC_{name}_CLIENT_SECRET"] = "demo-only"
+    settings["OIDC_ANSATTPORTEN_SCOPES"] = "openid profile email"
+    return settings
+
+
+def local_provider_command(provider_port):
+    command = [str(BIN / "oidc-provider-mock"), "--host", "127.0.0.1", "--port", str(provider_port),
+               "--require-nonce"]
+    for person in DEMO_PEOPLE:
+        command += ["--user-claims", json.dumps(person)]
+    return command
+
+
+def local_provider_help(host, port, provider_port):
+    return (
+        f"  ID-porten and Ansattporten are played by a local OpenID provider at http://127.0.0.1:{provider_port}/\n"
+        "  (oidc-provider-mock: its login page lets you pick or type any person). To try them:\n"
+        "    ID-porten: log in as a kommune's administrator (e.g. oslo@kommune.example), go to Colleagues >\n"
+        "      Invite a colleague, open the link in the invitation e-mail (Outbox, or instance/mail/), then\n"
+        "      'Log in with ID-porten' and choose demo-idporten-person. Without an invitation you are told to\n"
+        "      ask your kommune for one.\n"
+        "    Ansattporten: as admin@imdi.example record the DEMO organisation number "
+        f"{DEMO_ORGANISATION} for a kommune\n"
+        f"      (Users > Organisation numbers), then on http://{host}:{port}/konto/logg-inn choose\n"
+        "      'Log in with Ansattporten' and demo-ansattporten-person; the kommune's administrator approves you.\n"
+        "  Set DEMO_OIDC=0 to run without it.\n"
+    )
 
 
 if __name__ == "__main__":

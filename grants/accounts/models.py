@@ -64,6 +64,8 @@ class Municipality(db.Model):
     __table_args__ = (
         CheckConstraint("length(number) = 4", name="number_four_digits"),
         CheckConstraint("substr(number, 1, 2) = county_number", name="number_in_county"),
+        CheckConstraint("organisation_number IS NULL OR length(organisation_number) = 9",
+                        name="organisation_number_nine_digits"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -74,6 +76,9 @@ class Municipality(db.Model):
     written_standard: Mapped[WrittenStandard] = mapped_column(
         _enum(WrittenStandard, "written_standard"), default=WrittenStandard.neutral
     )
+    # The kommune's number in Enhetsregisteret (9 digits, MOD11), which Ansattporten gives for the organisation a
+    # person acts for. Recorded by IMDi's administrator until a register with the numbers is available.
+    organisation_number: Mapped[str | None] = mapped_column(String(9), unique=True)
 
     county: Mapped[County] = relationship(lazy="joined")
 

@@ -3,14 +3,14 @@
 import math
 from datetime import UTC, datetime, timedelta
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
+from grants.accounts import oidc, throttling
 from grants.accounts import operations as ops
-from grants.accounts import throttling
 from grants.accounts.forms import (
     DecisionForm,
     LoginForm,
@@ -129,6 +129,11 @@ def login():
             form.form_errors.append(_("The e-mail address or password is wrong."))
             form.form_errors.extend(_after_failure(form.email.data, verdict))
             return render_template("accounts/login.html", form=form), 200
+        if not oidc.password_login_allowed(current_app.config, user.role):  # PASSWORD_LOGIN_ROLES
+            throttling.login_succeeded(form.email.data)
+            form.form_errors.append(_("Users with your role log in with ID-porten or Ansattporten, not with a "
+                                      "password."))
+            return render_template("accounts/login.html", form=form), 403
         throttling.login_succeeded(form.email.data)
         session.clear()  # a new session at login: nothing from before survives
         session.permanent = True  # clear() dropped it: the cookie must expire with the idle time from the start
@@ -142,6 +147,7 @@ def login():
 
 @bp.route("/logg-ut", methods=["POST"])
 def logout():
+    signed_in = session.get("oidc")  # signed in with ID-porten or Ansattporten: end that session too
     if current_user.is_authenticated:
         ops.end_session(current_user._get_current_object())
         db.session.commit()
@@ -153,6 +159,12 @@ def logout():
         flash(_("You are logged out."), "info")
     if request.form.get("kept"):  # the page saved its draft form first
         flash(_("What you had typed is saved as a draft."), "info")
+    if signed_in:
+        from grants.accounts.oidc_views import end_provider_session
+
+        page = end_provider_session(signed_in)
+        if page is not None:
+            return page
     return redirect(url_for("public.index"))
 
 

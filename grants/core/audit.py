@@ -38,6 +38,9 @@ ACTION_TITLES = {
     "create_staff_user": N_("User created"), "resend": N_("E-mail sent again"),
     "create_round": N_("Round created"), "update_round": N_("Round changed"),
     "change_deadline": N_("Deadline changed"), "publish": N_("Published"), "unpublish": N_("Publication withdrawn"),
+    "invite": N_("Invitation sent"), "accept_invitation": N_("Invitation accepted with ID-porten"),
+    "link_identity": N_("Sign-in with ID-porten or Ansattporten linked"),
+    "set_organisation_number": N_("Organisation number recorded"),
 }
 
 

@@ -45,6 +45,7 @@ The ``on`` column names the object of the world the rule's URL is built on (its 
   email_token   a valid e-mail confirmation token (of the pending user)
   reset_token   a valid password reset token (of a user who is none of the roles)
   unlock_token  a valid link that lifts the pause on logging in (for the same user's address)
+  invitation_token  a valid invitation link, sent by the lead kommune's administrator
   draft         the joint application (lead kommune + partner kommune) as a draft, in the open round
   submitted     the same kind of joint application, submitted (waiting for the formal check)
   in_review     ... accepted for review; reviewers assigned as the roles say; a proposed grant decision
@@ -123,6 +124,21 @@ POLICY = (
     ("GET", "/konto/kolleger", "-",                                            "L  F  A  F  A  F  F  F  F  F  F  F"),
     ("POST", "/konto/brukere/<int:user_id>/<any(godkjenn,avvis):verdict>", "pending_user",
                                                                                "L  F  A  F  F  F  F  F  F  F  F  A"),
+    # Signing in with ID-porten and Ansattporten. The world configures neither provider, and a provider that is not
+    # configured is not offered: its pages answer 404 for everyone (the flow itself: tests/web/test_oidc.py, against
+    # a real provider). Finishing a first Ansattporten sign-in with none started sends anyone to the login page.
+    ("GET", "/konto/oidc/<any(idporten,ansattporten):provider>/logg-inn", "-",  "N  N  N  N  N  N  N  N  N  N  N  N"),
+    ("GET", "/konto/oidc/<any(idporten,ansattporten):provider>/svar", "-",      "N  N  N  N  N  N  N  N  N  N  N  N"),
+    ("GET", "/konto/oidc/<any(idporten,ansattporten):provider>/logget-ut", "-", "N  N  N  N  N  N  N  N  N  N  N  N"),
+    ("GET", "/konto/oidc/fullfor", "-",                                        "A  A  A  A  A  A  A  A  A  A  A  A"),
+    ("POST", "/konto/oidc/fullfor", "-",                                       "A  A  A  A  A  A  A  A  A  A  A  A"),
+    # An invitation's link: anyone holding it sees the page. A kommune's administrator invites to their own kommune
+    # (the other kommune's administrator to theirs); IMDi's administrator records the kommuner's organisation numbers.
+    ("GET", "/konto/invitasjon/<token>", "invitation_token",                   "A  A  A  A  A  A  A  A  A  A  A  A"),
+    ("GET", "/konto/invitasjoner", "-",                                        "L  F  A  F  A  F  F  F  F  F  F  F"),
+    ("POST", "/konto/invitasjoner", "-",                                       "L  F  A  F  A  F  F  F  F  F  F  F"),
+    ("GET", "/konto/organisasjonsnummer", "-",                                 "L  F  F  F  F  F  F  F  F  F  F  A"),
+    ("POST", "/konto/organisasjonsnummer", "-",                                "L  F  F  F  F  F  F  F  F  F  F  A"),
 
     # --- rounds and the outbox: IMDi's administrators only --------------------------------------------------------
     ("GET", "/admin/utlysninger/", "-",                                        "L  F  F  F  F  F  F  F  F  F  F  A"),

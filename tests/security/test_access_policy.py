@@ -24,8 +24,8 @@ from sqlalchemy import select
 from werkzeug.routing.converters import AnyConverter
 
 from grants import create_app
+from grants.accounts import oidc_ops, throttling
 from grants.accounts import operations as accounts_ops
-from grants.accounts import throttling
 from grants.accounts.models import Role, UserStatus
 from grants.applications.models import ApplicationPartner, Attachment
 from grants.applications.workflow import State
@@ -236,6 +236,8 @@ class World:
         email_token = accounts_ops.queue_confirmation(pending)
         reset_token = accounts_ops.reset_token(forgetful)
         unlock_token = throttling.unlock_token(forgetful.email)
+        _invitation, invitation_token = oidc_ops.invite(self.people["lead_admin"], email="invitert@example.no",
+                                                        name="Invitert Person")
         db.session.commit()
 
         assert applications["draft"].state == State.draft and applications["submitted"].state == State.submitted
@@ -253,6 +255,7 @@ class World:
             "email_token": {"token": email_token},
             "reset_token": {"token": reset_token},
             "unlock_token": {"token": unlock_token},
+            "invitation_token": {"token": invitation_token},
         }
         self.params["internal_note"] = {"application_id": applications["in_review"].id,
                                         "file_id": note.attachments[0].id}
