@@ -94,6 +94,7 @@ def _import_models():
 
 
 def _register_blueprints(app):
+    from grants.accounts import mfa_views as _second_factor  # noqa: F401 - adds the second factor's pages to bp
     from grants.accounts.permissions import can_view_outbox
     from grants.accounts.views import bp as accounts_bp
     from grants.applications.views import bp as applications_bp
