@@ -2,6 +2,7 @@
 totp_credentials, as enrolment leaves it), and the login helpers type a real code of that app, computed with pyotp
 from the user's secret, on the real code page (/konto/kode)."""
 
+import re
 import time
 
 import pyotp
@@ -46,14 +47,16 @@ def app_code(user, now=None):
     return rules.code_for_step(secret, step)
 
 
-def pass_second_factor(client, user, response, csrf_token=None):
-    """After a password POST whose ``response`` sent ``user`` to the code page: type the app's code there. Gives
-    the code page's answer (a redirect to where the login was going), or ``response`` when no code was asked."""
+def pass_second_factor(client, user, response, csrf=False):
+    """After a password POST whose ``response`` sent ``user`` to the code page: type the app's code there (with
+    ``csrf``, the CSRF token of the code page, as a browser sends it: the login began a new session). Gives the
+    code page's answer (a redirect to where the login was going), or ``response`` when no code was asked."""
     if response.status_code != 302 or not response.headers["Location"].endswith(CODE_PAGE):
         return response
     data = {"code": app_code(user)}
-    if csrf_token is not None:
-        data["csrf_token"] = csrf_token
+    if csrf:
+        page = client.get(CODE_PAGE).get_data(as_text=True)
+        data["csrf_token"] = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
     answer = client.post(CODE_PAGE, data=data)
     assert answer.status_code == 302, answer.get_data(as_text=True)[:500]
     return answer

@@ -38,6 +38,10 @@ ACTION_TITLES = {
     "create_staff_user": N_("User created"), "resend": N_("E-mail sent again"),
     "create_round": N_("Round created"), "update_round": N_("Round changed"),
     "change_deadline": N_("Deadline changed"), "publish": N_("Published"), "unpublish": N_("Publication withdrawn"),
+    "enrol_second_factor": N_("Second factor set up"),
+    "replace_second_factor": N_("Second factor moved to a new phone"),
+    "use_recovery_code": N_("Recovery code used"), "regenerate_recovery_codes": N_("New recovery codes made"),
+    "reset_second_factor": N_("Second factor reset by an administrator"),
 }
 
 

@@ -251,6 +251,7 @@ class World:
                           "slug": closed_round.scheme.slug},
             "notice": {"notice_id": notice.id},
             "pending_user": {"user_id": pending.id},
+            "staff_user": {"user_id": maker.id},
             "email_token": {"token": email_token},
             "reset_token": {"token": reset_token},
             "unlock_token": {"token": unlock_token},
@@ -361,7 +362,7 @@ def log_in(client, person):
     """Through the real form, CSRF token and all; returns the CSRF token of the new session."""
     token = csrf_token_in(client.get(SIGN_IN))
     response = client.post(SIGN_IN, data={"email": person.email, "password": PASSWORD, "csrf_token": token})
-    response = pass_second_factor(client, person, response, csrf_token=token)
+    response = pass_second_factor(client, person, response, csrf=True)
     assert response.status_code == 302 and not is_sign_in_redirect(response), response.get_data(as_text=True)[:300]
     return csrf_token_in(client.get("/konto/profil"))
 
