@@ -1,5 +1,6 @@
 """Demo data, loaded by `flask grants seed-demo` through the real operations. Safe to run again."""
 
+import math
 import time
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
@@ -109,7 +110,9 @@ def ensure_second_factor(user):
     if mfa.credential_of(user) is not None:
         return None
     moment = time.time()
-    code = second_factor.code_for_step(DEMO_TOTP_SECRET, second_factor.step_at(moment))
+    # The code of the step before now (accepted: one step either side), so that the code of this moment, which
+    # `make run` and `flask grants demo-code` show, still works for the first login.
+    code = second_factor.code_for_step(DEMO_TOTP_SECRET, second_factor.step_at(moment) - 1)
     return mfa.enrol(user, DEMO_TOTP_SECRET, code, moment)
 
 
@@ -118,7 +121,7 @@ def demo_code(moment=None):
     moment = time.time() if moment is None else moment
     step = second_factor.step_at(moment)
     left = (step + 1) * second_factor.STEP_SECONDS - moment
-    return second_factor.code_for_step(DEMO_TOTP_SECRET, step), int(left) + 1
+    return second_factor.code_for_step(DEMO_TOTP_SECRET, step), max(1, math.ceil(left))
 
 
 def demo_totp_uri():

@@ -383,3 +383,20 @@ def test_give_second_factor_helper_sets_up_a_working_app(client):
     db.session.commit()
     assert secret(user) == key
     assert login(client, user).status_code == 302
+
+
+# --- the demo ----------------------------------------------------------------------------------------------------
+
+def test_demo_staff_log_in_with_the_printed_demo_code(client):
+    from grants.demo import DEMO_PASSWORD, DEMO_TOTP_SECRET, STAFF, demo_code, demo_totp_uri, ensure_staff
+
+    ensure_staff()
+    db.session.commit()
+    email = STAFF[3][0]  # the approver
+    assert f"secret={DEMO_TOTP_SECRET}" in demo_totp_uri()
+    response = client.post("/konto/logg-inn", data={"email": email, "password": DEMO_PASSWORD})
+    assert response.headers["Location"].endswith(CODE_PAGE)
+    code, left = demo_code()
+    assert 1 <= left <= 30
+    assert client.post(CODE_PAGE, data={"code": code}).status_code == 302
+    assert ensure_staff() == []  # again: nothing new, the enrolment kept
