@@ -164,6 +164,18 @@ class Config:
     # those that must, so the others use ID-porten or Ansattporten.
     PASSWORD_LOGIN_ROLES = _env("PASSWORD_LOGIN_ROLES", "municipal,reviewer,caseworker,approver,admin")
     INVITATION_DAYS = _env_int("INVITATION_DAYS", 14)
+    # The second factor of IMDi's staff (grants/accounts/second_factor.py; README "Second factor"). The roles that
+    # must use it (comma-separated role names; kommune staff never do); how many minutes a check stays fresh for
+    # approving decisions, payments, repayment claims and reports and for publishing; how many minutes the step
+    # between the right password and the code may take; the name the phone app shows. The TOTP secrets are
+    # encrypted with a key derived from MFA_ENCRYPTION_KEY, or from SECRET_KEY when it is not set: set it on its
+    # own to be free to change SECRET_KEY without every enrolment becoming unreadable. Wrong codes are counted per
+    # account with the same LOGIN_* figures as wrong passwords, on a count of their own.
+    MFA_REQUIRED_ROLES = _env("MFA_REQUIRED_ROLES", "reviewer,caseworker,approver,admin")
+    MFA_REAUTH_MINUTES = _env_int("MFA_REAUTH_MINUTES", 15)
+    MFA_LOGIN_MINUTES = _env_int("MFA_LOGIN_MINUTES", 5)
+    MFA_ISSUER = _env("MFA_ISSUER", "IMDi tilskudd")
+    MFA_ENCRYPTION_KEY = _env("MFA_ENCRYPTION_KEY")
 
     TESTING = False
     DEBUG = False
@@ -183,6 +195,9 @@ class TestingConfig(Config):
     LETTERS_MADE_AT_COMMIT = _env_bool("LETTERS_MADE_AT_COMMIT", True)
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", False)
+    # Fixed, so that the browser tests' live server reads the secrets the test thread's app wrote (each app of the
+    # tests has a random SECRET_KEY).
+    MFA_ENCRYPTION_KEY = _env("MFA_ENCRYPTION_KEY", "testing-second-factor-key")
 
 
 class ProductionConfig(Config):

@@ -95,6 +95,7 @@ def _import_models():
 
 
 def _register_blueprints(app):
+    from grants.accounts import mfa_views as _second_factor  # noqa: F401 - adds the second factor's pages to bp
     from grants.accounts import oidc_views as _sign_in_pages  # noqa: F401 - ID-porten, Ansattporten, invitations
     from grants.accounts.permissions import can_view_outbox
     from grants.accounts.views import bp as accounts_bp

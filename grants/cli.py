@@ -29,6 +29,15 @@ def seed_demo_command():
     click.echo(report)
 
 
+@grants_cli.command("demo-code")
+def demo_code_command():
+    """Print the code the demo's IMDi staff type after their password now (the demo's shared app key)."""
+    from grants.demo import demo_code
+
+    code, left = demo_code()
+    click.echo(f"{code}  (new code in {left} s)")
+
+
 @grants_cli.command("create-user")
 @click.option("--email", required=True)
 @click.option("--name", required=True)

@@ -1,10 +1,13 @@
 """Demo data, loaded by `flask grants seed-demo` through the real operations. Safe to run again."""
 
+import math
+import time
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
+from grants.accounts import mfa, second_factor
 from grants.accounts import operations as accounts
 from grants.accounts.models import Municipality, Role, User, UserStatus
 from grants.accounts.register import import_municipalities
@@ -14,6 +17,9 @@ from grants.rounds import operations as rounds
 from grants.rounds.models import Round
 
 DEMO_PASSWORD = "demo-tilskudd-2025"  # noqa: S105 - printed by `make run`, demo only
+# The demo's IMDi staff share one authenticator app key (published: demo only). `make run` prints it as a QR code
+# and an otpauth URI for a phone's app; `flask grants demo-code` prints the code of the moment.
+DEMO_TOTP_SECRET = "IMDIDEMOTILSKUDDTOFAKTORDEMOKODE"  # noqa: S105 - printed by `make run`, demo only
 SCHEME_SLUG = "tuki-rasisme-diskriminering"
 
 STAFF = (
@@ -90,9 +96,37 @@ def _opening(day, hour=9):
 def ensure_staff():
     created = []
     for email, name, role in STAFF:
-        if accounts.find_user_by_email(email) is None:
-            created.append(accounts.create_staff_user(email=email, name=name, password=DEMO_PASSWORD, role=role))
+        user = accounts.find_user_by_email(email)
+        if user is None:
+            user = accounts.create_staff_user(email=email, name=name, password=DEMO_PASSWORD, role=role)
+            created.append(user)
+        ensure_second_factor(user)
     return created
+
+
+def ensure_second_factor(user):
+    """Enrol a demo staff user with DEMO_TOTP_SECRET through the real enrolment (a code of this moment), unless
+    they have a second factor already."""
+    if mfa.credential_of(user) is not None:
+        return None
+    moment = time.time()
+    # The code of the step before now (accepted: one step either side), so that the code of this moment, which
+    # `make run` and `flask grants demo-code` show, still works for the first login.
+    code = second_factor.code_for_step(DEMO_TOTP_SECRET, second_factor.step_at(moment) - 1)
+    return mfa.enrol(user, DEMO_TOTP_SECRET, code, moment)
+
+
+def demo_code(moment=None):
+    """(code, seconds it stays the newest) of the demo staff's authenticator app now."""
+    moment = time.time() if moment is None else moment
+    step = second_factor.step_at(moment)
+    left = (step + 1) * second_factor.STEP_SECONDS - moment
+    return second_factor.code_for_step(DEMO_TOTP_SECRET, step), max(1, math.ceil(left))
+
+
+def demo_totp_uri():
+    """The otpauth URI of the demo staff's app key, for a phone's authenticator app."""
+    return second_factor.provisioning_uri(DEMO_TOTP_SECRET, "demo@imdi.example", "IMDi tilskudd (demo)")
 
 
 def ensure_municipal_staff():

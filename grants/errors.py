@@ -221,6 +221,17 @@ CATALOGUE = {
                                                "number does not exist."),
     "organisation_number_taken": lambda d: _("%(municipality)s already has this organisation number.",
                                              municipality=d.get("municipality") or ""),
+    # the second factor (grants.accounts.mfa)
+    "code_wrong": lambda d: _("The code is wrong. Type the six digits your app shows now, or one of your recovery "
+                              "codes."),
+    "code_used": lambda d: _("This code has been used already. Wait until your app shows a new code, and type "
+                             "that one."),
+    "code_clock": lambda d: _("The code is from another time than now: the clock of your phone is probably wrong. "
+                              "Check that your phone sets its date and time automatically, then type the new "
+                              "code."),
+    "recovery_code_used": lambda d: _("This recovery code has been used already. Each recovery code works once: "
+                                      "type another one."),
+    "not_enrolled": lambda d: _("You have not set up a second factor yet."),
 }
 
 

@@ -17,6 +17,7 @@ from hypothesis.database import DirectoryBasedExampleDatabase
 from grants import create_app
 from grants.extensions import db
 from grants.outcomes import cache as summary_cache
+from tests.second_factor import pass_second_factor
 
 # Property tests remember the failing examples they found (a folder in the project's cache, ignored by git) and
 # replay them first on the next run. The "ci" profile, which .ci/run selects, runs three times the examples.
@@ -217,9 +218,10 @@ def count_queries(app):
 
 
 def login(client, user, password="correct horse battery"):
+    """Log ``user`` in through the real form; IMDi staff then type their app's code (tests/second_factor.py)."""
     response = client.post("/konto/logg-inn", data={"email": user.email, "password": password})
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
-    return response
+    return pass_second_factor(client, user, response)
 
 
 @pytest.fixture

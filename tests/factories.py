@@ -12,6 +12,7 @@ from grants.core.timeutil import OSLO, deadline_utc, now_utc, oslo_date
 from grants.extensions import db
 from grants.rounds.models import Round, Scheme
 from grants.rounds.operations import free_reference_prefix
+from tests.second_factor import give_second_factor
 
 PASSWORD = "correct horse battery"  # noqa: S105
 
@@ -44,6 +45,13 @@ class UserFactory(Base):
             municipality_id=factory.LazyFunction(lambda: municipality("0301").id),
         )
         pending = factory.Trait(status=UserStatus.pending)
+
+    @factory.post_generation
+    def second_factor(user, create, extracted, **kwargs):
+        """IMDi staff have their authenticator app set up, as they must to work (the login helpers type its
+        codes: tests/second_factor.py); ``second_factor=False`` makes one who has not enrolled yet."""
+        if create and extracted is not False and user.role != Role.municipal:
+            give_second_factor(user)
 
 
 _HASH = {}

@@ -18,6 +18,13 @@ BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT))  # config.py and grants/ sit at the root; this script runs from tools/
 
 
+def print_qr(uri):
+    """The demo's app key as a QR code drawn in the terminal (segno), for a phone's authenticator app to scan."""
+    import segno
+
+    segno.make(uri, error="m").terminal(compact=True)
+
+
 def main():
     instance = Path(os.environ.get("GRANTS_INSTANCE_DIR", ROOT / "instance"))
     instance.mkdir(parents=True, exist_ok=True)
@@ -39,7 +46,7 @@ def main():
         commands["provider"] = local_provider_command(provider_port)
     # Read the demo logins first: if the app cannot even start here, nothing is left running behind.
     from grants import create_app
-    from grants.demo import DEMO_PASSWORD, demo_logins
+    from grants.demo import DEMO_PASSWORD, DEMO_TOTP_SECRET, demo_logins, demo_totp_uri
 
     app = create_app()
     with app.app_context():
@@ -82,6 +89,11 @@ def main():
     print(f"  Demo logins (password for all: {DEMO_PASSWORD}):")
     for email, role, where in logins:
         print(f"    {email:32} {role:11} {where}")
+    print("\n  IMDi staff also type a code from an authenticator app after the password. Scan this QR code with the")
+    print("  app on your phone (one entry serves every demo IMDi login), or type the key by hand:")
+    print(f"    key {DEMO_TOTP_SECRET}   ({demo_totp_uri()})")
+    print_qr(demo_totp_uri())
+    print("  Without a phone: `.venv/bin/flask grants demo-code` prints the code of the moment.")
     print("  Without SMTP settings, e-mails are kept on the Outbox page (admin) and in instance/mail/.\n")
     if local_provider:
         print(local_provider_help(host, port, provider_port))

@@ -90,3 +90,34 @@ class DecisionForm(FlaskForm):
 class UnlockForm(FlaskForm):
     """The button that lifts the pause on logging in (the link in the e-mail opens a page; only the button acts, so
     a mail scanner that opens links uses up nothing)."""
+
+
+_CODE_HINT = _l("The six digits your app shows now. Without your phone: one of your recovery codes.")
+
+
+class CodeForm(FlaskForm):
+    """The code of the second factor: six digits from the app, or a recovery code."""
+
+    code = StringField(_l("Code"), validators=[required(_l("Enter the code from your app.")), Length(max=40)],
+                       description=_CODE_HINT)
+
+
+class ConfirmActionForm(FlaskForm):
+    """The code asked for before an approval or a publication (grants.accounts.mfa_session.fresh_second_factor);
+    named so that it cannot clash with a field of the form it guards."""
+
+    mfa_code = StringField(_l("Code"), validators=[required(_l("Enter the code from your app.")), Length(max=40)],
+                           description=_CODE_HINT)
+
+
+class EnrolForm(FlaskForm):
+    """The first code from the app being set up: proof that it has the secret."""
+
+    code = StringField(_l("Code from the app"), validators=[required(_l("Enter the code from your app.")),
+                                                           Length(max=40)],
+                       description=_l("The six digits the app shows for IMDi tilskudd."))
+
+
+class ManageSecondFactorForm(CodeForm):
+    """The security page: a code (or recovery code) first, then a new phone or new recovery codes (the button
+    pressed, ``action``: "renew" or "codes")."""

@@ -5,7 +5,7 @@ import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, func
+from sqlalchemy import BigInteger, CheckConstraint, Enum, ForeignKey, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -164,3 +164,32 @@ class UserSession(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class TotpCredential(db.Model):
+    """A staff user's app for one-time codes (the second factor): the shared secret, encrypted with
+    MFA_ENCRYPTION_KEY (grants.accounts.mfa), never shown again after enrolment; when it was enrolled; and the
+    time step of the last code accepted, so that no code works twice."""
+
+    __tablename__ = "totp_credentials"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    secret_encrypted: Mapped[str] = mapped_column(String(400))
+    enrolled_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_step: Mapped[int | None] = mapped_column(BigInteger)
+
+    user: Mapped[User] = relationship()
+
+
+class RecoveryCode(db.Model):
+    """One of a staff user's one-time recovery codes, kept as a hash; ``used_at`` is set when it is used, and a
+    used code is refused with its own message."""
+
+    __tablename__ = "recovery_codes"
+    __table_args__ = (UniqueConstraint("user_id", "code_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[datetime | None]

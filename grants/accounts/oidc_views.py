@@ -12,7 +12,7 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user
 from sqlalchemy import select
 
-from grants.accounts import oidc, oidc_client, oidc_ops, throttling
+from grants.accounts import mfa, mfa_session, oidc, oidc_client, oidc_ops, throttling
 from grants.accounts import operations as ops
 from grants.accounts.models import Municipality, Role, UserStatus
 from grants.accounts.oidc_client import SignInFailed
@@ -208,6 +208,12 @@ def oidc_callback(provider):
     except SignInRefused as refusal:
         db.session.rollback()
         return _refusal_page(provider, refusal)
+    if mfa.is_required(user) and mfa.credential_of(user) is not None:
+        # IMDi staff type their code after a provider's sign-in too, as after a password: the same step, which
+        # keeps the provider's ID token for single logout until the code is right (grants.accounts.mfa_session).
+        mfa_session.start_pending(user, safe_next(flow.get("next"), ""),
+                                  carry={SIGNED_IN: {"provider": provider, "id_token": id_token}})
+        return redirect(url_for("accounts.second_factor"))
     _log_in(user, provider, id_token)
     return redirect(safe_next(flow.get("next"), url_for("public.home")))
 

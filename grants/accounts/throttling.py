@@ -101,6 +101,30 @@ def login_succeeded(email):
         login_throttle().succeeded(email)
 
 
+# --- codes of the second factor ----------------------------------------------------------------------------------
+# Wrong codes (and used or out-of-time ones) are counted per account like wrong passwords, with the same policy,
+# on a count of their own: a right password does not wipe out the wrong codes typed after it.
+
+def code_throttle():
+    """The per-account LoginThrottle of second-factor codes (the account is the user's id)."""
+    return LoginThrottle(counters(), login_policy(), prefix=_prefix() + "code:", secret=_secret())
+
+
+def begin_code(user):
+    """Before a code of ``user`` is checked: ALLOWED (the account's turn is taken) or a Verdict to wait."""
+    return code_throttle().begin(str(user.id)) if enabled() else ALLOWED
+
+
+def code_failed(user):
+    """After a code of ``user`` was refused: what holds for the next attempt (a Verdict)."""
+    return code_throttle().failed(str(user.id)) if enabled() else ALLOWED
+
+
+def code_succeeded(user):
+    if enabled():
+        code_throttle().succeeded(str(user.id))
+
+
 # --- the unlock link --------------------------------------------------------------------------------------------
 
 def _serializer():

@@ -1,15 +1,15 @@
 """Login, logout, registration, profile, password, and approval of users."""
 
 import math
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 from sqlalchemy import select
 
-from grants.accounts import oidc, throttling
+from grants.accounts import mfa, mfa_session, oidc, throttling
 from grants.accounts import operations as ops
 from grants.accounts.forms import (
     DecisionForm,
@@ -22,7 +22,7 @@ from grants.accounts.forms import (
     StaffUserForm,
     UnlockForm,
 )
-from grants.accounts.models import Municipality, Role, User, UserStatus
+from grants.accounts.models import Municipality, Role, TotpCredential, User, UserStatus
 from grants.accounts.permissions import can_approve_user
 from grants.accounts.throttle import LOCKED, WAIT
 from grants.core.timeutil import now_utc, to_oslo
@@ -135,13 +135,17 @@ def login():
                                       "password."))
             return render_template("accounts/login.html", form=form), 403
         throttling.login_succeeded(form.email.data)
-        session.clear()  # a new session at login: nothing from before survives
-        session.permanent = True  # clear() dropped it: the cookie must expire with the idle time from the start
-        ops.start_session(user)
-        db.session.commit()
-        login_user(user)
-        session["login_at"] = datetime.now(UTC).timestamp()
-        return redirect(safe_next(form.next.data, url_for("public.home")))
+        next_url = safe_next(form.next.data, "")
+        if mfa.is_required(user):
+            if mfa.credential_of(user) is not None:
+                # Not logged in yet: the code comes first (grants.accounts.mfa_session).
+                mfa_session.start_pending(user, next_url)
+                return redirect(url_for("accounts.second_factor"))
+            # Logged in, but kept on the enrolment page until the second factor is set up.
+            mfa_session.complete_login(user, checked=False)
+            return redirect(url_for("accounts.enrol", next=next_url or None))
+        mfa_session.complete_login(user, checked=False)
+        return redirect(next_url or url_for("public.home"))
     return render_template("accounts/login.html", form=form)
 
 
@@ -228,7 +232,8 @@ def profile():
         db.session.commit()
         flash(_("Your profile is saved."), "success")
         return redirect(url_for("accounts.profile"))
-    return render_template("accounts/profile.html", form=form), 422 if form.errors else 200
+    return render_template("accounts/profile.html", form=form, second_factor_required=mfa.is_required(user)), \
+        422 if form.errors else 200
 
 
 @bp.route("/passord", methods=["GET", "POST"])
@@ -313,8 +318,9 @@ def approvals():
     pending = _pending_for(current_user)
     first_users = {u.id for u in pending if not ops.municipality_admins(u.municipality_id)} if pending else set()
     staff = db.session.scalars(select(User).where(User.role != Role.municipal).order_by(User.name)).all()
+    enrolled = dict(db.session.execute(select(TotpCredential.user_id, TotpCredential.enrolled_at)).all())
     return render_template("accounts/approvals.html", pending=pending, first_users=first_users, staff=staff,
-                           form=DecisionForm())
+                           enrolled=enrolled, form=DecisionForm())
 
 
 @bp.route("/kolleger")

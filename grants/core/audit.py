@@ -41,6 +41,10 @@ ACTION_TITLES = {
     "invite": N_("Invitation sent"), "accept_invitation": N_("Invitation accepted with ID-porten"),
     "link_identity": N_("Sign-in with ID-porten or Ansattporten linked"),
     "set_organisation_number": N_("Organisation number recorded"),
+    "enrol_second_factor": N_("Second factor set up"),
+    "replace_second_factor": N_("Second factor moved to a new phone"),
+    "use_recovery_code": N_("Recovery code used"), "regenerate_recovery_codes": N_("New recovery codes made"),
+    "reset_second_factor": N_("Second factor reset by an administrator"),
 }
 
 

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
 
+from grants.accounts.mfa_session import fresh_second_factor
 from grants.accounts.permissions import can_work_on_round, is_approver
 from grants.applications.views import load_application
 from grants.decisions import letters, permissions, queries
@@ -57,6 +58,7 @@ def approvals(round_id):
 
 @bp.route("/saksbehandling/vedtak/<int:decision_id>/godkjenn", methods=["POST"])
 @login_required
+@fresh_second_factor
 def approve(decision_id):
     _allow(is_approver(current_user))  # before loading: nobody else learns which decisions exist
     decision = db.get_or_404(Decision, decision_id)
@@ -70,6 +72,7 @@ def approve(decision_id):
 
 @bp.route("/saksbehandling/runder/<int:round_id>/godkjenning/alle", methods=["POST"])
 @login_required
+@fresh_second_factor
 def approve_all(round_id):
     round_ = _round(round_id)
     _allow(is_approver(current_user))
@@ -85,6 +88,7 @@ def approve_all(round_id):
 
 @bp.route("/saksbehandling/runder/<int:round_id>/send-ut", methods=["GET", "POST"])
 @login_required
+@fresh_second_factor
 def release(round_id):
     round_ = _round(round_id)
     _allow(permissions.can_release(current_user))

@@ -9,6 +9,7 @@ from flask import abort, g, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from grants.accounts.mfa_session import fresh_second_factor
 from grants.applications.views import load_application
 from grants.core.timeutil import now_utc, oslo_date
 from grants.extensions import db
@@ -76,6 +77,7 @@ def _staff_claim(claim_id):
 
 @bp.route("/saksbehandling/tilbakebetalingskrav/<int:claim_id>/godkjenn", methods=["POST"])
 @login_required
+@fresh_second_factor
 def approve_claim(claim_id):
     claim = _staff_claim(claim_id)
     if not ops.can_approve_claim(claim, acting_user()):

@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
 from grants import drafts
+from grants.accounts.mfa_session import fresh_second_factor
 from grants.applications import attachments as files
 from grants.applications.views import load_application
 from grants.core.money import parse_kroner
@@ -277,6 +278,7 @@ def _staff_report(report_id):
 
 @bp.route("/saksbehandling/rapporter/<int:report_id>/godkjenn", methods=["POST"])
 @login_required
+@fresh_second_factor
 def approve_report(report_id):
     report = _staff_report(report_id)
     form = ApproveReportForm(prefix="approve")
@@ -288,6 +290,7 @@ def approve_report(report_id):
 
 @bp.route("/saksbehandling/rapporter/<int:report_id>/godkjenn-med-krav", methods=["POST"])
 @login_required
+@fresh_second_factor
 def approve_report_with_claim(report_id):
     """Approve the report and propose a repayment claim on the grant (unused funds, or money not used as granted);
     a second person approves the claim before the kommune gets its letter."""

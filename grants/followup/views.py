@@ -5,6 +5,7 @@ from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from grants.accounts.mfa_session import fresh_second_factor
 from grants.applications.views import load_application
 from grants.core import spreadsheet
 from grants.core.timeutil import now_utc, oslo_date
@@ -127,6 +128,7 @@ def _staff_payment(payment_id):
 
 @bp.route("/saksbehandling/utbetalinger/<int:payment_id>/godkjenn", methods=["POST"])
 @login_required
+@fresh_second_factor
 def approve_payment(payment_id):
     payment = _staff_payment(payment_id)
     if not permissions.can_approve_payment(payment, acting_user()):
@@ -138,6 +140,7 @@ def approve_payment(payment_id):
 
 @bp.route("/saksbehandling/utbetalinger/<int:payment_id>/betalt", methods=["POST"])
 @login_required
+@fresh_second_factor
 def mark_paid(payment_id):
     payment = _staff_payment(payment_id)
     grant = payment.grant

@@ -11,6 +11,7 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from sqlalchemy import select
 
+from grants.accounts.mfa_session import fresh_second_factor
 from grants.core.timeutil import now_utc
 from grants.extensions import db
 from grants.followup import figures
@@ -53,6 +54,7 @@ def round_tallies(round_id):
 
 @bp.route("/saksbehandling/runder/<int:round_id>/publiser", methods=["POST"])
 @login_required
+@fresh_second_factor
 def publish(round_id):
     round_ = db.get_or_404(Round, round_id)
     if not publishing.can_publish(current_user):
@@ -67,6 +69,7 @@ def publish(round_id):
 
 @bp.route("/saksbehandling/sammendrag/<int:summary_id>/avpubliser", methods=["POST"])
 @login_required
+@fresh_second_factor
 def unpublish(summary_id):
     summary = db.get_or_404(AllocationSummary, summary_id)
     if not publishing.can_publish(current_user):

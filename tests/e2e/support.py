@@ -9,11 +9,15 @@ import re
 
 from playwright.sync_api import Page, expect
 
+from grants.accounts.operations import find_user_by_email
+from grants.extensions import db
 from tests.applying import VALID_SECTIONS
+from tests.second_factor import app_code
 
 SECTIONS = list(VALID_SECTIONS)
 LANGUAGES = ("nb", "nn", "en")
 PASSWORD = "correct horse battery"  # noqa: S105
+CODE_PAGE = "/konto/kode"
 
 # The main form of a page (login, section, attachments): the one the form macros render.
 MAIN_FORM = "main form.form"
@@ -129,7 +133,21 @@ def switch_language(page: Page, lang):
 
 
 def log_in(page: Page, email, password=PASSWORD):
+    """The password; for IMDi staff then the code of their app, computed with pyotp from the user's secret
+    (tests/second_factor.py), on the code page as a user types it."""
     fill_section(page, {"email": email, "password": password})
+    response = save(page)
+    if path(page) == CODE_PAGE:
+        response = type_app_code(page, email)
+    return response
+
+
+def type_app_code(page: Page, email, field="code"):
+    """Type the app's code of the user with ``email`` in the code field and send it."""
+    someone = find_user_by_email(email)
+    code = app_code(someone)
+    db.session.commit()  # the test thread's transaction ends before the server writes (tests/e2e/conftest.py)
+    fill_section(page, {field: code})
     return save(page)
 
 

@@ -42,6 +42,7 @@ The ``on`` column names the object of the world the rule's URL is built on (its 
   published     a closed round with a published allocation summary (round id, version, summary id, scheme slug)
   notice        a notice in the outbox (a failed one)
   pending_user  a kommune user of the lead kommune waiting for approval
+  staff_user    an IMDi caseworker with a second factor (the one who made the world), none of the roles
   email_token   a valid e-mail confirmation token (of the pending user)
   reset_token   a valid password reset token (of a user who is none of the roles)
   unlock_token  a valid link that lifts the pause on logging in (for the same user's address)
@@ -139,6 +140,20 @@ POLICY = (
     ("POST", "/konto/invitasjoner", "-",                                       "L  F  A  F  A  F  F  F  F  F  F  F"),
     ("GET", "/konto/organisasjonsnummer", "-",                                 "L  F  F  F  F  F  F  F  F  F  F  A"),
     ("POST", "/konto/organisasjonsnummer", "-",                                "L  F  F  F  F  F  F  F  F  F  F  A"),
+    # The second factor of IMDi's staff. The code page after the password answers whoever has no password step
+    # behind them with a redirect to the sign-in page (without next): nobody reaches anything through it. The
+    # enrolment and security pages are IMDi staff's own (kommune staff have no second factor: 404); the page that
+    # asks a session without a check for a code sends everyone else on. Only an administrator resets a
+    # colleague's second factor.
+    ("GET", "/konto/kode", "-",                                                "A  A  A  A  A  A  A  A  A  A  A  A"),
+    ("POST", "/konto/kode", "-",                                               "A  A  A  A  A  A  A  A  A  A  A  A"),
+    ("GET", "/konto/tofaktor/ny", "-",                                         "L  N  N  N  N  A  A  A  A  A  A  A"),
+    ("POST", "/konto/tofaktor/ny", "-",                                        "L  N  N  N  N  A  A  A  A  A  A  A"),
+    ("GET", "/konto/tofaktor", "-",                                            "L  N  N  N  N  A  A  A  A  A  A  A"),
+    ("POST", "/konto/tofaktor", "-",                                           "L  N  N  N  N  A  A  A  A  A  A  A"),
+    ("GET", "/konto/bekreft-kode", "-",                                        "L  A  A  A  A  A  A  A  A  A  A  A"),
+    ("POST", "/konto/bekreft-kode", "-",                                       "L  A  A  A  A  A  A  A  A  A  A  A"),
+    ("POST", "/konto/brukere/<int:user_id>/tofaktor/nullstill", "staff_user",  "L  F  F  F  F  F  F  F  F  F  F  A"),
 
     # --- rounds and the outbox: IMDi's administrators only --------------------------------------------------------
     ("GET", "/admin/utlysninger/", "-",                                        "L  F  F  F  F  F  F  F  F  F  F  A"),

@@ -44,6 +44,7 @@ from grants.rounds.operations import set_criteria
 from tests.applying import pdf_bytes
 from tests.conftest import FreshRequestClient, _clean, make_app
 from tests.factories import PASSWORD, ApplicationFactory, RoundFactory, municipality, submitted_application
+from tests.second_factor import pass_second_factor
 from tests.security.access_policy import (
     ALLOWED,
     FORBIDDEN,
@@ -252,6 +253,7 @@ class World:
                           "slug": closed_round.scheme.slug},
             "notice": {"notice_id": notice.id},
             "pending_user": {"user_id": pending.id},
+            "staff_user": {"user_id": maker.id},
             "email_token": {"token": email_token},
             "reset_token": {"token": reset_token},
             "unlock_token": {"token": unlock_token},
@@ -363,6 +365,7 @@ def log_in(client, person):
     """Through the real form, CSRF token and all; returns the CSRF token of the new session."""
     token = csrf_token_in(client.get(SIGN_IN))
     response = client.post(SIGN_IN, data={"email": person.email, "password": PASSWORD, "csrf_token": token})
+    response = pass_second_factor(client, person, response, csrf=True)
     assert response.status_code == 302 and not is_sign_in_redirect(response), response.get_data(as_text=True)[:300]
     return csrf_token_in(client.get("/konto/profil"))
 

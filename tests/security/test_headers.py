@@ -16,6 +16,7 @@ from grants.extensions import db
 from tests.applying import pdf_bytes
 from tests.conftest import make_app
 from tests.factories import PASSWORD, RoundFactory, UserFactory, municipal_user
+from tests.second_factor import pass_second_factor
 
 CHEAP = generate_password_hash(PASSWORD, "pbkdf2:sha256:1")
 
@@ -50,6 +51,7 @@ def assert_snapshot(response, *, authenticated, production=False):
 def log_in(client, user):
     response = client.post("/konto/logg-inn", data={"email": user.email, "password": PASSWORD})
     assert response.status_code == 302
+    pass_second_factor(client, user, response)  # IMDi staff type their app's code (tests/second_factor.py)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from werkzeug.security import generate_password_hash
 
 from grants.extensions import db
 from tests.factories import PASSWORD, UserFactory
+from tests.second_factor import pass_second_factor
 
 NASTY = [
     "//evil.example", "///evil.example", "////evil.example/x", "/\\evil.example", "\\/evil.example",
@@ -47,6 +48,7 @@ def test_login_next_in_the_form(client, user):
     for target in NASTY:
         response = client.post("/konto/logg-inn", data={"email": user.email, "password": PASSWORD, "next": target})
         assert_stays_on_site(response)
+        assert_stays_on_site(pass_second_factor(client, user, response))  # the next kept for after the code
 
 
 def test_login_next_from_the_query_string(client, user):
@@ -59,11 +61,13 @@ def test_login_next_from_the_query_string(client, user):
         response = client.post("/konto/logg-inn", query_string={"next": target},
                                data={"email": user.email, "password": PASSWORD, "next": target})
         assert_stays_on_site(response)
+        assert_stays_on_site(pass_second_factor(client, user, response))
 
 
 def test_login_next_that_is_local_is_kept(client, user):
     response = client.post("/konto/logg-inn", data={"email": user.email, "password": PASSWORD,
                                                      "next": "/konto/profil?tab=1"})
+    response = pass_second_factor(client, user, response)
     assert response.headers["Location"] == "/konto/profil?tab=1"
 
 
@@ -73,7 +77,7 @@ def test_language_switch_next(client):
 
 
 def test_language_switch_next_when_logged_in(client, user):
-    client.post("/konto/logg-inn", data={"email": user.email, "password": PASSWORD})
+    pass_second_factor(client, user, client.post("/konto/logg-inn", data={"email": user.email, "password": PASSWORD}))
     for target in NASTY:
         assert_stays_on_site(client.post("/sprak", data={"lang": "nn", "next": target}))
 

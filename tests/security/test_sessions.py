@@ -16,6 +16,7 @@ from grants.accounts import operations as accounts
 from grants.accounts.models import Role, UserSession
 from grants.extensions import db
 from tests.factories import PASSWORD, UserFactory
+from tests.second_factor import pass_second_factor
 
 COOKIE = "grants_session"
 PROTECTED = "/admin/utlysninger/"
@@ -35,8 +36,10 @@ def admin():
 
 
 def log_in(client, user, password=PASSWORD):
+    """The password, then the code of the administrator's app (tests/second_factor.py)."""
     response = client.post("/konto/logg-inn", data={"email": user.email, "password": password})
     assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    pass_second_factor(client, user, response)
 
 
 def is_logged_in(client):

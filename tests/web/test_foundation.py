@@ -10,7 +10,9 @@ from grants.core.timeutil import deadline_utc
 from grants.extensions import db
 from grants.notify.models import Notice
 from grants.rounds.models import Round
+from tests.conftest import login
 from tests.factories import PASSWORD, RoundFactory, UserFactory, municipal_user, municipality
+from tests.second_factor import pass_second_factor
 
 
 def test_front_page_lists_open_round_with_oslo_deadline(client, app):
@@ -51,6 +53,7 @@ def test_login_and_logout(client):
     db.session.commit()
     response = client.post("/konto/logg-inn", data={"email": user.email.upper(), "password": PASSWORD})
     assert response.status_code == 302
+    pass_second_factor(client, user, response)
     assert client.get("/admin/utlysninger/").status_code == 200
     client.post("/konto/logg-ut")
     assert client.get("/admin/utlysninger/").status_code == 302
@@ -67,7 +70,7 @@ def test_wrong_password_shows_error_and_no_session(client):
 def test_cookie_copied_before_logout_is_refused_after(app, client):
     user = UserFactory(role=Role.admin)
     db.session.commit()
-    client.post("/konto/logg-inn", data={"email": user.email, "password": PASSWORD})
+    login(client, user)
     stolen = client.get_cookie("grants_session").value
     client.post("/konto/logg-ut")
     thief = app.test_client()
@@ -80,7 +83,7 @@ def test_password_change_ends_other_sessions(app, client):
     db.session.commit()
     other = app.test_client()
     for c in (client, other):
-        c.post("/konto/logg-inn", data={"email": user.email, "password": PASSWORD})
+        login(c, user)
     response = client.post("/konto/passord", data={"current_password": PASSWORD, "password": "a brand new sentence",
                                                    "confirm": "a brand new sentence"})
     assert response.status_code == 302
@@ -93,7 +96,7 @@ def test_session_id_changes_at_login(client):
     db.session.commit()
     client.get("/")
     before = client.get_cookie("grants_session")
-    client.post("/konto/logg-inn", data={"email": user.email, "password": PASSWORD})
+    login(client, user)
     after = client.get_cookie("grants_session")
     assert after is not None and (before is None or before.value != after.value)
 

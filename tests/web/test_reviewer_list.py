@@ -11,6 +11,7 @@ from grants.review import queries
 from grants.review.models import Assignment
 from grants.rounds.operations import set_criteria
 from tests.factories import RoundFactory
+from tests.second_factor import pass_second_factor
 from tests.web.test_review import in_review
 
 
@@ -106,16 +107,19 @@ def test_the_list_is_in_the_pages_language(client, login_as, people, round_):
 
 
 def test_a_reviewer_lands_on_the_list_after_login_unless_a_safe_next_is_given(client, people):
-    response = client.post("/konto/logg-inn", data={"email": people["r1"].email,
-                                                    "password": "correct horse battery"})
+    reviewer = people["r1"]
+    response = client.post("/konto/logg-inn", data={"email": reviewer.email, "password": "correct horse battery"})
+    response = pass_second_factor(client, reviewer, response)
     assert client.get(response.headers["Location"]).headers["Location"].endswith("/saksbehandling/mine")
     client.post("/konto/logg-ut")
     response = client.post("/konto/logg-inn?next=/saksbehandling/", data={
-        "email": people["r1"].email, "password": "correct horse battery", "next": "/saksbehandling/"})
+        "email": reviewer.email, "password": "correct horse battery", "next": "/saksbehandling/"})
+    response = pass_second_factor(client, reviewer, response)
     assert response.headers["Location"].endswith("/saksbehandling/")
     client.post("/konto/logg-ut")
     response = client.post("/konto/logg-inn", data={
-        "email": people["r1"].email, "password": "correct horse battery", "next": "//evil.example/"})
+        "email": reviewer.email, "password": "correct horse battery", "next": "//evil.example/"})
+    response = pass_second_factor(client, reviewer, response)
     assert client.get(response.headers["Location"]).headers["Location"].endswith("/saksbehandling/mine")
 
 

@@ -14,6 +14,7 @@
  *    the draft is saved where there is one, and the user is logged out just before the server would end the
  *    session anyway. Pages in other tabs share the time of the last request through localStorage, so a tab left
  *    alone does not log out someone working in another.
+ * 3. A print button (button[data-print], hidden in the page until this script shows it): the recovery codes.
  */
 (function () {
   'use strict';
@@ -171,6 +172,13 @@
       }
     });
   }
+
+  // --- print buttons ----------------------------------------------------------------------------------------------
+
+  Array.prototype.forEach.call(document.querySelectorAll('button[data-print]'), function (button) {
+    button.hidden = false;
+    button.addEventListener('click', function () { window.print(); });
+  });
 
   // --- the idle warning ----------------------------------------------------------------------------------------
 
