@@ -93,6 +93,7 @@ bench: setup
 	$(BIN)/python bench/release.py
 	$(BIN)/python bench/throttle.py
 	$(BIN)/python bench/request_cost.py
+	$(BIN)/python bench/crawl.py
 
 # Mutation testing of the domain core ([tool.mutmut] in pyproject.toml); not part of `make test`. It starts afresh
 # (mutmut would otherwise keep earlier verdicts and not see what a new test kills), runs on SQLite with one worker,

@@ -12,11 +12,12 @@ grants_cli = AppGroup("grants", help="Grants administration commands.")
 @grants_cli.command("import-municipalities")
 def import_municipalities_command():
     """Load the 357 kommuner and 15 counties (safe to run again)."""
-    from grants.accounts.register import import_municipalities
+    from grants.accounts.register import import_municipalities, import_organisation_numbers
 
     created, updated = import_municipalities()
+    numbered = import_organisation_numbers()
     db.session.commit()
-    click.echo(f"municipalities: {created} created, {updated} updated")
+    click.echo(f"municipalities: {created} created, {updated} updated; organisation numbers: {numbered} given")
 
 
 @grants_cli.command("seed-demo")

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from grants.accounts import mfa, second_factor
 from grants.accounts import operations as accounts
 from grants.accounts.models import Municipality, Role, User, UserStatus
-from grants.accounts.register import import_municipalities
+from grants.accounts.register import import_municipalities, import_organisation_numbers
 from grants.core.timeutil import OSLO, now_utc, oslo_date
 from grants.extensions import db
 from grants.rounds import operations as rounds
@@ -196,6 +196,7 @@ def seed_demo(today=None):
     """Load the demo data if it is not there. Returns a short report."""
     with _one_hash_per_demo_password():
         created_m, _updated = import_municipalities()
+        import_organisation_numbers()
         staff = ensure_staff()
         municipal = ensure_municipal_staff()
         made_rounds = ensure_rounds(today)

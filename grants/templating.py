@@ -164,6 +164,13 @@ def oslo_date(value):
     return oslo_datetime(value, with_time=False)
 
 
+def organisation_number_shown(value):
+    """The "organisation_number" filter: "958 935 420" (grants.core.wording.organisation_number_shown)."""
+    from grants.core.wording import organisation_number_shown as shown
+
+    return shown(value)
+
+
 def account_number(value):
     """An 11-digit Norwegian account number as people write it: 1234.56.78903 (python-stdnum's no.kontonr)."""
     from stdnum.no import kontonr
@@ -260,7 +267,8 @@ def init_app(app):
         activity_names=activity_names,
     )
     app.jinja_env.filters.update(kroner=kroner, oslo=oslo_datetime, oslo_date=oslo_date, oslo_iso=oslo_iso,
-                                 account_number=account_number, decimal=decimal,
+                                 account_number=account_number, organisation_number=organisation_number_shown,
+                                 decimal=decimal,
                                  day=day, moment=moment, day_iso=day_iso, moment_iso=moment_iso, amount=kroner,
                                  round_phase=round_phase)
     app.jinja_env.add_extension("jinja2.ext.do")

@@ -129,9 +129,10 @@ def _migrated(database_url, instance_dir):
     app = make_app(database_url, instance_dir)
     with app.app_context():
         upgrade()
-        from grants.accounts.register import import_municipalities
+        from grants.accounts.register import import_municipalities, import_organisation_numbers
 
         import_municipalities()
+        import_organisation_numbers()
         db.session.commit()
     return True
 
@@ -145,6 +146,10 @@ def _clean(app):
         else:
             for table in tables:
                 db.session.execute(table.delete())
+        # The register is kept between tests; a test that recorded an organisation number gets the file's back.
+        from grants.accounts.register import import_organisation_numbers
+
+        import_organisation_numbers(reset=True)
         db.session.commit()
         db.session.remove()
         summary_cache.clear_all()  # round ids start again from 1: no page cached for an earlier test's round

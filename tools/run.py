@@ -106,16 +106,16 @@ def main():
 
 
 # --- the local OpenID provider ----------------------------------------------------------------------------------
-# Demo values only: a made-up organisation number (valid MOD11, not recorded for any kommune until you do it on the
-# organisation number page) and made-up people. Nothing here is a real kommune's number or a real person.
-DEMO_ORGANISATION = "900000014"
+# Made-up people only. The Ansattporten person acts for Oslo kommune, by the organisation number the register
+# gives it (grants/data/organisation_numbers.csv), so that a first sign-in finds the kommune as a real one would.
+DEMO_ORGANISATION = "958935420"
 DEMO_PEOPLE = [
     {"sub": "demo-idporten-person", "pid": "demo-pid-1", "name": "Demo Person (ID-porten)"},
     {"sub": "demo-ansattporten-person", "pid": "demo-pid-2", "name": "Demo Ansatt (Ansattporten)",
      "email": "demo.ansatt@kommune.example",
      "authorization_details": [{"type": "ansattporten:altinn:resource", "resource": "urn:altinn:resource:demo",
                                 "reportees": [{"Rights": ["read"], "Authority": "iso6523-actorid-upis",
-                                               "ID": f"0192:{DEMO_ORGANISATION}", "Name": "DEMO-ORGANISASJON"}]}]},
+                                               "ID": f"0192:{DEMO_ORGANISATION}", "Name": "OSLO KOMMUNE"}]}]},
 ]
 
 
@@ -154,10 +154,9 @@ def local_provider_help(host, port, provider_port):
         "      Invite a colleague, open the link in the invitation e-mail (Outbox, or instance/mail/), then\n"
         "      'Log in with ID-porten' and choose demo-idporten-person. Without an invitation you are told to\n"
         "      ask your kommune for one.\n"
-        "    Ansattporten: as admin@imdi.example record the DEMO organisation number "
-        f"{DEMO_ORGANISATION} for a kommune\n"
-        f"      (Users > Organisation numbers), then on http://{host}:{port}/konto/logg-inn choose\n"
-        "      'Log in with Ansattporten' and demo-ansattporten-person; the kommune's administrator approves you.\n"
+        f"    Ansattporten: on http://{host}:{port}/konto/logg-inn choose 'Log in with Ansattporten' and\n"
+        f"      demo-ansattporten-person, who acts for Oslo kommune (organisation number {DEMO_ORGANISATION});\n"
+        "      then oslo@kommune.example approves the new user under Colleagues.\n"
         "  Set DEMO_OIDC=0 to run without it.\n"
     )
 

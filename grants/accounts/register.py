@@ -57,3 +57,46 @@ def import_municipalities():
         db.session.execute(Municipality.__table__.insert(), new_rows)
     db.session.flush()
     return created, updated
+
+
+def read_organisation_numbers():
+    """{kommunenummer: organisation number} from grants/data/organisation_numbers.csv (its header names the
+    public source: SSB's correspondence table between the kommuner's organisation numbers and kommunenummer).
+    Lines starting with "#" are the header's comments. Raises ValueError for a number that fails the MOD11 check
+    (python-stdnum), so a wrong digit in the file can never reach a letter or the open data."""
+    from stdnum.no import orgnr
+
+    with open(DATA / "organisation_numbers.csv", encoding="utf-8", newline="") as f:
+        rows = csv.DictReader(line for line in f if not line.startswith("#"))
+        numbers = {row["number"]: row["organisation_number"] for row in rows}
+    wrong = sorted(k for k, v in numbers.items() if not orgnr.is_valid(v))
+    if wrong:
+        raise ValueError(f"organisation numbers that fail the MOD11 check, for kommuner {', '.join(wrong)}")
+    return numbers
+
+
+def import_organisation_numbers(*, reset=False):
+    """Give each kommune of the register its organisation number from the data file. Takes ``reset``: False (the
+    import) fills only kommuner that have none, so a number an administrator recorded (a kommune the file lacks)
+    stays; True sets every kommune to the file's number, None where the file has none (the tests put the register
+    back between tests). Skips a number another kommune holds already. Returns how many kommuner changed."""
+    numbers = read_organisation_numbers()
+    current = dict(db.session.execute(select(Municipality.number, Municipality.organisation_number)).all())
+    wanted = {}
+    for number, held in current.items():
+        target = numbers.get(number)
+        if held == target or (held is not None and not reset):
+            continue
+        wanted[number] = target
+    if not wanted:
+        return 0
+    taken = {held for number, held in current.items() if held is not None and number not in wanted}
+    wanted = {number: target for number, target in wanted.items() if target is None or target not in taken}
+    table = Municipality.__table__
+    # In two steps, so that numbers that move between kommuner never meet in the unique index.
+    db.session.execute(table.update().where(table.c.number.in_(list(wanted))).values(organisation_number=None))
+    for number, target in wanted.items():
+        if target is not None:
+            db.session.execute(table.update().where(table.c.number == number).values(organisation_number=target))
+    db.session.flush()
+    return len(wanted)

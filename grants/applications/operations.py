@@ -237,6 +237,7 @@ def queue_receipts(application, submitter):
         "round_title_nn": application.round.title_nn,
         "round_title_en": application.round.title_en,
         "municipality_name": application.municipality.name,
+        "organisation_number": application.municipality.organisation_number,
         "received_at": application.received_at.isoformat(),
         "application_id": application.id,
     }

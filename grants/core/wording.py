@@ -43,3 +43,11 @@ def moment_in(moment, lang):
     if not isinstance(moment, datetime):
         return day_in(moment, lang)
     return f"{day_in(moment, lang)} {AT[lang]} {to_oslo(moment):%H:%M}"
+
+
+def organisation_number_shown(number):
+    """A 9-digit organisation number (str) as people write it, in groups of three: "958 935 420" (python-stdnum's
+    no.orgnr); "" for None or "". The same in every language."""
+    from stdnum.no import orgnr
+
+    return orgnr.format(number) if number else ""

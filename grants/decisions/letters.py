@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from grants.core.pdf import Block, letter_pdf
 from grants.core.timeutil import now_utc
-from grants.core.wording import day_in, kroner_in
+from grants.core.wording import day_in, kroner_in, organisation_number_shown
 from grants.decisions.models import Decision, DecisionState, Outcome
 from grants.extensions import db
 from grants.i18n import language
@@ -61,6 +61,7 @@ def _words():
             Outcome.dismissed: pgettext("letter", "Decision to dismiss an application for a grant"),
         },
         "to": pgettext("letter", "To"),
+        "organisation_number": pgettext("letter", "Organisation number"),
         "municipality": pgettext("letter", "{name} municipality"),
         "date": pgettext("letter", "Date"),
         "our_reference": pgettext("letter", "Our reference"),
@@ -201,8 +202,8 @@ def reasons_in(reasons, lang):
 # --- one structure ---------------------------------------------------------------------------------------------
 
 # The words every letter from IMDi shares: the sender, the labels of the head, the signature and the footer.
-COMMON_KEYS = ("sender", "to", "municipality", "date", "our_reference", "application", "scheme", "round", "closing",
-               "approved_by", "caseworker", "electronic", "footer", "row_headers")
+COMMON_KEYS = ("sender", "to", "organisation_number", "municipality", "date", "our_reference", "application",
+               "scheme", "round", "closing", "approved_by", "caseworker", "electronic", "footer", "row_headers")
 
 
 def common_texts(lang):
@@ -315,8 +316,12 @@ def case_rows(application, t, lang, date):
     """The head of a letter about ``application``: (label, value) of the kommune it goes to, ``date`` (str), our
     reference, the application's title, the scheme and the round, in the words of ``t`` (a letter's texts in
     ``lang``)."""
-    rows = [(t["to"], municipality_line(application.municipality, t)), (t["date"], date),
-            (t["our_reference"], application.reference or ""), (t["application"], clean_text(application.title))]
+    rows = [(t["to"], municipality_line(application.municipality, t))]
+    number = getattr(application.municipality, "organisation_number", None)
+    if number:  # the kommune as the Enhetsregisteret knows it (grants/data/organisation_numbers.csv)
+        rows.append((t["organisation_number"], organisation_number_shown(number)))
+    rows += [(t["date"], date), (t["our_reference"], application.reference or ""),
+             (t["application"], clean_text(application.title))]
     round_ = application.round
     if round_ is not None:
         if round_.scheme is not None:

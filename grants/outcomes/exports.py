@@ -119,6 +119,10 @@ KEYS = (
         _l("Repaid")),
     Key(G + "report_status", _l("Where the grant's report stands when the file is made."), TEXT,
         _l("Report status"), _report_values()),
+    # Last, so that the columns that were there before keep their places for those who read the files.
+    Key(G + "organisation_number", _l("The lead municipality's organisation number in the Central Coordinating "
+                                      "Register for Legal Entities (nine digits); empty in summaries published "
+                                      "before the service kept it."), TEXT, _l("Organisation number")),
 )
 
 COLUMNS = tuple(key for key in KEYS if key.column is not None)
@@ -142,7 +146,7 @@ def follow_up_of(grant, follow_up):
 
 def _rows(data, follow_up):
     for grant in data["grants"]:
-        row = dict(grant)
+        row = {"organisation_number": None, **grant}  # summaries published before the number was kept have none
         row["partners"] = ", ".join(grant["partners"])
         row.update(follow_up_of(grant, follow_up))
         yield [row[f] for f in FIELDS]
@@ -188,6 +192,17 @@ def _oslo_day(iso_moment):
 FUNDER = {"id": "360G-imdi", "name": "Integrerings- og mangfoldsdirektoratet"}
 
 
+def _recipient(grant):
+    """The recipient organisation of a grant (a summary's grant dict) in 360Giving form: {"id", "name"}. The id is
+    NO-BRC-<organisation number> (org-id.guide's prefix for Brønnøysundregistrene's Enhetsregisteret) or, in a
+    summary published before the service kept organisation numbers, a 360G- identifier of IMDi's own made from
+    the kommunenummer (the standard's form for ids a publisher makes itself)."""
+    number = grant.get("organisation_number")
+    if number:
+        return {"id": f"NO-BRC-{number}", "name": grant["municipality"]}
+    return {"id": f"360G-imdi-kommune-{grant['municipality_number']}", "name": grant["municipality"]}
+
+
 def to_360giving(summary, base_url, follow_up=None):
     """The grants in the 360Giving Data Standard: a package with a "grants" array. Every grant has the fields the
     standard requires (id, title, description, currency, amountAwarded, awardDate, recipientOrganization and
@@ -207,11 +222,7 @@ def to_360giving(summary, base_url, follow_up=None):
             "amountAwarded": g["amount"],
             "amountDisbursed": follow_up_of(g, follow_up)["amount_paid"],
             "awardDate": _oslo_day(g.get("decided_at")) or round_["deadline_date"],
-            "recipientOrganization": [{
-                # 360G- identifiers: the standard's form for organisations named by the publisher's own ids.
-                "id": f"360G-imdi-kommune-{g['municipality_number']}",
-                "name": g["municipality"],
-            }],
+            "recipientOrganization": [_recipient(g)],
             "fundingOrganization": [dict(FUNDER)],
             "grantProgramme": [{"code": f"{round_['scheme']}-{round_['year']}", "title": round_["title_nb"],
                                 "url": f"{base_url}/utlysninger/{round_['id']}"}],

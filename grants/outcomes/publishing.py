@@ -34,6 +34,7 @@ def build_data(round_):
             "reference": a.reference,
             "municipality_number": a.municipality.number,
             "municipality": a.municipality.name,
+            "organisation_number": a.municipality.organisation_number,
             "county_number": a.municipality.county_number,
             "county": a.municipality.county.name,
             "partners": [p.municipality.name for p in a.partners],

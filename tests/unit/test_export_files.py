@@ -16,7 +16,8 @@ from grants.outcomes.exports import FIELDS, neutralise
 
 def _grant(**values):
     grant = {
-        "reference": "2025-0001", "municipality_number": "0301", "municipality": "Oslo", "county_number": "03",
+        "reference": "2025-0001", "municipality_number": "0301", "municipality": "Oslo",
+        "organisation_number": "958935420", "county_number": "03",
         "county": "Oslo", "partners": ["Bærum", "Asker"], "title": "Møteplasser", "summary": "Samtaler i bydelene",
         "amount": 250_000, "continuation": False, "decided_at": "2025-03-01T23:30:00+00:00",
     }
@@ -29,7 +30,9 @@ DATA = {
               "deadline_date": "2025-02-19", "scheme": "mot-rasisme"},
     "grants": [
         _grant(),
+        # as a summary published before organisation numbers were kept has it: no number
         _grant(reference="2025-0002", municipality_number="4601", municipality="Bergen", county_number="46",
+               organisation_number=None,
                county="Vestland", partners=[], title="=HYPERLINK(\"http://x\")", summary="", amount=1_000_000,
                continuation=True, decided_at=None),
     ],
@@ -58,9 +61,9 @@ def test_csv_has_a_bom_a_header_and_one_row_per_grant_with_formulas_neutralised(
     assert rows == [
         list(FIELDS),
         ["2025-0001", "0301", "Oslo", "Oslo", "Bærum, Asker", "Møteplasser", "Samtaler i bydelene", "250000",
-         "False", "250000", "40000", "approved"],
+         "False", "250000", "40000", "approved", "958935420"],
         ["2025-0002", "4601", "Bergen", "Vestland", "", "'=HYPERLINK(\"http://x\")", "", "1000000", "True", "0", "0",
-         ""],
+         "", ""],
     ]
 
 
@@ -78,9 +81,10 @@ def test_xlsx_has_the_same_cells_with_amounts_as_numbers_and_texts_exactly_as_ty
     # Outside a request the titles are the catalogue's own (English) words; tests/web/test_outcomes.py reads them
     # in bokmål, nynorsk and English.
     assert values[0] == ["Reference", "Municipality number", "Municipality", "County", "Partners", "Project title",
-                         "Summary", "Amount granted", "Continuation", "Paid", "Repaid", "Report status"]
+                         "Summary", "Amount granted", "Continuation", "Paid", "Repaid", "Report status",
+                         "Organisation number"]
     assert values[1] == ["2025-0001", "0301", "Oslo", "Oslo", "Bærum, Asker", "Møteplasser", "Samtaler i bydelene",
-                         250_000, False, 250_000, 40_000, "approved"]
+                         250_000, False, 250_000, 40_000, "approved", "958935420"]
     assert values[2][5] == "=HYPERLINK(\"http://x\")" and values[2][7] == 1_000_000 and values[2][8] is True
     assert sheet.cell(row=3, column=6).data_type == "s"  # a string cell, never a formula
     assert [sheet.cell(row=r, column=8).number_format for r in (2, 3)] == ["# ##0", "# ##0"]
@@ -91,7 +95,7 @@ def test_xlsx_ends_with_a_total_row_of_the_amounts():
     sheet = load_workbook(io.BytesIO(exports.to_xlsx(DATA, follow_up=FOLLOW_UP))).active
     assert sheet.max_row == 4
     total = [c.value for c in sheet[4]]
-    assert total == ["Total", None, None, None, None, None, None, 1_250_000, None, 250_000, 40_000, None]
+    assert total == ["Total", None, None, None, None, None, None, 1_250_000, None, 250_000, 40_000, None, None]
     assert all(sheet.cell(row=4, column=c).number_format == "# ##0" for c in (8, 10, 11))
     assert sheet.cell(row=4, column=1).font.b and sheet.cell(row=1, column=1).font.b
 
@@ -133,7 +137,8 @@ def test_360giving_package_in_full():
         "amountAwarded": 250_000,
         "amountDisbursed": 250_000,
         "awardDate": "2025-03-02",
-        "recipientOrganization": [{"id": "360G-imdi-kommune-0301", "name": "Oslo"}],
+        # by its organisation number in the Enhetsregisteret; the next grant has none (an older summary)
+        "recipientOrganization": [{"id": "NO-BRC-958935420", "name": "Oslo"}],
         "fundingOrganization": [{"id": "360G-imdi", "name": "Integrerings- og mangfoldsdirektoratet"}],
         "grantProgramme": [{"code": "mot-rasisme-2025", "title": "Mangfold 2025",
                             "url": "https://tilskudd.example/utlysninger/7"}],

@@ -93,6 +93,19 @@ def test_bokmal_grant_letter_has_what_the_grant_letter_must_contain(app):
     assert "Begrunnelse" not in html
 
 
+@pytest.mark.parametrize(("lang", "label"), [("nb", "Organisasjonsnummer"), ("nn", "Organisasjonsnummer"),
+                                           ("en", "Organisation number")])
+def test_the_letter_names_the_kommune_by_its_organisation_number_where_the_register_has_one(app, lang, label):
+    decision = make_decision(lang=lang)
+    html = letters.render_letter_html(decision)
+    assert label in html and "958 935 420" in html
+    assert "958935420" not in html  # written in groups of three
+    # Haram, a kommune again from 2024, is not in the source's table: no row rather than an empty one.
+    decision.application.municipality = municipality("1580")
+    db.session.flush()
+    assert label not in letters.render_letter_html(decision)
+
+
 def test_the_decisions_own_reporting_deadline_wins_over_the_rounds(app):
     decision = make_decision(reporting_deadline=date(2026, 6, 15))
     html = letters.render_letter_html(decision)

@@ -561,7 +561,8 @@ def test_downloads_in_every_format_at_a_versions_stable_address(client, people, 
     by_id = {g["id"]: g for g in giving}
     oslo = by_id[f"360G-imdi-{apps['oslo'].reference}"]
     assert oslo["amountAwarded"] == 300_000 and oslo["currency"] == "NOK"
-    assert oslo["recipientOrganization"][0] == {"id": "360G-imdi-kommune-0301", "name": "Oslo"}
+    # Oslo kommune by its organisation number in the Enhetsregisteret (grants/data/organisation_numbers.csv)
+    assert oslo["recipientOrganization"][0] == {"id": "NO-BRC-958935420", "name": "Oslo"}
     assert oslo["description"] == "Oslo kartlegger diskriminering i kommunale tjenester."
     assert oslo["awardDate"] == oslo_date(now_utc()).isoformat() or oslo["awardDate"] == (
         now_utc().date().isoformat())
@@ -696,11 +697,11 @@ def test_the_schemes_page_shows_its_rounds_side_by_side(client, people, decided)
 
 XLSX_TITLES = {
     "nb": ["Referanse", "Kommunenummer", "Kommune", "Fylke", "Samarbeidskommuner", "Prosjekttittel", "Sammendrag",
-           "Innvilget beløp", "Videreføring", "Utbetalt", "Tilbakebetalt", "Rapportstatus"],
+           "Innvilget beløp", "Videreføring", "Utbetalt", "Tilbakebetalt", "Rapportstatus", "Organisasjonsnummer"],
     "nn": ["Referanse", "Kommunenummer", "Kommune", "Fylke", "Samarbeidskommunar", "Prosjekttittel", "Samandrag",
-           "Innvilga beløp", "Vidareføring", "Utbetalt", "Tilbakebetalt", "Rapportstatus"],
+           "Innvilga beløp", "Vidareføring", "Utbetalt", "Tilbakebetalt", "Rapportstatus", "Organisasjonsnummer"],
     "en": ["Reference", "Municipality number", "Municipality", "County", "Partners", "Project title", "Summary",
-           "Amount granted", "Continuation", "Paid", "Repaid", "Report status"],
+           "Amount granted", "Continuation", "Paid", "Repaid", "Report status", "Organisation number"],
 }
 TOTAL = {"nb": "Totalt", "nn": "Totalt", "en": "Total"}
 SHEET = {"nb": "Tildelinger", "nn": "Tildelingar", "en": "Grants"}

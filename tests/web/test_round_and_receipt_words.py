@@ -108,6 +108,27 @@ def test_the_receipt_email_writes_the_time_received_in_the_recipients_language(a
     with app.test_request_context():
         text, html = mail("receipt", lang, context)
     assert expected in text and expected in html and "19.02.2025" not in text
+    assert "rganisation" not in text and "rganisasjon" not in text  # a receipt from before numbers were kept
+
+
+@pytest.mark.parametrize(("lang", "expected"), [
+    ("nb", "Organisasjonsnummeret til Bergen: 964 338 531"), ("nn", "Organisasjonsnummeret til Bergen: 964 338 531"),
+    ("en", "Organisation number of Bergen: 964 338 531")])
+def test_the_receipt_names_the_kommune_by_its_organisation_number(client, app, lang, expected):
+    context = {"reference": "2025-0007", "title": "Prosjekt", "municipality_name": "Bergen", "application_id": 7,
+               "round_title_nb": "Runde", "round_title_nn": "Runde", "round_title_en": "Round",
+               "received_at": "2025-02-19T12:00:00+00:00", "organisation_number": "964338531"}
+    with app.test_request_context():
+        text, html = mail("receipt", lang, context)
+    assert expected in text and expected in html
+
+    staff = municipal_user("4601")
+    application = submitted_application(RoundFactory(), "4601")
+    db.session.commit()
+    client.post("/konto/logg-inn", data={"email": staff.email, "password": "correct horse battery"})
+    client.post("/sprak", data={"lang": lang})
+    page = client.get(f"/soknader/{application.id}/kvittering").get_data(as_text=True)
+    assert "964 338 531" in page and ("Organisation number" if lang == "en" else "Organisasjonsnummer") in page
 
 
 @pytest.mark.parametrize(("lang", "expected"), [
