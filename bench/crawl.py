@@ -23,7 +23,6 @@ import secrets
 import statistics
 import sys
 import tempfile
-from collections import Counter, deque
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,31 +52,15 @@ def timing(page):
 
 
 def crawl(page, base, start, per_kind_limit, max_pages):
-    """[(path, status, ttfb ms, load ms)] of the pages reached from ``start``, in the order visited."""
-    from playwright.sync_api import Error as PlaywrightError
+    """[(path, status, ttfb ms, load ms)] of the pages reached from ``start``, in the order visited (the walk of
+    tests/e2e/test_reflow.py)."""
+    from tests.e2e.test_reflow import walk
 
-    from tests.e2e.test_reflow import kind, links
-
-    seen, per_kind, visited = set(), Counter(), []
-    queue = deque(start)
-    while queue and len(visited) < max_pages:
-        path = queue.popleft()
-        if path in seen or per_kind[kind(path)] >= per_kind_limit:
-            continue
-        seen.add(path)
-        try:
-            response = page.goto(base + path)
-        except PlaywrightError as error:  # a link that turns out to be a download is not a page
-            if "Download is starting" in str(error):
-                continue
-            raise
-        if response is None or "text/html" not in (response.headers.get("content-type") or ""):
-            continue
-        per_kind[kind(path)] += 1
+    def visit(path, response):
         measured = timing(page)
-        visited.append((path, response.status, measured["ttfb"], measured["load"]))
-        queue.extend(p for p in links(page, base) if p not in seen)
-    return visited
+        return path, response.status, measured["ttfb"], measured["load"]
+
+    return walk(page, base, start, visit, per_kind=per_kind_limit, max_pages=max_pages)
 
 
 def prepare(database_url, instance):

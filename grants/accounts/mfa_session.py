@@ -35,7 +35,7 @@ from grants.frame import put_error
 
 PENDING, CHECKED, ENROL, RENEW = "mfa_pending", "mfa_at", "mfa_enrol", "mfa_renew_at"
 RENEW_SECONDS = 10 * 60  # how long a code typed on the security page allows enrolling a new phone
-REPLAY_SKIP = {"csrf_token", "mfa_code"}  # form fields the confirm page does not carry back
+REPLAY_SKIP = {"csrf_token", "mfa_code", "mfa_back"}  # form fields the confirm page does not carry back
 
 # What a staff user without a second factor (or without a check in this session) may reach: the pages that give
 # them one, logging out, keeping the session alive, the language switch, and static files.
@@ -73,8 +73,11 @@ def start_pending(user, next_url, carry=None):
     """After a right password (or a sign-in through ID-porten or Ansattporten) of a user with a second factor: the
     half-logged-in state (nobody logged in). ``carry`` (a dict of session keys, e.g. the provider's ID token for
     single logout) is put into the session once the code is right."""
+    lang = session.get("lang")  # the code page speaks the language chosen before the password
     session.clear()
     session.permanent = True
+    if lang:
+        session["lang"] = lang
     session[PENDING] = {"u": user.id, "at": now(), "next": next_url or "", **({"carry": carry} if carry else {})}
 
 
@@ -191,6 +194,12 @@ def _replayed_fields():
 
 
 def _back_url():
+    """Where "Cancel" on the confirm page leads: the page the guarded form was on. Kept in the confirm page's own
+    form (``mfa_back``) from its first showing, since after a wrong code the referrer is the guarded address
+    itself, which answers POST only."""
+    kept = request.form.get("mfa_back")
+    if kept:
+        return safe_next(kept, url_for("public.home"))
     referrer = request.referrer or ""
     root = request.host_url
     if referrer.startswith(root):

@@ -230,3 +230,15 @@ def set_organisation_number(municipality, number, actor):
     db.session.flush()
     audit.record(actor, municipality, "set_organisation_number", previous=previous, number=cleaned)
     return municipality
+
+
+def linked_providers(user):
+    """The names of the providers ("idporten", "ansattporten") ``user`` (a User) can log in with already: the
+    profile offers to link only the others."""
+    return set(db.session.scalars(select(ExternalIdentity.provider).where(ExternalIdentity.user_id == user.id)))
+
+
+def has_password(user):
+    """False for a user who has only ever signed in through a provider (NO_PASSWORD): there is no password to
+    change, and the profile says so instead of asking for the current one."""
+    return bool(user.password_hash) and user.password_hash != NO_PASSWORD

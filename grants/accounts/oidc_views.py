@@ -184,12 +184,19 @@ def oidc_callback(provider):
         return _failure_page(provider, oidc_client.STATE)
     subject = oidc.subject_digest(oidc.subject_key(current_app.config), provider, oidc.subject_of(claims))
     organisations = oidc.organisation_numbers(claims) if provider == oidc.ANSATTPORTEN else None
+    notice = None
     try:
         if flow.get("link_user"):
             return _link(provider, subject, id_token, flow)
         identity = oidc_ops.identity_for(provider, subject)
         if identity is not None:
             user = oidc_ops.user_for_identity(identity, organisations=organisations)
+            invitation = oidc_ops.invitation_for_token(flow.get("invitation"))
+            if invitation is not None:  # invited again, though the person has a user: say why nothing changed
+                notice = _("You already have a user for %(mine)s, and you are logged in with it. The invitation "
+                           "to %(other)s was not used: a person has one user in this service.",
+                           mine=user.municipality.name if user.municipality else "IMDi",
+                           other=invitation.municipality.name)
         elif provider == oidc.IDPORTEN:
             if not flow.get("invitation"):
                 raise SignInRefused("no_kommune")
@@ -215,6 +222,8 @@ def oidc_callback(provider):
                                   carry={SIGNED_IN: {"provider": provider, "id_token": id_token}})
         return redirect(url_for("accounts.second_factor"))
     _log_in(user, provider, id_token)
+    if notice:
+        flash(notice, "info")
     return redirect(safe_next(flow.get("next"), url_for("public.home")))
 
 

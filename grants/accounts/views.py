@@ -9,7 +9,7 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required, logout_user
 from sqlalchemy import select
 
-from grants.accounts import mfa, mfa_session, oidc, throttling
+from grants.accounts import mfa, mfa_session, oidc, oidc_ops, throttling
 from grants.accounts import operations as ops
 from grants.accounts.forms import (
     DecisionForm,
@@ -152,11 +152,15 @@ def login():
 @bp.route("/logg-ut", methods=["POST"])
 def logout():
     signed_in = session.get("oidc")  # signed in with ID-porten or Ansattporten: end that session too
+    lang = session.get("lang")
     if current_user.is_authenticated:
+        lang = current_user.language  # the pages after logging out speak the language of the one who left
         ops.end_session(current_user._get_current_object())
         db.session.commit()
     logout_user()
     session.clear()
+    if lang:
+        session["lang"] = lang
     if request.form.get("idle"):  # the page logged out at the idle end (static/js/app.js)
         flash(_("You were logged out because you had been inactive for a while. Log in again to go on."), "info")
     else:
@@ -232,7 +236,8 @@ def profile():
         db.session.commit()
         flash(_("Your profile is saved."), "success")
         return redirect(url_for("accounts.profile"))
-    return render_template("accounts/profile.html", form=form, second_factor_required=mfa.is_required(user)), \
+    return render_template("accounts/profile.html", form=form, second_factor_required=mfa.is_required(user),
+                           linked=oidc_ops.linked_providers(user), has_password=oidc_ops.has_password(user)), \
         422 if form.errors else 200
 
 

@@ -19,6 +19,7 @@ integration suites cover PostgreSQL, and the browser sees the same pages).
 
 import os
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -93,16 +94,30 @@ class LiveServer:
             db.engine.dispose()
 
 
-@pytest.fixture(scope="session")
-def live_server(database_url, instance_dir, _migrated):
+@contextmanager
+def serving(database_url, instance_dir, prepare=None, **settings):
+    """A live server of the real app made with ``settings`` (real CSRF, as a user has it, always): started, yielded
+    (its ``app`` is the app), stopped at the end. ``prepare(app)``, when given, runs before the server starts (a
+    provider to configure, a WSGI layer to add). Skips on a database other than SQLite: the browser tests run there
+    only. The suite's shared server is ``live_server``; a test that needs other settings makes its own with this."""
     if not database_url.startswith("sqlite"):
         pytest.skip("the browser tests run on SQLite only")
-    # Real CSRF, as a user has it; static files kept by the browser as in production (grants/static_files.py).
-    app = make_app(database_url, instance_dir, WTF_CSRF_ENABLED=True)
+    app = make_app(database_url, instance_dir, WTF_CSRF_ENABLED=True, **settings)
+    if prepare is not None:
+        prepare(app)
     server = LiveServer(app)
     server.start()
-    yield server
-    server.stop()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def live_server(database_url, instance_dir, _migrated):
+    # Static files kept by the browser as in production (grants/static_files.py).
+    with serving(database_url, instance_dir) as server:
+        yield server
 
 
 def settle():
@@ -144,6 +159,25 @@ class PageProblems:
 
     def page_error(self, error):
         self.messages.append(f"page error: {error}")
+
+
+@contextmanager
+def watched_page(browser, base_url, **options):
+    """A page in a browser context of its own on ``base_url`` (Norwegian, Oslo's time, 1280 × 900 unless ``options``
+    say otherwise; a 30 s timeout), closed at the end, when the test fails on any JavaScript error or
+    Content-Security-Policy violation the page met (PageProblems)."""
+    context = browser.new_context(**{"base_url": base_url, "locale": "nb-NO", "timezone_id": "Europe/Oslo",
+                                     "viewport": {"width": 1280, "height": 900}, **options})
+    context.set_default_timeout(30_000)
+    problems = PageProblems()
+    page = context.new_page()
+    page.on("console", problems.console)
+    page.on("pageerror", problems.page_error)
+    try:
+        yield page
+    finally:
+        context.close()
+    assert not problems.messages, "\n".join(problems.messages)
 
 
 @pytest.fixture

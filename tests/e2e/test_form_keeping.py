@@ -19,9 +19,8 @@ from playwright.sync_api import expect
 
 from grants.applications.models import Application
 from grants.extensions import db
-from tests.conftest import make_app
 from tests.e2e.conftest import APPLICANT_EMAIL as EMAIL
-from tests.e2e.conftest import LiveServer, settle
+from tests.e2e.conftest import serving, settle, watched_page
 from tests.e2e.support import (
     LANGUAGES,
     application_id,
@@ -113,30 +112,16 @@ def test_typed_text_survives_the_language_switch_and_a_link(app, applicant, page
 
 @pytest.fixture(scope="module")
 def short_server(database_url, instance_dir, _migrated):
-    if not database_url.startswith("sqlite"):
-        pytest.skip("the browser tests run on SQLite only")
-    app = make_app(database_url, instance_dir, WTF_CSRF_ENABLED=True, SEND_FILE_MAX_AGE_DEFAULT=3600,
-                   PERMANENT_SESSION_LIFETIME=timedelta(seconds=IDLE_SECONDS),
-                   SESSION_WARNING_SECONDS=WARNING_SECONDS)
-    server = LiveServer(app)
-    server.start()
-    yield server
-    server.stop()
+    with serving(database_url, instance_dir, SEND_FILE_MAX_AGE_DEFAULT=3600,
+                 PERMANENT_SESSION_LIFETIME=timedelta(seconds=IDLE_SECONDS),
+                 SESSION_WARNING_SECONDS=WARNING_SECONDS) as server:
+        yield server
 
 
 @pytest.fixture
 def short_page(browser, short_server):
-    context = browser.new_context(base_url=short_server.url, locale="nb-NO", timezone_id="Europe/Oslo",
-                                  viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(30_000)
-    page = context.new_page()
-    problems = []
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" and "Content Security" in m.text
-            else None)
-    yield page
-    context.close()
-    assert not problems, problems
+    with watched_page(browser, short_server.url) as page:
+        yield page
 
 
 def expect_warning(page, timeout=WARNING_SECONDS * 1000 + IDLE_SECONDS * 1000):

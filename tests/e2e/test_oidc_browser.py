@@ -12,8 +12,7 @@ from sqlalchemy import select
 from grants.accounts import oidc_ops
 from grants.accounts.models import User, UserStatus
 from grants.extensions import db
-from tests.conftest import make_app
-from tests.e2e.conftest import LiveServer, PageProblems, settle
+from tests.e2e.conftest import serving, settle, watched_page
 from tests.factories import municipal_user
 from tests.oidc_support import configure, running_provider
 
@@ -28,27 +27,14 @@ def provider():
 
 @pytest.fixture
 def oidc_server(database_url, instance_dir, _migrated, provider):
-    if not database_url.startswith("sqlite"):
-        pytest.skip("the browser tests run on SQLite only")
-    app = make_app(database_url, instance_dir, WTF_CSRF_ENABLED=True)
-    configure(app, provider, "idporten")
-    server = LiveServer(app)
-    server.start()
-    yield server
-    server.stop()
+    with serving(database_url, instance_dir, prepare=lambda app: configure(app, provider, "idporten")) as server:
+        yield server
 
 
 @pytest.fixture
 def oidc_page(browser, oidc_server):
-    context = browser.new_context(base_url=oidc_server.url, locale="nb-NO", timezone_id="Europe/Oslo",
-                                  viewport={"width": 1280, "height": 900})
-    problems = PageProblems()
-    page = context.new_page()
-    page.on("console", problems.console)
-    page.on("pageerror", problems.page_error)
-    yield page
-    context.close()
-    assert not problems.messages, "\n".join(problems.messages)
+    with watched_page(browser, oidc_server.url) as page:
+        yield page
 
 
 def test_an_invited_person_logs_in_with_idporten_and_out_again(app, oidc_page, oidc_server, provider, axe):

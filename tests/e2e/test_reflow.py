@@ -98,13 +98,16 @@ def links(page, base):
     return found
 
 
-def crawl(page, base, start, axe, checked_axe):
-    """Visit what can be reached from ``start``; give [(path, problem or None)]."""
-    seen, per_kind, visited = set(), Counter(), []
+def walk(page, base, start, visit, per_kind=PER_KIND, max_pages=MAX_PAGES):
+    """Follow the links of every page reachable from ``start`` (paths; ``page``'s context has ``base`` as its
+    base_url), at most ``per_kind`` pages of each kind and ``max_pages`` in all; on each HTML page call
+    ``visit(path, response)`` and keep what it gives. Returns the list of those, in the order visited
+    (bench/crawl.py walks the same way)."""
+    seen, counted, visited = set(), Counter(), []
     queue = deque(start)
-    while queue and len(visited) < MAX_PAGES:
+    while queue and len(visited) < max_pages:
         path = queue.popleft()
-        if path in seen or per_kind[kind(path)] >= PER_KIND:
+        if path in seen or counted[kind(path)] >= per_kind:
             continue
         seen.add(path)
         try:
@@ -115,14 +118,23 @@ def crawl(page, base, start, axe, checked_axe):
             raise
         if response is None or "text/html" not in (response.headers.get("content-type") or ""):
             continue
-        per_kind[kind(path)] += 1
+        counted[kind(path)] += 1
+        visited.append(visit(path, response))
+        queue.extend(p for p in links(page, base) if p not in seen)
+    return visited
+
+
+def crawl(page, base, start, axe, checked_axe):
+    """Visit what can be reached from ``start``; give [(path, status, problem or None)]."""
+
+    def visit(path, response):
         overflow = page.evaluate(OVERFLOW_JS, WIDTH)
-        visited.append((path, response.status, overflow))
         if response.ok and MY_PAGES.match(path) and path not in checked_axe:
             checked_axe.add(path)
             axe(page, f"{path} at {WIDTH} px")
-        queue.extend(p for p in links(page, base) if p not in seen)
-    return visited
+        return path, response.status, overflow
+
+    return walk(page, base, start, visit)
 
 
 @pytest.fixture

@@ -9,8 +9,7 @@ import threading
 
 import pytest
 
-from tests.conftest import make_app
-from tests.e2e.conftest import LiveServer
+from tests.e2e.conftest import serving
 from tests.factories import RoundFactory
 
 pytestmark = pytest.mark.e2e
@@ -33,13 +32,14 @@ class StaticCounter:
 
 @pytest.fixture
 def counted_server(database_url, instance_dir, _migrated):
-    app = make_app(database_url, instance_dir, WTF_CSRF_ENABLED=True, STATIC_MAX_AGE=0)
-    counter = StaticCounter(app.wsgi_app)
-    app.wsgi_app = counter
-    server = LiveServer(app)
-    server.start()
-    yield server, counter
-    server.stop()
+    counters = []
+
+    def count(app):
+        counters.append(StaticCounter(app.wsgi_app))
+        app.wsgi_app = counters[0]
+
+    with serving(database_url, instance_dir, prepare=count, STATIC_MAX_AGE=0) as server:
+        yield server, counters[0]
 
 
 def test_the_second_and_later_pages_ask_nothing_for_stylesheets_or_fonts(app, browser, counted_server):

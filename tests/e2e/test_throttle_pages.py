@@ -14,8 +14,7 @@ from sqlalchemy import select
 
 from grants.extensions import db
 from grants.notify.models import Notice
-from tests.conftest import make_app
-from tests.e2e.conftest import LiveServer, PageProblems, settle
+from tests.e2e.conftest import serving, settle, watched_page
 from tests.e2e.support import PASSWORD, log_in, path, switch_language
 from tests.factories import municipal_user
 
@@ -26,28 +25,16 @@ EMAIL = "kari@oslo.kommune.no"
 
 @pytest.fixture
 def throttled_server(database_url, instance_dir, _migrated):
-    if not database_url.startswith("sqlite"):
-        pytest.skip("the browser tests run on SQLite only")
-    app = make_app(database_url, instance_dir, WTF_CSRF_ENABLED=True, RATELIMIT_ENABLED=True,
-                   RATELIMIT_STORAGE_URI="memory://", RATELIMIT_KEY_PREFIX=f"e2e-{uuid.uuid4().hex}:",
-                   LOGIN_FREE_FAILURES=1, LOGIN_LOCK_AFTER=2)
-    server = LiveServer(app)
-    server.start()
-    yield server
-    server.stop()
+    with serving(database_url, instance_dir, RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://",
+                 RATELIMIT_KEY_PREFIX=f"e2e-{uuid.uuid4().hex}:", LOGIN_FREE_FAILURES=1,
+                 LOGIN_LOCK_AFTER=2) as server:
+        yield server
 
 
 @pytest.fixture
 def throttled_page(browser, throttled_server):
-    context = browser.new_context(base_url=throttled_server.url, locale="nb-NO", timezone_id="Europe/Oslo",
-                                  viewport={"width": 1280, "height": 900})
-    problems = PageProblems()
-    page = context.new_page()
-    page.on("console", problems.console)
-    page.on("pageerror", problems.page_error)
-    yield page
-    context.close()
-    assert not problems.messages, "\n".join(problems.messages)
+    with watched_page(browser, throttled_server.url) as page:
+        yield page
 
 
 @pytest.mark.parametrize("lang", ["nb", "nn", "en"])

@@ -249,7 +249,9 @@ def test_refusing_server_retries_with_backoff_then_fails_then_the_admin_resends(
     smtp.recorder.refuse = (451, "4.3.0 Mailbox temporarily unavailable")
     workers.start(broker, smtp.port)
     admin = UserFactory(role=Role.admin)
-    admin = SimpleNamespace(email=admin.email)  # logging in must not read the database from this session
+    # Logging in must not hold the database from this session (the code step reads the admin's second factor by
+    # id, and leaves no transaction open: tests/second_factor.py).
+    admin = SimpleNamespace(email=admin.email, id=admin.id)
     db.session.commit()
     notice_id = queue_notice("user_approved", to="kari@bergen.kommune.example", name="Kari",
                              key="user_approved:test", context={"municipality_name": "Bergen"})

@@ -150,6 +150,28 @@ def test_an_invited_person_signs_in_with_idporten_and_becomes_an_active_user_of_
     assert app.test_client().get(f"/konto/invitasjon/{token}").status_code == 404
 
 
+def test_a_linked_person_has_no_password_to_change_nor_a_link_to_make_and_is_told_of_a_second_invitation(
+        app, idp, client):
+    user = linked_user(app, idp, client, "twice-invited")
+    assert sign_in(client, "twice-invited").status_code == 302
+    profile = text(client.get("/konto/profil"))
+    assert "/konto/passord" not in profile and "ID-porten" in profile  # "you log in with ID-porten ... no password"
+    assert "/oidc/idporten/logg-inn?koble=1" not in profile  # linked to ID-porten already: nothing to link there
+    client.post("/konto/logg-ut")
+
+    bergen_admin = municipal_user("4601", name="Berit Admin", email="berit@bergen.kommune.no",
+                                  is_municipality_admin=True)
+    db.session.commit()
+    token = invite(app, bergen_admin, email="kari.igjen@bergen.kommune.no")
+    client.get(f"/konto/invitasjon/{token}")
+    landing = client.get(sign_in(client, "twice-invited").headers["Location"], follow_redirects=True)
+    assert "Bergen" in text(landing) and "Oslo" in text(landing)  # why the invitation was not used
+    assert client.get("/konto/profil").status_code == 200
+    assert db.session.scalar(select(Invitation).where(Invitation.email == "kari.igjen@bergen.kommune.no")).used_at \
+        is None
+    assert db.session.scalar(select(func.count(User.id)).where(User.email.like("kari%"))) == 1 and user.id
+
+
 def test_a_person_with_no_kommune_gets_a_clear_page_and_nothing_is_created(app, idp, client):
     idp.set_user("stranger", pid="01010112345")
     before = counts()
@@ -285,7 +307,8 @@ def test_logging_out_ends_the_provider_session_too(app, idp, client):
     back = urlsplit(confirm.headers["Location"])
     landing = client.get(f"{back.path}?{back.query}")
     assert landing.status_code == 302
-    assert "logget ut av ID-porten" in text(client.get(landing.headers["Location"]))
+    # in the language of the one who left: the invited user chose nynorsk
+    assert "logga ut av ID-porten" in text(client.get(landing.headers["Location"]))
     assert client.get("/konto/profil").status_code == 302
 
 
@@ -306,7 +329,8 @@ def test_a_wrong_state_is_refused(app, idp, client):
     forged = re.sub(r"state=[^&]+", "state=forged", callback)
     before = counts()
     response = client.get(forged)
-    assert response.status_code == 400 and "Start innloggingen på nytt" in text(response)
+    # in nynorsk: the browser's last user (linked_user) chose it, and logging out keeps the language
+    assert response.status_code == 400 and "Start innlogginga på nytt" in text(response)
     assert counts() == before and client.get("/konto/profil").status_code == 302
 
 

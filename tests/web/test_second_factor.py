@@ -367,6 +367,23 @@ def test_an_approval_with_an_old_check_happens_after_the_code(app, client, login
     assert db.session.get(Decision, decision.id).state == DecisionState.approved
 
 
+def test_cancel_on_the_confirm_page_leads_back_to_the_form_even_after_a_wrong_code(app, client, admin):
+    login(client, admin)
+    make_stale(app, client)
+    url = GUARDED["outcomes.publish"].format(id=9999)
+    came_from = "/saksbehandling/runder/9999/tall"
+    first = page(client.post(url, data={"note": "x"}, headers={"Referer": f"http://localhost{came_from}"}))
+    assert f'href="{came_from}"' in first and f'name="mfa_back" value="{came_from}"' in first
+    # The wrong code's page is asked for from the guarded address itself (its referrer): Cancel still goes back.
+    wrong = page(client.post(url, data={"note": "x", "mfa_code": "000000", "mfa_back": came_from},
+                             headers={"Referer": f"http://localhost{url}"}))
+    assert f'href="{came_from}"' in wrong and f'href="{url}"' not in wrong
+    assert '<input type="hidden" name="mfa_back"' in wrong and 'name="note" value="x"' in wrong
+    # Nothing else than a path of this service is taken from the form.
+    elsewhere = page(client.post(url, data={"mfa_code": "000000", "mfa_back": "https://evil.example/"}))
+    assert "evil.example" not in elsewhere
+
+
 def test_step_up_with_a_recovery_code(app, client, admin):
     codes = mfa.regenerate_recovery_codes(admin)
     db.session.commit()
@@ -400,3 +417,19 @@ def test_demo_staff_log_in_with_the_printed_demo_code(client):
     assert 1 <= left <= 30
     assert client.post(CODE_PAGE, data={"code": code}).status_code == 302
     assert ensure_staff() == []  # again: nothing new, the enrolment kept
+
+
+# --- the language on the way in and out -------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("lang", "code_heading", "logged_out"), [
+    ("en", 'lang="en"', "You are logged out."), ("nn", 'lang="nn"', "Du er logga ut.")])
+def test_the_code_page_and_the_pages_after_logging_out_keep_the_language(client, lang, code_heading, logged_out):
+    user = UserFactory(role=Role.caseworker, language=lang)
+    db.session.commit()
+    client.post("/sprak", data={"lang": lang})  # chosen on the login page, before the password
+    response = client.post("/konto/logg-inn", data={"email": user.email, "password": PASSWORD})
+    assert response.headers["Location"].endswith(CODE_PAGE)
+    assert code_heading in page(client.get(CODE_PAGE))
+    assert client.post(CODE_PAGE, data={"code": app_code(user)}).status_code == 302
+    front = client.post("/konto/logg-ut", follow_redirects=True)
+    assert logged_out in page(front) and code_heading in page(front)
