@@ -28,10 +28,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _support as s  # noqa: E402
 
 PASSWORD = "benk-passord-som-er-langt-nok"  # noqa: S105
+SECRET = "BENKTOFAKTORNOKKELBENKTOFAKTORNO"  # the bench staff's authenticator key (base32)
 CHECKS = dict(eligible_applicant=True, in_time=True, complete=True, within_scheme=True, conditions_met=True)
 
 
 def people():
+    from grants.accounts import mfa, second_factor
     from grants.accounts.models import Role, User, UserStatus
     from grants.extensions import db
 
@@ -43,6 +45,9 @@ def people():
         db.session.add(user)
         made[role] = user
     db.session.flush()
+    for user in made.values():  # IMDi staff have a second factor: an authenticator app with a key of the bench's
+        mfa.enrol(user, SECRET, second_factor.code_for_step(SECRET, second_factor.step_at(time.time()) - 1),
+                  time.time())
     return made[Role.caseworker], made[Role.approver]
 
 
@@ -126,8 +131,12 @@ def main():
                 db.session.remove()
 
             client = app.test_client()
+            from grants.accounts import second_factor
+
             assert client.post("/konto/logg-inn", data={"email": approver_email, "password": PASSWORD}
-                               ).status_code == 302
+                               ).headers["Location"].endswith("/konto/kode")
+            code = second_factor.code_for_step(SECRET, second_factor.step_at(time.time()))
+            assert client.post("/konto/kode", data={"code": code}).status_code == 302
             hello = minimal_app().test_client()
             release_ms, hello_ms = [], []
             for k, round_id in enumerate(rounds):
