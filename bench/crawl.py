@@ -63,13 +63,14 @@ def crawl(page, base, start, per_kind_limit, max_pages):
     return walk(page, base, start, visit, per_kind=per_kind_limit, max_pages=max_pages)
 
 
-def prepare(database_url, instance):
+def prepare(database_url, instance, mfa_key):
     from flask_migrate import upgrade
 
     from grants.demo import seed_demo
     from grants.extensions import db
 
-    app = s.bench_app(database_url, instance)
+    # The server reads the demo staff's app keys with the same key as they were stored with (MFA_ENCRYPTION_KEY).
+    app = s.bench_app(database_url, instance, MFA_ENCRYPTION_KEY=mfa_key)
     with app.app_context():
         upgrade()
         seed_demo()
@@ -105,9 +106,11 @@ def main():
     redis_url = redis_base(12)
     instance = Path(tempfile.mkdtemp(prefix="grants-bench-crawl-"))
     results, minimal = {}, []
+    mfa_key = secrets.token_urlsafe(32)
     with s.scratch_database() as database_url:
-        prepare(database_url, instance)
-        env = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=redis_url, CELERY_BROKER_URL=redis_url,
+        prepare(database_url, instance, mfa_key)
+        env = dict(os.environ, MFA_ENCRYPTION_KEY=mfa_key, DATABASE_URL=database_url, REDIS_URL=redis_url,
+                   CELERY_BROKER_URL=redis_url,
                    SECRET_KEY=secrets.token_urlsafe(48), GRANTS_CONFIG="production", SESSION_COOKIE_SECURE="false",
                    SESSION_COOKIE_NAME="grants_session", GRANTS_INSTANCE_DIR=str(instance),
                    RATELIMIT_STORAGE_URI=redis_url, PUBLIC_BASE_URL="http://127.0.0.1")
