@@ -5,18 +5,27 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
 NPM_STAMP := node_modules/.installed
 export FLASK_APP := wsgi
 
-.PHONY: run test bench lint setup assets translations catalogues browser clean e2e security faults mutation
+.PHONY: run test bench lint setup setup-run assets translations catalogues browser clean e2e security faults mutation
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
+# Two sets of Python packages: what the app and its demo need (`make run`), and that plus the test tools (`make
+# test`, which also satisfies `make run`). The test tools (Playwright, schemathesis, hypothesis, ...) are half of
+# the install: leaving them out lets `make run` serve its first page sooner on a new checkout.
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[demo]"
+	touch $@
+
 $(PY_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[test]"
-	touch $@
+	touch $@ $(RUN_STAMP)
 
 $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -30,7 +39,7 @@ CATALOGUES := $(patsubst %.po,%.mo,$(wildcard grants/translations/*/LC_MESSAGES/
 # The app's own static files: a change to one makes new fingerprinted copies (grants/static_files.py).
 OWN_STATIC := $(wildcard grants/static/css/*.css grants/static/js/*.js)
 
-$(ASSETS_STAMP): $(NPM_STAMP) tools/copy-assets.mjs $(OWN_STATIC) | $(PY_STAMP)
+$(ASSETS_STAMP): $(NPM_STAMP) tools/copy-assets.mjs $(OWN_STATIC) | $(RUN_STAMP)
 	npm run --silent assets
 	$(BIN)/flask digest clean >/dev/null
 	$(BIN)/flask digest compile >/dev/null
@@ -38,7 +47,7 @@ $(ASSETS_STAMP): $(NPM_STAMP) tools/copy-assets.mjs $(OWN_STATIC) | $(PY_STAMP)
 
 assets: $(ASSETS_STAMP)
 
-%.mo: %.po | $(PY_STAMP)
+%.mo: %.po | $(RUN_STAMP)
 	$(BIN)/pybabel compile --use-fuzzy -i $< -o $@ --statistics 2>&1 | tail -n 1
 
 translations: $(CATALOGUES)
@@ -47,12 +56,14 @@ translations: $(CATALOGUES)
 # as templates/_macros, included: pybabel skips those unless told otherwise) and bring the catalogues up to date.
 # tests/unit/test_translations.py extracts the same way and fails on any message left untranslated in nb or nn.
 EXTRACT_IGNORE := .* node_modules
-catalogues: | $(PY_STAMP)
+catalogues: | $(RUN_STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --ignore-dirs="$(EXTRACT_IGNORE)" \
 		-o grants/translations/messages.pot .
 	$(BIN)/pybabel update -i grants/translations/messages.pot -d grants/translations --no-fuzzy-matching
 
 setup: $(PY_STAMP) assets translations
+
+setup-run: $(RUN_STAMP) assets translations
 
 # Debian's chromium for the browser tests, where this user may install packages (never a downloaded browser).
 browser:
@@ -62,7 +73,7 @@ browser:
 	  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo apt-get install -y -qq chromium || true; \
 	  else echo "note: Debian's chromium is not installed and cannot be installed by this user; browser tests will be skipped"; fi; }
 
-run: setup
+run: setup-run
 	$(BIN)/flask db upgrade
 	$(BIN)/flask grants seed-demo
 	$(BIN)/python tools/run.py
