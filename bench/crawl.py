@@ -4,10 +4,11 @@
 
 The real app runs under gunicorn (``-w 2 -k gthread --threads 4``, production settings over plain http) on a scratch
 PostgreSQL database (DATABASE_URL, default postgresql://postgres@127.0.0.1:5432/test) with the demo data, and
-Redis (REDIS_URL's host, database 12) for its caches and throttles. Debian's chromium, driven by Playwright, logs
-in as each role of tests/e2e/test_reflow.py (anyone, a kommune's user, a caseworker, a reviewer, the administrator)
-and follows the links of every page it reaches, at most --per-kind pages of each kind (pages that differ only by
-numbers in their address are one kind), as that test does.
+Redis (REDIS_URL's host, database 12) for its caches and throttles, whose keys it deletes at the end. Debian's
+chromium, driven by Playwright, logs in as each role of tests/e2e/test_reflow.py (anyone, a kommune's user, a
+caseworker, a reviewer, the administrator; IMDi's staff with the demo's app code) and follows the links of every
+page it reaches, at most --per-kind pages of each kind (pages that differ only by numbers in their address are one
+kind), as that test does.
 
 For each page it prints the time from the start of the navigation to the first byte of the answer and to the end
 of the load event (the browser's Navigation Timing), in milliseconds. The first page of each role is printed but
@@ -103,7 +104,11 @@ def main():
             fill_section(page, {"code": demo_code()[0]})
             save(page)
 
+    import redis
+
     redis_url = redis_base(12)
+    rclient = redis.Redis.from_url(redis_url)
+    keys_before = set(rclient.scan_iter())
     instance = Path(tempfile.mkdtemp(prefix="grants-bench-crawl-"))
     results, minimal = {}, []
     mfa_key = secrets.token_urlsafe(32)
@@ -138,6 +143,10 @@ def main():
                 context.close()
             finally:
                 browser.close()
+                made = [k for k in rclient.scan_iter() if k not in keys_before]  # the caches and the throttles'
+                if made:
+                    rclient.delete(*made)
+                rclient.close()
 
     after_first = []
     print(f"\n{'role':<11}{'page':<62}{'status':>7}{'first byte':>12}{'load':>9}  (ms)")
