@@ -11,7 +11,7 @@ from flask_login import current_user
 from jinja2 import FileSystemBytecodeCache
 
 from grants.core.timeutil import now_utc, to_oslo
-from grants.core.wording import AT, day_in, moment_in
+from grants.core.wording import AT, day_in, moment_in, organisation_number_shown
 from grants.i18n import LANGUAGE_NAMES, current_language, kroner, title_in
 
 
@@ -162,13 +162,6 @@ def oslo_iso(text):
 
 def oslo_date(value):
     return oslo_datetime(value, with_time=False)
-
-
-def organisation_number_shown(value):
-    """The "organisation_number" filter: "958 935 420" (grants.core.wording.organisation_number_shown)."""
-    from grants.core.wording import organisation_number_shown as shown
-
-    return shown(value)
 
 
 def account_number(value):

@@ -17,6 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT))  # config.py and grants/ sit at the root; this script runs from tools/
 
+from grants.accounts.register import read_organisation_numbers  # noqa: E402
+
 
 def print_qr(uri):
     """The demo's app key as a QR code drawn in the terminal (segno), for a phone's authenticator app to scan."""
@@ -108,7 +110,7 @@ def main():
 # --- the local OpenID provider ----------------------------------------------------------------------------------
 # Made-up people only. The Ansattporten person acts for Oslo kommune, by the organisation number the register
 # gives it (grants/data/organisation_numbers.csv), so that a first sign-in finds the kommune as a real one would.
-DEMO_ORGANISATION = "958935420"
+DEMO_ORGANISATION = read_organisation_numbers()["0301"]
 DEMO_PEOPLE = [
     {"sub": "demo-idporten-person", "pid": "demo-pid-1", "name": "Demo Person (ID-porten)"},
     {"sub": "demo-ansattporten-person", "pid": "demo-pid-2", "name": "Demo Ansatt (Ansattporten)",

@@ -119,15 +119,10 @@ def _paused_message(seconds):
              "administrator at IMDi for help.", time=until)
 
 
-def _wait_message(seconds):
-    return ngettext("Wait %(num)d second before you try again.", "Wait %(num)d seconds before you try again.",
-                    seconds)
-
-
 def _throttle_messages(verdict):
     if verdict.state == LOCKED:
         return [_paused_message(verdict.seconds)]
-    return [_("Too many wrong codes."), _wait_message(verdict.seconds)] if verdict.seconds else []
+    return [_("Too many wrong codes."), throttling.wait_message(verdict.seconds)] if verdict.seconds else []
 
 
 def check_typed_code(user, form, field_name="code"):

@@ -3,13 +3,11 @@ organisation numbers: pages on the accounts blueprint. The rules are in grants.a
 grants.accounts.oidc_client, the use cases in grants.accounts.oidc_ops."""
 
 import logging
-import math
 from datetime import UTC, datetime
 
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_babel import ngettext
-from flask_login import current_user, login_required, login_user
+from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from grants.accounts import mfa, mfa_session, oidc, oidc_client, oidc_ops, throttling
@@ -23,6 +21,7 @@ from grants.core.urls import safe_next
 from grants.errors import ValidationFailed
 from grants.extensions import db
 from grants.frame import put_error
+from grants.i18n import current_language
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +130,7 @@ def oidc_start(provider):
         flow["link_user"] = current_user.id
     session[FLOW] = flow
     params = oidc_client.authorization_details_param(provider)
-    params["ui_locales"] = _ui_locale()
+    params["ui_locales"] = current_language()  # "nb", "nn" or "en", as ID-porten names them
     try:
         return oidc_client.begin(provider, url_for("accounts.oidc_callback", provider=provider, _external=True),
                                  **params)
@@ -141,21 +140,10 @@ def oidc_start(provider):
         return _failure_page(provider, failure.reason)
 
 
-def _ui_locale():
-    from grants.i18n import current_language
-
-    return {"nb": "nb", "nn": "nn", "en": "en"}.get(current_language(), "nb")
-
-
 def _log_in(user, provider, id_token):
-    """The same start of a session as the password login's (grants.accounts.views.login), remembering the provider
-    and its ID token for single logout."""
-    session.clear()
-    session.permanent = True
-    ops.start_session(user)
-    db.session.commit()
-    login_user(user)
-    session["login_at"] = datetime.now(UTC).timestamp()
+    """The same start of a session as the password login's (grants.accounts.mfa_session.complete_login), remembering
+    the provider and its ID token for single logout."""
+    mfa_session.complete_login(user, checked=False)
     session[SIGNED_IN] = {"provider": provider, "id_token": id_token}
 
 
@@ -168,10 +156,8 @@ def oidc_callback(provider):
     flow = session.pop(FLOW, None) or {}
     by_address = throttling.hit_login_address()  # a sign-in counts against LOGIN_LIMIT like a password attempt
     if not by_address.allowed:
-        minutes = max(1, math.ceil(by_address.seconds / 60))
-        message = ngettext("Too many login attempts from your network. Wait %(num)d minute and try again.",
-                           "Too many login attempts from your network. Wait %(num)d minutes and try again.", minutes)
-        return render_template("accounts/oidc_problem.html", heading=_("You are not logged in"), message=message,
+        return render_template("accounts/oidc_problem.html", heading=_("You are not logged in"),
+                               message=throttling.network_message(by_address.seconds),
                                provider=provider, provider_title=oidc.PROVIDER_TITLES[provider], try_again=False,
                                password_login=password_login_offered()), 429, {
                                    "Retry-After": str(max(1, int(by_address.seconds)))}

@@ -3,7 +3,7 @@
 import csv
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import load_only
 
 from grants.accounts.models import County, Municipality, WrittenStandard
@@ -93,10 +93,12 @@ def import_organisation_numbers(*, reset=False):
     taken = {held for number, held in current.items() if held is not None and number not in wanted}
     wanted = {number: target for number, target in wanted.items() if target is None or target not in taken}
     table = Municipality.__table__
-    # In two steps, so that numbers that move between kommuner never meet in the unique index.
+    # In two steps, so that numbers that move between kommuner never meet in the unique index; the second is one
+    # executemany, not a statement per kommune.
     db.session.execute(table.update().where(table.c.number.in_(list(wanted))).values(organisation_number=None))
-    for number, target in wanted.items():
-        if target is not None:
-            db.session.execute(table.update().where(table.c.number == number).values(organisation_number=target))
+    given = [{"kommune": number, "given": target} for number, target in wanted.items() if target is not None]
+    if given:
+        db.session.execute(table.update().where(table.c.number == bindparam("kommune"))
+                           .values(organisation_number=bindparam("given")), given)
     db.session.flush()
     return len(wanted)

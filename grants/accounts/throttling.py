@@ -3,10 +3,12 @@
 
 Everything here is switched off with RATELIMIT_ENABLED=0 (the tests' default): then every check allows."""
 
+import math
 import secrets
 import threading
 
 from flask import current_app, request
+from flask_babel import ngettext
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from grants.accounts.throttle import ALLOWED, LoginPolicy, LoginThrottle, RateLimit, counters_for
@@ -167,3 +169,23 @@ def use_unlock_token(token):
         return None
     LoginThrottle(counters(), login_policy(), prefix=_prefix(), secret=_secret()).unlock(data["e"])
     return data["e"]
+
+
+# --- what a refused person is told (the login, the code and the provider's sign-in say the same) ----------------
+
+def minutes(seconds):
+    """Whole minutes (at least 1) of a wait of ``seconds``, rounded up."""
+    return max(1, math.ceil(seconds / 60))
+
+
+def wait_message(seconds):
+    """"Wait N seconds before you try again." in the request's language."""
+    return ngettext("Wait %(num)d second before you try again.", "Wait %(num)d seconds before you try again.",
+                    seconds)
+
+
+def network_message(seconds):
+    """The refusal of a login from an address over LOGIN_LIMIT, with the minutes to wait (``seconds`` rounded up)."""
+    return ngettext("Too many login attempts from your network. Wait %(num)d minute and try again.",
+                    "Too many login attempts from your network. Wait %(num)d minutes and try again.",
+                    minutes(seconds))

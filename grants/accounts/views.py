@@ -1,6 +1,5 @@
 """Login, logout, registration, profile, password, and approval of users."""
 
-import math
 from datetime import timedelta
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
@@ -44,19 +43,10 @@ login_manager.login_message = None
 login_manager.session_protection = "strong"
 
 
-def _wait_message(seconds):
-    return ngettext("Wait %(num)d second before you try again.", "Wait %(num)d seconds before you try again.",
-                    seconds)
-
-
 def _paused_message(seconds):
     until = to_oslo(now_utc() + timedelta(seconds=seconds)).strftime("%H:%M")
     return _("After many failed attempts, logging in with this e-mail address is paused until %(time)s. If the "
              "address belongs to a user, we have sent it a link that lifts the pause at once.", time=until)
-
-
-def _minutes(seconds):
-    return max(1, math.ceil(seconds / 60))
 
 
 def _refused(template, form, messages, seconds, **context):
@@ -70,7 +60,7 @@ def _throttled_login(form, verdict):
     if verdict.state == LOCKED:
         messages = [_paused_message(verdict.seconds)]
     else:
-        messages = [_("Too many failed attempts with this e-mail address."), _wait_message(verdict.seconds)]
+        messages = [_("Too many failed attempts with this e-mail address."), throttling.wait_message(verdict.seconds)]
     return _refused("accounts/login.html", form, messages, verdict.seconds)
 
 
@@ -79,17 +69,18 @@ def _after_failure(email, verdict):
     sends its owner the unlock link (nothing for an address without a user: the answer is the same)."""
     if verdict.state == LOCKED:
         if verdict.newly_locked:
-            ops.queue_unlock_link(email, throttling.unlock_token(email), lock_minutes=_minutes(verdict.seconds),
+            ops.queue_unlock_link(email, throttling.unlock_token(email),
+                                  lock_minutes=throttling.minutes(verdict.seconds),
                                   valid_minutes=throttling.unlock_link_seconds() // 60)
             db.session.commit()
         return [_paused_message(verdict.seconds)]
     if verdict.state == WAIT:
-        return [_wait_message(verdict.seconds)]
+        return [throttling.wait_message(verdict.seconds)]
     return []
 
 
 def _too_many_requests(seconds):
-    minutes = _minutes(seconds)
+    minutes = throttling.minutes(seconds)
     return ngettext(
         "Too many requests for this e-mail address or from your network, so nothing was sent. Wait %(num)d "
         "minute and try again.",
@@ -110,11 +101,8 @@ def login():
     if request.method == "POST":
         by_address = throttling.hit_login_address()
         if not by_address.allowed:
-            minutes = _minutes(by_address.seconds)
-            return _refused("accounts/login.html", form, [ngettext(
-                "Too many login attempts from your network. Wait %(num)d minute and try again.",
-                "Too many login attempts from your network. Wait %(num)d minutes and try again.", minutes)],
-                by_address.seconds)
+            return _refused("accounts/login.html", form, [throttling.network_message(by_address.seconds)],
+                            by_address.seconds)
     if form.validate_on_submit():
         turn = throttling.begin_login(form.email.data)
         if not turn.allowed:
