@@ -19,7 +19,7 @@ Pages measured (the same duration, threads and connections for each):
   application  /soknader/<id>          a draft in the open round as the demo data fills it in, with 2 partners
   summary      /tildelinger/<2025 id>  the public allocation summary, anonymous (the whole page is cached)
   floor        /tilgjengelighet        logged in as the same user: the layout and a static text, the least any
-                                       logged-in page costs (for reference; no aim)
+                                       logged-in page costs
   minimal      /                       bench/minimal_app.py, measured before the first page and after each page;
                                        each page's ratio is to the mean of the minimal runs just before and after it
 
@@ -49,7 +49,7 @@ PASSWORD = "bench-pages-" + secrets.token_urlsafe(12)
 USER_AGENT = "grants-bench/1.0"  # the login and the load carry the same one ("strong" session protection)
 BIG, SMALL = ("1806", 200), ("1813", 10)  # Narvik and Brønnøy: kommuner with no demo applications
 PARTNER_LEADS = ("4601", "5001", "0301")  # demo kommuner whose applications name the big kommune as a partner
-AIMS = {"dashboard": 0.25, "application": 0.25, "summary": 0.5}
+AIMS = {"dashboard": 0.10, "application": 0.08, "summary": 0.5, "floor": 0.15}  # the issue's, as ratios to minimal
 MAIN = ("dashboard", "application", "summary")
 
 
@@ -476,9 +476,9 @@ def main():
         print(f"note: the minimal runs spread over {spread:.0%} of their mean: the machine is busy and the "
               "figures are noisy")
     print(f"  load average now: {' '.join(f'{x:.2f}' for x in s.loadavg())}")
-    print(" ".join([f"{name}_rps={results[name]['rps']:.1f}" for name in MAIN if name in results]
+    print(" ".join([f"{name}_rps={results[name]['rps']:.1f}" for name in (*MAIN, "floor") if name in results]
                    + [f"minimal_rps={minimal_rps:.1f}"]
-                   + [f"{name}_ratio={ratios[name]:.3f}" for name in MAIN if name in results]))
+                   + [f"{name}_ratio={ratios[name]:.3f}" for name in (*MAIN, "floor") if name in results]))
     errors = sum(r["errors"] for r in [*results.values(), *minimal_runs])
     return 0 if errors == 0 else 1
 

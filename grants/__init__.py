@@ -58,6 +58,11 @@ def create_app(config=None, **overrides):
 
         with app.app_context():
             configure_sqlite(db.engine)
+    elif app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        from grants.db import configure_postgresql
+
+        with app.app_context():
+            configure_postgresql(db.engine)
 
     from grants.errors import register_error_handlers
 

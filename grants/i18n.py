@@ -6,6 +6,8 @@ from pathlib import Path
 from flask import g, has_app_context, has_request_context, session
 from flask_babel import force_locale, get_locale, get_translations
 from flask_login import current_user
+from jinja2 import pass_eval_context
+from markupsafe import Markup
 
 from grants.extensions import babel
 
@@ -104,6 +106,20 @@ def init_app(app):
         npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
         newstyle=True,
     )
+    app.jinja_env.globals["_"] = template_gettext
+
+
+@pass_eval_context
+def template_gettext(eval_ctx, string, **variables):
+    """The templates' ``_()``: ``string`` (a msgid) translated into this request's language through the catalogue
+    kept in ``g``, then formatted with ``variables`` (str, or Markup where the template autoescapes, so that
+    the variables are escaped and the translation is not). Jinja's own ``_`` does the same through its
+    ``gettext`` (newstyle), three calls deep for every string; pages say ``_()`` dozens of times each. As there,
+    the result is always a format string: "%%" in a msgid gives "%" whether or not it has variables."""
+    text = translations().ugettext(string)
+    if eval_ctx.autoescape:
+        text = Markup(text)  # noqa: S704 - the catalogue's own text is trusted, as Jinja's gettext trusts it
+    return text % variables
 
 
 def kroner(amount):

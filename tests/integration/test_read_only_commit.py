@@ -1,0 +1,78 @@
+"""On PostgreSQL, a transaction that changed nothing ends in COMMIT, so that psycopg keeps its prepared
+statements (grants.db.configure_postgresql); every transaction that changed something still rolls back.
+
+PostgreSQL only: the whole point is psycopg's prepared statements, and SQLite's transactions are left alone."""
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import ProgrammingError
+
+from grants.accounts.models import Role, User, UserStatus
+from grants.extensions import db
+from tests.factories import UserFactory
+
+QUERY = sa.text("SELECT count(*) FROM users WHERE role = :role")
+
+
+@pytest.fixture
+def engine(app, backend):
+    if backend != "postgresql":
+        pytest.skip("psycopg's prepared statements are PostgreSQL's")
+    return db.engine
+
+
+def _prepared(connection):
+    return connection.exec_driver_sql(
+        "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE 'SELECT count(*) FROM users%%'").scalar()
+
+
+def test_reading_transactions_keep_the_prepared_statements(engine):
+    # Six requests that only read, each ending as a request ends: psycopg prepares the statement at its fifth
+    # run, and the rollbacks in between (committed, since nothing was written) do not make it forget.
+    with engine.connect() as connection:
+        for _ in range(6):
+            connection.execute(QUERY, {"role": "caseworker"}).scalar()
+            connection.rollback()
+        assert _prepared(connection) == 1
+        connection.rollback()
+        assert _prepared(connection) == 1
+
+
+def test_a_transaction_that_wrote_rolls_back(engine):
+    user = UserFactory(role=Role.caseworker)
+    db.session.commit()
+    with engine.connect() as connection:
+        connection.execute(sa.text("UPDATE users SET name = 'Changed' WHERE id = :id"), {"id": user.id})
+        connection.rollback()
+        assert connection.execute(sa.text("SELECT name FROM users WHERE id = :id"), {"id": user.id}).scalar() \
+            == user.name
+        connection.rollback()
+
+
+def test_a_view_that_flushed_but_did_not_commit_loses_its_change(engine):
+    # The session of a request whose view forgot to commit: the flush wrote the row in the transaction, and the
+    # end of the request rolls it back, as it must (the suite's FreshRequestClient relies on it).
+    db.session.add(User(email="flushed@example.no", name="Flushed", role=Role.caseworker,
+                        status=UserStatus.active, language="nb", password_hash="-"))
+    db.session.flush()
+    db.session.remove()
+    assert db.session.scalar(sa.select(User).where(User.email == "flushed@example.no")) is None
+
+
+def test_a_row_lock_alone_rolls_back(engine):
+    # SELECT ... FOR UPDATE marks the row, so PostgreSQL gives the transaction an id: it is not "nothing".
+    user = UserFactory(role=Role.caseworker)
+    db.session.commit()
+    with engine.connect() as connection:
+        connection.execute(sa.text("SELECT id FROM users WHERE id = :id FOR UPDATE"), {"id": user.id})
+        assert connection.exec_driver_sql("SELECT pg_current_xact_id_if_assigned()").scalar() is not None
+        connection.rollback()
+
+
+def test_a_failed_transaction_rolls_back_and_the_connection_goes_on(engine):
+    with engine.connect() as connection:
+        with pytest.raises(ProgrammingError):
+            connection.execute(sa.text("SELECT no_such_column FROM users"))
+        connection.rollback()
+        assert connection.execute(QUERY, {"role": "caseworker"}).scalar() == 0
+        connection.rollback()
