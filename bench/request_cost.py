@@ -14,6 +14,7 @@ Pages:
   floor, anonymous /tilgjengelighet  the layout and a static text, nobody logged in
   floor            /tilgjengelighet  the same, logged in: the least any logged-in page costs (aim: 1.5 ms)
   dashboard        /soknader/        the kommune with 12 applications (aim: 3 ms), and the one with 200 (25 a page)
+  application      /soknader/<id>    bench/pages.py's application page: a draft with its sections filled in
 
 Then each page once more under cProfile, its own time (tottime) summed by the layer its code belongs to, scaled to
 the page's median without the profiler. The layers:
@@ -138,6 +139,7 @@ def main():
             ("floor", small, "/tilgjengelighet"),
             ("dashboard", small, "/soknader/"),
             ("dashboard, 200 applications", big, "/soknader/"),
+            ("application", big, f"/soknader/{data['application']}"),
         ]
         medians = {name: timed(client, path, args.repeat) for name, client, path in cases}
         medians["minimal"] = (medians["minimal"] + timed(minimal, "/", args.repeat)) / 2  # before and after
@@ -156,7 +158,8 @@ def main():
         print(f"{name:<30}" + "".join(f"{layers[name][layer]:>15.3f}" for layer in LAYER_NAMES))
     figures = {f"{key}_ms": medians[name] for key, name in (
         ("minimal", "minimal"), ("floor_anonymous", "floor, anonymous"), ("floor", "floor"),
-        ("dashboard", "dashboard"), ("dashboard_200", "dashboard, 200 applications"))}
+        ("dashboard", "dashboard"), ("dashboard_200", "dashboard, 200 applications"),
+        ("application", "application"))}
     figures.update({f"floor_{layer.replace(' + ', '_').replace(' ', '_')}_ms": layers["floor"][layer]
                     for layer in LAYER_NAMES})
     print("\n" + " ".join(f"{key}={value:.3f}" for key, value in figures.items()))

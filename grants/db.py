@@ -121,9 +121,19 @@ def configure_postgresql(engine):
     (flushed but uncommitted changes, a view that forgot to commit, a failed statement) rolls back as before.
     The exceptions are session settings changed with SET (not SET LOCAL) and NOTIFY without a write, which
     COMMIT keeps and ROLLBACK undoes: the application uses neither. If the check or the COMMIT fails (the
-    connection lost), the ROLLBACK goes ahead and reports that fault the usual way (grants.errors)."""
+    connection lost), the ROLLBACK goes ahead and reports that fault the usual way (grants.errors). Needs
+    PostgreSQL 13 or newer (pg_current_xact_id_if_assigned); the check and the COMMIT are sent on the driver's
+    connection, so SQLAlchemy's statement events and echo do not show them, as they do not show BEGIN.
+
+    A statement prepared before a migration changed the columns it reads fails once on that connection
+    ("cached plan must not change result type") and is prepared again: restart the web processes and workers
+    after migrating, as a new version is started anyway (README, "Running it in production")."""
+    if engine.dialect.driver != "psycopg":
+        return  # the prepared statements are psycopg 3's; any other driver ends its transactions as it always did
+
     import psycopg
     from psycopg.pq import TransactionStatus
+    from psycopg.rows import tuple_row
     from sqlalchemy import event
 
     @event.listens_for(engine, "rollback")
@@ -134,7 +144,8 @@ def configure_postgresql(engine):
         if driver is None or driver.info.transaction_status != TransactionStatus.INTRANS:
             return
         try:
-            wrote = driver.execute("SELECT pg_current_xact_id_if_assigned()").fetchone()[0] is not None
+            with driver.cursor(row_factory=tuple_row) as cursor:
+                wrote = cursor.execute("SELECT pg_current_xact_id_if_assigned()").fetchone()[0] is not None
             if not wrote:
                 driver.commit()
         except psycopg.Error:

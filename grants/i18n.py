@@ -110,7 +110,7 @@ def init_app(app):
 
 
 @pass_eval_context
-def template_gettext(eval_ctx, string, **variables):
+def template_gettext(eval_ctx, string, /, **variables):
     """The templates' ``_()``: ``string`` (a msgid) translated into this request's language through the catalogue
     kept in ``g``, then formatted with ``variables`` (str, or Markup where the template autoescapes, so that
     the variables are escaped and the translation is not). Jinja's own ``_`` does the same through its

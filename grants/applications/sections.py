@@ -1,8 +1,13 @@
 """The form layer of an application: build each section's form from what was saved, and check completeness."""
 
+import hashlib
+import json
+from collections import OrderedDict
 from datetime import date
+from threading import Lock
 
 from flask_babel import gettext as _
+from sqlalchemy import inspect
 from werkzeug.datastructures import MultiDict
 from wtforms.validators import ValidationError
 
@@ -27,8 +32,9 @@ def following(section):
     return names[number] if number < len(names) else None
 
 
-def build_form(application, section, formdata=None, *, csrf=True):
-    """The section's form, filled from ``formdata`` (a POST) or from what was saved."""
+def build_form(application, section, formdata=None, *, csrf=True, continuing=None):
+    """The section's form, filled from ``formdata`` (a POST) or from what was saved. ``continuing`` is the
+    history section's earlier grants (grants_to_continue's rows) when the caller has read them already."""
     form_class = SECTION_FORMS[section]
     data = formdata if formdata is not None else section_answers(application, section)
     kwargs = {}
@@ -45,16 +51,18 @@ def build_form(application, section, formdata=None, *, csrf=True):
     if section == "history":
         form.continues.choices = [("", _("No, this is a new project"))] + [
             (str(a.id), f"{a.year}: {a.title} ({a.reference})")
-            for a in grants_to_continue(application.municipality_id, application.round)
+            for a in (grants_to_continue(application.municipality_id, application.round)
+                      if continuing is None else continuing)
         ]
     return form
 
 
-def validate_section(application, section, form):
-    """Run the section's validators and the checks that need the database. True when valid."""
+def validate_section(application, section, form, *, partners=None):
+    """Run the section's validators and the checks that need the database. True when valid. ``partners`` is
+    resolve_municipalities' answer for the form's partners when the caller has it already."""
     valid = form.validate()
     if section == "applicant":
-        found, unknown = resolve_municipalities(form.partners.data)
+        found, unknown = resolve_municipalities(form.partners.data) if partners is None else partners
         form.partner_municipalities = [m for m in found if m.id != application.municipality_id]
         if unknown:
             form.partners.errors = [*form.partners.errors,
@@ -86,6 +94,77 @@ def completeness(application):
 
             errors = form_errors(form)
         result.append((section, str(title), status, errors))
+    return result
+
+
+class _Verdicts:
+    """Whether a section's saved answers are valid, by a digest of everything the verdict depends on: at most
+    ``size`` of them, the least recently used forgotten first. Shared by the threads of a process."""
+
+    def __init__(self, size):
+        self.size = size
+        self._known = OrderedDict()
+        self._lock = Lock()
+
+    def get(self, key):
+        with self._lock:
+            verdict = self._known.get(key)
+            if verdict is not None:
+                self._known.move_to_end(key)
+            return verdict
+
+    def put(self, key, verdict):
+        with self._lock:
+            self._known[key] = verdict
+            self._known.move_to_end(key)
+            while len(self._known) > self.size:
+                self._known.popitem(last=False)
+
+
+_VERDICTS = _Verdicts(4096)
+
+
+def _digest(*parts):
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).digest()
+
+
+def section_states(application):
+    """Each section's state, as completeness() gives it but without the errors: [(section, title, state)],
+    state "empty", "complete" or "incomplete". For the overview, which shows the states alone.
+
+    Building and validating the eight WTForms forms was most of the overview's time (bench/pages.py), and the
+    answer depends on nothing but the inputs of the validation: the section's saved answers; every column of the
+    round (the project and budget sections read its minimum of participants, budget and own-contribution rule);
+    the lead kommune and how the partners named resolve in the register (applicant, read here as before); and
+    the earlier grants the application may continue (history, read here as before). A digest of exactly those is
+    the key of a verdict kept in this process, so the same inputs give the verdict without building the form,
+    and any change to one of them is a new key. The check page and the submission validate in full, every
+    time (completeness, problems)."""
+    answers = application.answers or {}
+    round_ = application.round
+    round_row = {attribute.key: getattr(round_, attribute.key) for attribute in inspect(type(round_)).column_attrs}
+    result = []
+    for section, title in SECTION_TITLES.items():
+        stored = answers.get(section)
+        if stored is None:
+            result.append((section, str(title), "empty"))
+            continue
+        partners = continuing = None
+        extra = None
+        if section == "applicant":
+            partners = resolve_municipalities(MultiDict([(k, v) for k, vs in stored.items() for v in vs])
+                                              .get("partners"))
+            extra = (application.municipality_id, [list(m) for m in partners[0]], partners[1])
+        elif section == "history":
+            continuing = grants_to_continue(application.municipality_id, round_)
+            extra = [list(row) for row in continuing]
+        key = _digest(section, stored, round_row, extra)
+        valid = _VERDICTS.get(key)
+        if valid is None:
+            form = build_form(application, section, csrf=False, continuing=continuing)
+            valid = validate_section(application, section, form, partners=partners)
+            _VERDICTS.put(key, valid)
+        result.append((section, str(title), "complete" if valid else "incomplete"))
     return result
 
 

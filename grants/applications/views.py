@@ -98,7 +98,7 @@ def start():
 def overview(application_id):
     application = load_application(application_id)
     return render_template(
-        "applications/overview.html", application=application, status=sections.completeness(application),
+        "applications/overview.html", application=application, status=sections.section_states(application),
         can_edit=permissions.can_edit(application, current_user),
         actions={str(t.action): t for t in workflow.available(application, current_user)},
         is_partner=permissions.is_partner_staff(application, current_user),

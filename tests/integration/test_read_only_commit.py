@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import ProgrammingError
 
 from grants.accounts.models import Role, User, UserStatus
+from grants.errors import database_unavailable
 from grants.extensions import db
 from tests.factories import UserFactory
 
@@ -59,20 +60,48 @@ def test_a_view_that_flushed_but_did_not_commit_loses_its_change(engine):
     assert db.session.scalar(sa.select(User).where(User.email == "flushed@example.no")) is None
 
 
+def _prepare(connection):
+    for _ in range(6):
+        connection.execute(QUERY, {"role": "caseworker"}).scalar()
+        connection.rollback()
+    assert _prepared(connection) == 1
+
+
 def test_a_row_lock_alone_rolls_back(engine):
-    # SELECT ... FOR UPDATE marks the row, so PostgreSQL gives the transaction an id: it is not "nothing".
+    # SELECT ... FOR UPDATE marks the row, so PostgreSQL gives the transaction an id: it is not "nothing", and a
+    # real ROLLBACK goes out (psycopg forgets its prepared statements at one, and only then).
     user = UserFactory(role=Role.caseworker)
     db.session.commit()
     with engine.connect() as connection:
+        _prepare(connection)
         connection.execute(sa.text("SELECT id FROM users WHERE id = :id FOR UPDATE"), {"id": user.id})
-        assert connection.exec_driver_sql("SELECT pg_current_xact_id_if_assigned()").scalar() is not None
+        connection.rollback()
+        assert _prepared(connection) == 0
         connection.rollback()
 
 
 def test_a_failed_transaction_rolls_back_and_the_connection_goes_on(engine):
     with engine.connect() as connection:
+        _prepare(connection)
         with pytest.raises(ProgrammingError):
             connection.execute(sa.text("SELECT no_such_column FROM users"))
         connection.rollback()
+        assert _prepared(connection) == 0
         assert connection.execute(QUERY, {"role": "caseworker"}).scalar() == 0
         connection.rollback()
+
+
+def test_a_connection_cut_in_the_middle_is_reported_as_the_database_gone(engine, postgres_url):
+    # The server ends the request's connection before the request ends: the check fails, the ROLLBACK after it
+    # raises SQLAlchemy's error for a lost connection, which the end of a request knows (grants.errors).
+    pid = db.session.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+    other = sa.create_engine(db.engine.url)
+    try:
+        with other.connect() as killer:
+            killer.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    finally:
+        other.dispose()
+    with pytest.raises(Exception) as raised:
+        db.session.remove()
+    assert database_unavailable(raised.value), repr(raised.value)
+    assert db.session.execute(sa.text("SELECT 1")).scalar() == 1  # the pool gives a new connection

@@ -5,7 +5,7 @@ msgid always read as a format string."""
 import pytest
 from flask import render_template_string
 
-from grants.i18n import language
+from grants.i18n import language, template_gettext
 
 OPERATED = "Operated by %(operator)s"
 
@@ -15,6 +15,14 @@ def nynorsk(app):
     with app.test_request_context("/"):
         with language("nn"):
             yield
+
+
+def test_is_the_templates_underscore(app):
+    assert app.jinja_env.globals["_"] is template_gettext
+
+
+def test_takes_any_variable_name(nynorsk):
+    assert render_template_string("{{ _('%(string)s and %(eval_ctx)s', string='a', eval_ctx='b') }}") == "a and b"
 
 
 def test_translates_into_the_language_of_the_request(nynorsk):
