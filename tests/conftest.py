@@ -174,6 +174,15 @@ class FreshRequestClient(FlaskClient):
             db.session.expire_all()
 
 
+@pytest.fixture(autouse=True)
+def _forget_section_verdicts():
+    """Each test starts with no verdict of the application overview remembered (sections.section_states): ids
+    start again from 1 in every test, and a test of its own inputs should see them worked out."""
+    from grants.applications import sections
+
+    sections.forget_verdicts()
+
+
 @pytest.fixture
 def app(database_url, instance_dir, _migrated):
     app = make_app(database_url, instance_dir)

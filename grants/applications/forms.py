@@ -176,6 +176,12 @@ class MeasurementForm(SectionForm):
                                validators=[required(), Length(max=3000)])
 
 
+# The round's attributes the section forms read (ProjectForm, BudgetForm): the overview keys its remembered
+# verdicts on them (sections.section_states), and tests/web/test_section_states.py checks that no form reads
+# any other.
+ROUND_INPUTS = ("id", "min_participants", "budget", "own_contribution_required")
+
+
 class CostLineForm(Form):
     category = SelectField(_l("Category"), choices=COST_CATEGORIES, validators=[required(_l("Choose a category."))])
     description = StringField(_l("Description"), validators=[required(), Length(max=300)])

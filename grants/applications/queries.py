@@ -82,7 +82,8 @@ def for_municipality(municipality_id, page=1):
 def application_for_view(application_id):
     """The application ``application_id`` (int) with its partners, or None. Every page of one asks who may see it,
     which reads the partners; its cost lines, activities and attachments are read when a page uses them, one
-    statement each as loading them with it would take, and none on a page that does not (the overview)."""
+    statement each as loading them with it would take, and none on a page that does not (the overview reads
+    the attachments only)."""
     return db.session.scalar(
         select(Application).where(Application.id == application_id).options(selectinload(Application.partners))
     )

@@ -7,11 +7,10 @@ from datetime import date
 from threading import Lock
 
 from flask_babel import gettext as _
-from sqlalchemy import inspect
 from werkzeug.datastructures import MultiDict
 from wtforms.validators import ValidationError
 
-from grants.applications.forms import SECTION_FORMS, SECTION_TITLES
+from grants.applications.forms import ROUND_INPUTS, SECTION_FORMS, SECTION_TITLES
 from grants.applications.operations import section_answers
 from grants.applications.queries import grants_to_continue, resolve_municipalities
 from grants.core.wording import day_in, kroner_in
@@ -124,6 +123,12 @@ class _Verdicts:
 _VERDICTS = _Verdicts(4096)
 
 
+def forget_verdicts():
+    """Forget every remembered verdict of section_states (for tests; nothing in the app needs it)."""
+    global _VERDICTS
+    _VERDICTS = _Verdicts(_VERDICTS.size)
+
+
 def _digest(*parts):
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).digest()
 
@@ -133,16 +138,20 @@ def section_states(application):
     state "empty", "complete" or "incomplete". For the overview, which shows the states alone.
 
     Building and validating the eight WTForms forms was most of the overview's time (bench/pages.py), and the
-    answer depends on nothing but the inputs of the validation: the section's saved answers; every column of the
-    round (the project and budget sections read its minimum of participants, budget and own-contribution rule);
+    answer depends on nothing but the inputs of the validation: the section's saved answers; the round's
+    minimum of participants, budget and own-contribution rule (the project and budget sections read them);
     the lead kommune and how the partners named resolve in the register (applicant, read here as before); and
     the earlier grants the application may continue (history, read here as before). A digest of exactly those is
     the key of a verdict kept in this process, so the same inputs give the verdict without building the form,
     and any change to one of them is a new key. The check page and the submission validate in full, every
-    time (completeness, problems)."""
+    time (completeness, problems).
+
+    Of the round, only the attributes the forms read (forms.ROUND_INPUTS) are in the key: its reference counter
+    and time of change move at every submission, and keying on them would forget every verdict of the round at
+    each one, in the deadline rush above all."""
     answers = application.answers or {}
     round_ = application.round
-    round_row = {attribute.key: getattr(round_, attribute.key) for attribute in inspect(type(round_)).column_attrs}
+    round_inputs = [getattr(round_, name) for name in ROUND_INPUTS]
     result = []
     for section, title in SECTION_TITLES.items():
         stored = answers.get(section)
@@ -158,7 +167,7 @@ def section_states(application):
         elif section == "history":
             continuing = grants_to_continue(application.municipality_id, round_)
             extra = [list(row) for row in continuing]
-        key = _digest(section, stored, round_row, extra)
+        key = _digest(section, stored, round_inputs, extra)
         valid = _VERDICTS.get(key)
         if valid is None:
             form = build_form(application, section, csrf=False, continuing=continuing)

@@ -26,10 +26,18 @@ def draft(client, login_as, staff):
     return int(re.search(r"/soknader/(\d+)", response.headers["Location"]).group(1))
 
 
-@pytest.fixture(autouse=True)
-def forget_verdicts():
-    sections._VERDICTS = sections._Verdicts(4096)
-    yield
+@pytest.fixture
+def forms_built(monkeypatch):
+    """How many section forms were built since the test began (sections.build_form)."""
+    built = []
+    real = sections.build_form
+
+    def counting(*args, **kwargs):
+        built.append(args[1])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sections, "build_form", counting)
+    return built
 
 
 def application(application_id):
@@ -52,16 +60,19 @@ def shown(client, application_id, section):
     return item.group(1)
 
 
-def test_the_states_are_completenesss_worked_out_and_remembered(client, draft):
+def test_the_states_are_completenesss_worked_out_and_remembered(client, draft, forms_built):
     save_section(client, draft, "applicant")
     save_section(client, draft, "project", dict(VALID_SECTIONS["project"], participants="3"))
     save_section(client, draft, "budget")
     expected = full_states(draft)
     assert expected["applicant"] == "complete" and expected["project"] == "incomplete"
     assert expected["anchoring"] == "empty"
+    forms_built.clear()
     assert states(draft) == expected  # worked out
-    assert len(sections._VERDICTS._known) == 3
-    assert states(draft) == expected  # remembered
+    assert sorted(forms_built) == ["applicant", "budget", "project"]
+    forms_built.clear()
+    assert states(draft) == expected  # remembered: no form built
+    assert forms_built == []
     assert shown(client, draft, "project") == LABELS["incomplete"]
     assert shown(client, draft, "budget") == LABELS["complete"]
 
@@ -80,6 +91,69 @@ def test_a_change_to_the_round_is_judged_anew(client, draft):
     db.session.commit()
     assert shown(client, draft, "project") == LABELS["incomplete"]
     assert states(draft) == full_states(draft)
+
+
+def test_a_lower_budget_or_a_required_own_contribution_is_judged_anew(client, draft):
+    save_section(client, draft, "budget", dict(VALID_SECTIONS["budget"], own_contribution="0",
+                                               **{"cost_lines-0-amount": "250000"}))
+    round_ = application(draft).round
+    round_.own_contribution_required = False
+    db.session.commit()
+    assert shown(client, draft, "budget") == LABELS["complete"]
+    round_.own_contribution_required = True
+    db.session.commit()
+    assert shown(client, draft, "budget") == LABELS["incomplete"]
+    round_.own_contribution_required = False
+    round_.budget = 400_000  # below the 450 000 applied for
+    db.session.commit()
+    assert shown(client, draft, "budget") == LABELS["incomplete"]
+    assert states(draft) == full_states(draft)
+
+
+def test_a_submission_in_the_round_does_not_make_the_verdicts_be_worked_out_again(client, draft, forms_built):
+    # A submission moves the round's reference counter (and its time of change): not an input of any form.
+    save_section(client, draft, "project")
+    states(draft)
+    round_ = application(draft).round
+    round_.last_reference += 1
+    db.session.commit()
+    forms_built.clear()
+    assert states(draft)["project"] == "complete"
+    assert forms_built == []
+
+
+class RecordingRound:
+    """A round that notes which of its attributes are read."""
+
+    def __init__(self, round_):
+        self._round, self.read = round_, set()
+
+    def __getattr__(self, name):
+        self.read.add(name)
+        return getattr(self._round, name)
+
+
+@pytest.mark.parametrize("section,variants", [
+    ("project", [VALID_SECTIONS["project"], dict(VALID_SECTIONS["project"], participants="3"),
+                 dict(VALID_SECTIONS["project"], period_end="2020-01-01", participants="x")]),
+    ("budget", [VALID_SECTIONS["budget"], dict(VALID_SECTIONS["budget"], own_contribution="0"),
+                dict(VALID_SECTIONS["budget"], amount_applied="99 000 000"),
+                dict(VALID_SECTIONS["budget"], **{"cost_lines-0-amount": "", "cost_lines-1-amount": "x"})]),
+])
+def test_the_forms_read_no_round_attribute_but_those_in_the_key(app, section, variants):
+    from werkzeug.datastructures import MultiDict
+
+    from grants.applications.forms import ROUND_INPUTS, SECTION_FORMS
+
+    round_ = RoundFactory(year=2025)
+    db.session.commit()
+    recording = RecordingRound(round_)
+    with app.test_request_context("/"):
+        for answers in variants:
+            data = MultiDict([(k, v) for k, values in answers.items()
+                              for v in (values if isinstance(values, list) else [values])])
+            SECTION_FORMS[section](formdata=data, meta={"csrf": False}, round=recording).validate()
+    assert recording.read and recording.read <= set(ROUND_INPUTS), recording.read
 
 
 def test_a_change_to_the_register_is_judged_anew(client, draft):
