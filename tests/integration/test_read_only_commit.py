@@ -27,14 +27,18 @@ def _prepared(connection):
         "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE 'SELECT count(*) FROM users%%'").scalar()
 
 
+def _prepare(connection):
+    """Six requests that only read, each ending as a request ends: psycopg prepares the statement at its fifth
+    run, and the rollbacks in between (committed, since nothing was written) do not make it forget."""
+    for _ in range(6):
+        connection.execute(QUERY, {"role": "caseworker"}).scalar()
+        connection.rollback()
+    assert _prepared(connection) == 1
+
+
 def test_reading_transactions_keep_the_prepared_statements(engine):
-    # Six requests that only read, each ending as a request ends: psycopg prepares the statement at its fifth
-    # run, and the rollbacks in between (committed, since nothing was written) do not make it forget.
     with engine.connect() as connection:
-        for _ in range(6):
-            connection.execute(QUERY, {"role": "caseworker"}).scalar()
-            connection.rollback()
-        assert _prepared(connection) == 1
+        _prepare(connection)
         connection.rollback()
         assert _prepared(connection) == 1
 
@@ -58,13 +62,6 @@ def test_a_view_that_flushed_but_did_not_commit_loses_its_change(engine):
     db.session.flush()
     db.session.remove()
     assert db.session.scalar(sa.select(User).where(User.email == "flushed@example.no")) is None
-
-
-def _prepare(connection):
-    for _ in range(6):
-        connection.execute(QUERY, {"role": "caseworker"}).scalar()
-        connection.rollback()
-    assert _prepared(connection) == 1
 
 
 def test_a_row_lock_alone_rolls_back(engine):
