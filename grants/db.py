@@ -111,7 +111,8 @@ def configure_postgresql(engine):
     after which PostgreSQL neither parses nor plans it again; but it forgets every prepared statement at a
     ROLLBACK. Every request that only reads ends its transaction by rolling back (the session's end, the pool's
     reset), so no statement ever reached five and each was planned anew: 0.6 to 1.0 ms a statement, a quarter
-    of that prepared (bench/request_cost.py --database postgresql).
+    to a half of that prepared (timed at SQLAlchemy's cursor events); bench/request_cost.py --database
+    postgresql shows what it does to whole pages.
 
     Takes the SQLAlchemy ``engine`` and listens to its ``rollback`` event, which fires just before the ROLLBACK
     of a connection's outermost transaction (savepoints apart). If the transaction is open and well (not

@@ -161,8 +161,7 @@ def section_states(application):
         partners = continuing = None
         extra = None
         if section == "applicant":
-            partners = resolve_municipalities(MultiDict([(k, v) for k, vs in stored.items() for v in vs])
-                                              .get("partners"))
+            partners = resolve_municipalities(section_answers(application, section).get("partners"))
             extra = (application.municipality_id, [list(m) for m in partners[0]], partners[1])
         elif section == "history":
             continuing = grants_to_continue(application.municipality_id, round_)
