@@ -104,53 +104,84 @@ def configure_sqlite(engine):
 
 
 def configure_postgresql(engine):
-    """PostgreSQL: a transaction that changed nothing ends in COMMIT instead of ROLLBACK, so that the connection
-    keeps the statements psycopg has prepared on it.
+    """PostgreSQL: a transaction that only read ends in COMMIT instead of ROLLBACK, so that the connection keeps
+    the statements psycopg has prepared on it; and a pooled connection is tested for life without a round trip.
 
-    psycopg prepares a statement on the server once a connection has run it five times (``prepare_threshold``),
-    after which PostgreSQL neither parses nor plans it again; but it forgets every prepared statement at a
-    ROLLBACK. Every request that only reads ends its transaction by rolling back (the session's end, the pool's
-    reset), so no statement ever reached five and each was planned anew: 0.6 to 1.0 ms a statement, a quarter
-    to a half of that prepared (timed at SQLAlchemy's cursor events); bench/request_cost.py --database
-    postgresql shows what it does to whole pages.
+    Takes the SQLAlchemy ``engine`` (made without ``pool_pre_ping``: create_app leaves it out for psycopg)
+    and adds three listeners to it. Nothing is returned or raised here.
 
-    Takes the SQLAlchemy ``engine`` and listens to its ``rollback`` event, which fires just before the ROLLBACK
-    of a connection's outermost transaction (savepoints apart). If the transaction is open and well (not
-    failed) and PostgreSQL has assigned it no transaction id (``pg_current_xact_id_if_assigned()`` is NULL),
-    it has written no row, taken no row lock and created nothing, and COMMIT does exactly what ROLLBACK would;
-    it is committed there and the ROLLBACK that follows finds nothing to do. Any transaction that wrote
-    (flushed but uncommitted changes, a view that forgot to commit, a failed statement) rolls back as before.
-    The exceptions are session settings changed with SET (not SET LOCAL) and NOTIFY without a write, which
-    COMMIT keeps and ROLLBACK undoes: the application uses neither. If the check or the COMMIT fails (the
-    connection lost), the ROLLBACK goes ahead and reports that fault the usual way (grants.errors). Needs
-    PostgreSQL 13 or newer (pg_current_xact_id_if_assigned); the check and the COMMIT are sent on the driver's
-    connection, so SQLAlchemy's statement events and echo do not show them, as they do not show BEGIN.
+    Prepared statements. psycopg prepares a statement on the server once a connection has run it five times
+    (``prepare_threshold``), after which PostgreSQL neither parses nor plans it again; but it forgets every
+    prepared statement at a ROLLBACK. Every request that only reads ends its transaction by rolling back (the
+    session's end), so no statement ever reached five and each was planned anew: 0.6 to 1.0 ms a statement, a
+    quarter to a half of that prepared (timed at SQLAlchemy's cursor events). So the ``rollback`` event, which
+    fires just before the ROLLBACK of a connection's outermost transaction, commits instead when the transaction
+    is open and well (not failed) and every statement it sent began with SELECT (seen at ``before_cursor_execute``
+    and forgotten at ``begin``): such a transaction has written nothing (the application defines no function that
+    writes, and the row locks of SELECT ... FOR UPDATE end at COMMIT as at ROLLBACK), so COMMIT does exactly
+    what ROLLBACK would, and the ROLLBACK that follows finds nothing to do. Any other statement (INSERT, UPDATE,
+    DELETE, WITH, SET, DDL) makes the transaction roll back as before: flushed but uncommitted changes, a view
+    that forgot to commit, a failed statement. Reading the statement's text costs no round trip; asking the
+    server (``pg_current_xact_id_if_assigned()``, as this did before) cost one on every request.
 
-    A statement prepared before a migration changed the columns it reads fails once on that connection
-    ("cached plan must not change result type") and is prepared again: restart the web processes and workers
-    after migrating, as a new version is started anyway (README, "Running it in production")."""
+    Life of a pooled connection. Instead of ``pool_pre_ping`` (a round trip at every checkout), the ``checkout``
+    event looks at the connection's socket without waiting: an idle connection has nothing to read, so a socket
+    that is readable, hung up or in error belongs to a connection the server has ended (a restart or
+    ``pg_terminate_backend`` sends its FATAL message and closes) or the network has reset. Then it raises
+    DisconnectionError, on which SQLAlchemy's pool discards that connection and takes another (documented at
+    PoolEvents.checkout). A restarted server is noticed on the first checkout of each old connection, as the ping
+    noticed it; a server out of reach fails at connect as before (grants.errors answers 503).
+
+    If the COMMIT fails (the connection lost), the ROLLBACK goes ahead and reports that fault the usual way
+    (grants.errors). The COMMIT is sent on the driver's connection, so SQLAlchemy's statement events and echo do
+    not show it, as they do not show BEGIN. A statement prepared before a migration changed the columns it reads
+    fails once on that connection ("cached plan must not change result type") and is prepared again: restart
+    the web processes and workers after migrating, as a new version is started anyway (README, "Running it in
+    production")."""
     if engine.dialect.driver != "psycopg":
-        return  # the prepared statements are psycopg 3's; any other driver ends its transactions as it always did
+        return  # the listeners below read psycopg 3's connection; any other driver keeps SQLAlchemy's defaults
+
+    import select
 
     import psycopg
     from psycopg.pq import TransactionStatus
-    from psycopg.rows import tuple_row
-    from sqlalchemy import event
+    from sqlalchemy import event, exc
+
+    @event.listens_for(engine, "checkout")
+    def _alive(dbapi_connection, _record, _proxy):
+        if dbapi_connection.closed:
+            raise exc.DisconnectionError("the connection was closed")
+        poll = select.poll()
+        try:
+            poll.register(dbapi_connection.pgconn.socket, select.POLLIN | select.POLLPRI)
+        except (psycopg.Error, ValueError, OSError) as error:
+            raise exc.DisconnectionError(f"the connection has no socket: {error}") from error
+        if poll.poll(0):
+            raise exc.DisconnectionError("the server ended the connection (its socket is readable while idle)")
+
+    @event.listens_for(engine, "begin")
+    def _forget_statements(connection):
+        connection.info[_WROTE] = False
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _note_statement(connection, _cursor, statement, _parameters, _context, _executemany):
+        if not statement.lstrip()[:6].upper() == "SELECT":
+            connection.info[_WROTE] = True
 
     @event.listens_for(engine, "rollback")
-    def _commit_what_wrote_nothing(connection):
-        if connection.invalidated:
+    def _commit_what_only_read(connection):
+        if connection.invalidated or connection.info.get(_WROTE, True):
             return
         driver = connection.connection.driver_connection
         if driver is None or driver.info.transaction_status != TransactionStatus.INTRANS:
             return
         try:
-            with driver.cursor(row_factory=tuple_row) as cursor:
-                wrote = cursor.execute("SELECT pg_current_xact_id_if_assigned()").fetchone()[0] is not None
-            if not wrote:
-                driver.commit()
+            driver.commit()
         except psycopg.Error:
             return  # the ROLLBACK that follows meets the same fault and raises it as SQLAlchemy's error
+
+
+_WROTE = "grants_transaction_wrote"  # connection.info: a statement other than SELECT in this transaction
 
 
 def ensure_sqlite_folder(url):

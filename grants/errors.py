@@ -298,7 +298,8 @@ def register_error_handlers(app):
     def unexpected_error(error):
         if database_unavailable(error):
             # PostgreSQL restarting or out of reach: the transaction was rolled back, nothing was saved. 503 says
-            # "try again shortly"; the pool (pool_pre_ping) reconnects by itself once the server is back.
+            # "try again shortly"; the pool reconnects by itself once the server is back
+            # (grants.db.configure_postgresql discards a connection the server has ended).
             app.logger.warning("database unavailable on %s %s: %s", request.method, request.path,
                                str(error).splitlines()[0])
             # Nothing below (the language, the page, the response headers) may ask the database who is logged in.

@@ -1,5 +1,6 @@
-"""On PostgreSQL, a transaction that changed nothing ends in COMMIT, so that psycopg keeps its prepared
-statements (grants.db.configure_postgresql); every transaction that changed something still rolls back.
+"""On PostgreSQL, a transaction whose every statement was a SELECT ends in COMMIT, so that psycopg keeps its
+prepared statements, and every transaction that sent anything else still rolls back; a pooled connection that
+the server has ended is replaced at checkout without a ping (grants.db.configure_postgresql).
 
 PostgreSQL only: the whole point is psycopg's prepared statements, and SQLite's transactions are left alone."""
 
@@ -64,16 +65,31 @@ def test_a_view_that_flushed_but_did_not_commit_loses_its_change(engine):
     assert db.session.scalar(sa.select(User).where(User.email == "flushed@example.no")) is None
 
 
-def test_a_row_lock_alone_rolls_back(engine):
-    # SELECT ... FOR UPDATE marks the row, so PostgreSQL gives the transaction an id: it is not "nothing", and a
-    # real ROLLBACK goes out (psycopg forgets its prepared statements at one, and only then).
+def test_a_row_lock_alone_ends_in_commit_and_is_released(engine):
+    # SELECT ... FOR UPDATE writes no data: its row locks end at COMMIT as they would at ROLLBACK, and the
+    # connection keeps its prepared statements.
     user = UserFactory(role=Role.caseworker)
     db.session.commit()
     with engine.connect() as connection:
         _prepare(connection)
         connection.execute(sa.text("SELECT id FROM users WHERE id = :id FOR UPDATE"), {"id": user.id})
         connection.rollback()
+        assert _prepared(connection) == 1
+        connection.rollback()
+    with engine.connect() as other:
+        assert other.execute(sa.text("SELECT id FROM users WHERE id = :id FOR UPDATE NOWAIT"),
+                             {"id": user.id}).scalar() == user.id
+        other.rollback()
+
+
+def test_a_statement_other_than_select_makes_it_roll_back(engine):
+    # SET (not SET LOCAL) would outlive a COMMIT: any statement that is not a SELECT sends a real ROLLBACK.
+    with engine.connect() as connection:
+        _prepare(connection)
+        connection.execute(sa.text("SET statement_timeout = 12345"))
+        connection.rollback()
         assert _prepared(connection) == 0
+        assert connection.execute(sa.text("SHOW statement_timeout")).scalar() != "12345ms"
         connection.rollback()
 
 
@@ -102,3 +118,27 @@ def test_a_connection_cut_in_the_middle_is_reported_as_the_database_gone(engine,
         db.session.remove()
     assert database_unavailable(raised.value), repr(raised.value)
     assert db.session.execute(sa.text("SELECT 1")).scalar() == 1  # the pool gives a new connection
+
+
+def _backend_pid():
+    pid = db.session.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+    db.session.remove()
+    return pid
+
+
+def test_a_pooled_connection_the_server_ended_is_replaced_at_checkout(engine):
+    # No ping at checkout: the connection's socket, readable while idle, tells that the server ended it.
+    import time
+
+    first = _backend_pid()
+    assert _backend_pid() == first  # a live connection is taken again, not replaced
+    other = sa.create_engine(db.engine.url)
+    try:
+        with other.connect() as killer:
+            assert killer.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": first}).scalar()
+    finally:
+        other.dispose()
+    time.sleep(0.2)  # the server's FATAL message and the end of the stream reach the socket
+    second = _backend_pid()  # no error: the dead connection was discarded and a new one made
+    assert second != first
+    assert _backend_pid() == second
