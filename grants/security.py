@@ -69,7 +69,6 @@ def init_app(app):
 
     @app.before_request
     def enforce_absolute_session_lifetime():
-        session.permanent = True  # idle timeout = PERMANENT_SESSION_LIFETIME
         if not current_user.is_authenticated:
             return
         started = session.get("login_at")
@@ -80,6 +79,10 @@ def init_app(app):
 
     @app.after_request
     def security_headers(response):
+        # A session with something in it expires after the idle time (PERMANENT_SESSION_LIFETIME), not with the
+        # browser. An empty one stays empty: a visitor who only reads public pages is given no cookie at all.
+        if session and not session.permanent:
+            session.permanent = True
         headers = response.headers
         headers.setdefault("Content-Security-Policy", CSP)
         headers.setdefault("X-Content-Type-Options", "nosniff")

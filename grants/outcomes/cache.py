@@ -1,10 +1,12 @@
 """A small page cache for the public summary pages, shared through Redis when there is one.
 
 Entries are keyed by a per-round generation number; publishing or unpublishing raises the generation, so
-every web process drops its copy at once.
+every web process drops its copy at once. Each process keeps a copy of what it has read, checked against the
+generation in Redis on every request (one small read instead of the whole page).
 """
 
 import threading
+import time
 
 from flask import current_app, g
 from sqlalchemy import event
@@ -38,36 +40,59 @@ def _generation(round_id):
         return None
 
 
-# The generation and the entry in one round trip (a cache hit is the common case on a public page).
-_GET_SCRIPT = """
-local generation = redis.call('GET', KEYS[1]) or '0'
-return {generation, redis.call('GET', ARGV[1] .. generation .. ARGV[2])}
-"""
-
-
 def _seen(round_id, generation):
     """Remember the generation this request read, so that what it renders on a miss is stored under it (never
     under a newer one, which a publication committed meanwhile would have made)."""
     g.setdefault("summary_generations", {})[round_id] = generation
 
 
-def get(round_id, key):
-    client = _redis()
-    if client is None:
-        generation = _generation(round_id)
-        _seen(round_id, generation)
-        return _local.get(f"grants:summary:{round_id}:{generation}:{key}")
-    try:
-        script = current_app.extensions.get("grants_summary_get")
-        if script is None:
-            script = current_app.extensions["grants_summary_get"] = client.register_script(_GET_SCRIPT)
-        generation, value = script(keys=[f"grants:summary-gen:{round_id}"],
-                                   args=[f"grants:summary:{round_id}:", f":{key}"])
-    except Exception:  # Redis down: no cache, never an error page
-        _seen(round_id, None)
+# Each process keeps a copy of the entries it has read from Redis or stored there: (round_id, key) ->
+# (generation, value, monotonic time it expires). A request asks Redis only for the round's generation (a few
+# bytes) and takes the copy if it is of that generation and not expired; a publication raises the generation,
+# so no process serves its old copy after that. The copy expires when the Redis entry does (TTL), so the page's
+# figures are never older than TTL seconds. At most one copy per round and key: a newer generation replaces it.
+_copies = {}
+
+
+def _keep(round_id, key, generation, value, ttl):
+    with _lock:
+        _copies[(round_id, key)] = (generation, value, time.monotonic() + ttl)
+
+
+def _copy(round_id, key, generation):
+    kept = _copies.get((round_id, key))
+    if kept is None or kept[0] != generation or kept[2] <= time.monotonic():
         return None
-    _seen(round_id, int(generation))
-    return value.decode() if value is not None else None
+    return kept[1]
+
+
+def get(round_id, key):
+    """The cached entry ``key`` (str) of the round's current generation, or None: a miss, or Redis out of reach
+    (which never gives an error page). With Redis: one round trip for the generation; the entry itself comes
+    from this process's copy when it has one of that generation, else from Redis (its value and remaining TTL in
+    one more round trip)."""
+    client = _redis()
+    generation = _generation(round_id)
+    _seen(round_id, generation)
+    if client is None:
+        return _local.get(f"grants:summary:{round_id}:{generation}:{key}")
+    if generation is None:
+        return None
+    value = _copy(round_id, key, generation)
+    if value is not None:
+        return value
+    full = f"grants:summary:{round_id}:{generation}:{key}"
+    try:
+        with client.pipeline(transaction=False) as pipe:
+            raw, ttl = pipe.get(full).ttl(full).execute()
+    except Exception:  # Redis down: no cache, never an error page
+        return None
+    if raw is None:
+        return None
+    value = raw.decode()
+    if ttl > 0:
+        _keep(round_id, key, generation, value, ttl)
+    return value
 
 
 def put(round_id, key, value):
@@ -86,6 +111,7 @@ def put(round_id, key, value):
         client.set(full, value.encode(), ex=TTL)
     except Exception:
         return
+    _keep(round_id, key, generation, value, TTL)
 
 
 def invalidate_round(round_id):
@@ -107,6 +133,7 @@ def clear_all():
     ids may start again from 1 and must not meet pages cached for the rounds that had them before)."""
     with _lock:
         _local.clear()
+        _copies.clear()
     client = _redis()
     if client is not None:
         keys = list(client.scan_iter("grants:summary*", count=1000))

@@ -132,12 +132,15 @@ def summary(round_id):
     the whole page from the cache; a logged-in user gets the cached body inside the header for that user."""
     lang = current_language()
     if _same_for_every_visitor():
+        # The page has no form that needs a token (the language switch of an anonymous visitor takes none), so
+        # it is served as it is, and the visitor gets no session. Should a form with a token come into it, the
+        # slot keeps one visitor's token out of the cached copy, and each response gets its own.
         slot = _csrf_slot()
         page = cache.get(round_id, f"page:{lang}")
         if page is None:
             page = _page(*_render_body(round_id), csrf_token=lambda: slot)
             cache.put(round_id, f"page:{lang}", page)
-        return page.replace(slot, generate_csrf())
+        return page.replace(slot, generate_csrf()) if slot in page else page
     key = f"body:{lang}"
     cached = cache.get(round_id, key)
     if cached is None:

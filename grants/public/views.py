@@ -1,10 +1,11 @@
 """Public pages: the rounds, a round's call text, the accessibility statement, the language switch."""
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
+from flask_wtf.csrf import CSRFError
 
 from grants.core.urls import safe_next
-from grants.extensions import db
+from grants.extensions import csrf, db
 from grants.i18n import choose_language
 from grants.outcomes.publishing import latest, published_round_ids
 from grants.rounds.queries import public_rounds, round_with_criteria
@@ -39,8 +40,32 @@ def accessibility():
     return render_template("public/accessibility.html")
 
 
+def _from_this_site():
+    """Whether a POST came from a page of this service, by the headers a browser sets itself and no page can
+    forge (OWASP's "verifying origin with standard headers"): ``Origin`` equal to this host's origin, or, without
+    it, ``Sec-Fetch-Site`` "same-origin" or "none" (typed or bookmarked). A request with neither header is not
+    from a current browser's cross-site form, which sends one of them, and passes."""
+    origin = request.headers.get("Origin")
+    if origin is not None:
+        return origin == request.host_url.rstrip("/")
+    site = request.headers.get("Sec-Fetch-Site")
+    return site is None or site in ("same-origin", "none")
+
+
+@csrf.exempt
 @bp.route("/sprak", methods=["POST"])
 def set_language():
+    """The language switch in every page's header. A logged-in user's choice is kept in the profile too (the
+    language of the e-mails), so it needs the session's CSRF token like every other form. An anonymous visitor's
+    choice lives only in that visitor's session: the form carries no token, so that a public page need not give
+    every visitor a session (and can be served from the cache as it is, bench/pages.py "summary"), and a form
+    posted from another site is refused by its Origin instead (CSRFError, the same answer as a missing token)."""
+    if not current_app.config["WTF_CSRF_ENABLED"]:
+        pass  # the tests that switch CSRF off for the whole app
+    elif current_user.is_authenticated:
+        csrf.protect()
+    elif not _from_this_site():
+        raise CSRFError("The request did not come from this site.")
     try:
         choose_language(request.form.get("lang"))
     except ValueError:

@@ -298,7 +298,7 @@ class World:
     def log_in_everyone(self):
         anonymous = self.app.test_client()
         self.clients["anonymous"] = anonymous
-        self.tokens["anonymous"] = csrf_token_in(anonymous.get("/"))
+        self.tokens["anonymous"] = csrf_token_in(anonymous.get(SIGN_IN))  # a form with a token
         for role, person in self.people.items():
             self.clients[role] = client = self.app.test_client()
             self.tokens[role] = log_in(client, person)
@@ -345,11 +345,11 @@ class World:
             variants = [dict(v, **{name: option}) for v in variants for option in options]
         return [rule.build(v)[1] for v in variants]
 
-    def send(self, role, method, url, data, restore=True):
+    def send(self, role, method, url, data, restore=True, headers=None):
         """One request as the role, with ``data`` as the form; then the world as it was."""
         self.requests += 1
         try:
-            return self.clients[role].open(url, method=method, data=data)
+            return self.clients[role].open(url, method=method, data=data, headers=headers)
         finally:
             if restore:
                 self.restore(role)

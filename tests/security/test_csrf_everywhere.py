@@ -35,6 +35,15 @@ CSRF_MESSAGE = "Skjemaet var utløpt eller kom ikke fra denne tjenesten"  # gran
 # routes; a POST added there would show up below as unprotected until it is listed here with its reason.
 EXEMPT = {}
 
+# Routes that an anonymous visitor may use without a token, their Origin checked instead: (method, rule) -> reason.
+# As anonymous, the request is sent with another site's Origin (refused: the CSRF answer, nothing changed) and
+# with none (allowed); every logged-in role is tried with tokens as above.
+BY_ORIGIN_WHEN_ANONYMOUS = {
+    ("POST", "/sprak"): "the language switch: an anonymous visitor's choice lives only in that visitor's session, "
+                        "and its form carries no token so that public pages give no session "
+                        "(grants.public.views.set_language)",
+}
+
 CSRF_ROUTES = sorted(route for route in ROUTES if route[0] in STATE_CHANGING)
 
 
@@ -111,6 +120,9 @@ def test_state_changing_route_refuses_a_request_without_the_sessions_csrf_token(
     before = fingerprint()
     problems = []
     for role, on in users:
+        if role == "anonymous" and route in BY_ORIGIN_WHEN_ANONYMOUS:
+            problems += by_origin(world, rule, on, before)
+            continue
         other = someone_else(role)
         assert world.tokens[other] != world.tokens[role]
         for url in world.urls(rule, on):
@@ -135,3 +147,30 @@ def test_state_changing_route_refuses_a_request_without_the_sessions_csrf_token(
                 problems.append(f"{method} {url} as {role} with its own token: {response.status_code}, "
                                 f"CSRF refusals {reasons}; wanted no refusal and an allowed answer")
     assert not problems, "\n".join(problems)
+
+
+def by_origin(world, rule, on, before):
+    """An anonymous request of a route in BY_ORIGIN_WHEN_ANONYMOUS: refused from another site's page (its Origin
+    or Sec-Fetch-Site), allowed without a token from this site's. The problems found, as lines."""
+    problems = []
+    body = BODIES[rule.endpoint](world) if rule.endpoint in BODIES else {}
+    client = world.clients["anonymous"]
+    for url in world.urls(rule, on):
+        for what, headers in (("another site's Origin", {"Origin": "https://attacker.example"}),
+                              ("Sec-Fetch-Site cross-site", {"Sec-Fetch-Site": "cross-site"})):
+            world.requests += 1
+            response = client.open(url, method="POST", data=dict(body),
+                                   headers=headers)
+            changed = fingerprint() != before
+            world.restore("anonymous")
+            if response.status_code != 400 or CSRF_MESSAGE not in response.get_data(as_text=True):
+                problems.append(f"POST {url} as anonymous with {what}: {response.status_code}; wanted 400 and "
+                                f"the CSRF message")
+            if changed:
+                problems.append(f"POST {url} as anonymous with {what}: the database changed")
+        for what, headers in (("this site's Origin", {"Origin": "http://localhost"}), ("no Origin", {})):
+            response = world.send("anonymous", "POST", url, dict(body), headers=headers)
+            if classify(response) != ALLOWED:
+                problems.append(f"POST {url} as anonymous with {what} and no token: {response.status_code}; "
+                                f"wanted an allowed answer")
+    return problems

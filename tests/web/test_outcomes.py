@@ -15,7 +15,7 @@ from jsonschema import Draft4Validator
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from grants.accounts.models import Role
+from grants.accounts.models import Role, UserStatus
 from grants.applications.operations import withdraw_application
 from grants.core.audit import AuditEntry
 from grants.core.timeutil import now_utc, oslo_date
@@ -29,7 +29,7 @@ from grants.outcomes.models import AllocationSummary
 from grants.outcomes.views import counts_in_words
 from grants.review import operations as ops
 from grants.rounds.operations import set_criteria
-from tests.conftest import login
+from tests.conftest import FreshRequestClient, login, make_app
 from tests.factories import ApplicationFactory, RoundFactory, UserFactory, municipal_user, submitted_application
 from tests.giving360 import errors as giving_errors
 
@@ -462,6 +462,39 @@ def test_a_correction_is_a_new_version_the_old_stays_readable_and_the_cache_is_d
     assert versions[0].data["amount_granted"] == 500_000 and versions[1].data["amount_granted"] == 650_000
     assert [e.detail["version"] for e in db.session.scalars(
         select(AuditEntry).where(AuditEntry.action == "publish").order_by(AuditEntry.id))] == [1, 2]
+
+
+def test_an_anonymous_visitor_gets_the_cached_summary_without_a_session(app, people, decided, database_url,
+                                                                          instance_dir):
+    # The whole page is the same for every anonymous visitor: no session cookie is set and no CSRF token is in
+    # it (the language switch of an anonymous visitor takes none), even with CSRF protection on.
+    round_, _apps = decided
+    publish(round_, people)
+    kommune = municipal_user(status=UserStatus.active)
+    guarded = make_app(database_url, instance_dir, WTF_CSRF_ENABLED=True)
+    guarded.test_client_class = FreshRequestClient
+    url = f"/tildelinger/{round_.id}"
+    pages = []
+    for _visitor in range(2):  # the first renders and caches, the second is served from the cache
+        response = guarded.test_client().get(url)
+        assert response.status_code == 200
+        assert "Set-Cookie" not in response.headers
+        pages.append(response.get_data(as_text=True))
+    assert pages[0] == pages[1]
+    assert "csrf_token" not in pages[1] and "csrf-slot" not in pages[1]
+    assert 'action="/sprak"' in pages[1]
+    visitor = guarded.test_client()  # the form works as it is, from this site
+    assert visitor.post("/sprak", data={"lang": "en", "next": url}, headers={"Origin": "http://localhost"}
+                        ).status_code == 302
+    assert "6 applications: 2 granted" in visitor.get(url).get_data(as_text=True)
+
+    staff = guarded.test_client()  # logged in: the language switch carries the session's token
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"',
+                      staff.get("/konto/logg-inn").get_data(as_text=True)).group(1)
+    assert staff.post("/konto/logg-inn", data={"email": kommune.email, "password": "correct horse battery",
+                                               "csrf_token": token}).status_code == 302
+    switch = staff.get(url).get_data(as_text=True).split('action="/sprak"', 1)[1].split("</form>", 1)[0]
+    assert 'name="csrf_token"' in switch
 
 
 def test_unpublishing_is_recorded_and_the_public_page_then_404s(app, client, people, decided):
