@@ -191,9 +191,10 @@ def sender_address(lang):
     return Address(display_name=_clean_header(name), addr_spec=address)
 
 
-def build_message(notice, attachments=()):
-    """The complete e-mail for a notice. ``attachments`` are (filename, mimetype, bytes)."""
-    subject, text, html = render_notice(notice)
+def build_message(notice, attachments=(), rendered=None):
+    """The complete e-mail for a notice (an EmailMessage). ``attachments`` are (filename, mimetype, bytes);
+    ``rendered`` is what render_notice gave for it, if the caller has it already (else it is rendered here)."""
+    subject, text, html = rendered if rendered is not None else render_notice(notice)
     message = EmailMessage(policy=POLICY)
     message["Subject"] = subject
     message["From"] = sender_address(notice.language)

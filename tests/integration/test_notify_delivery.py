@@ -111,11 +111,12 @@ def test_an_expired_lease_is_reclaimed_and_the_first_worker_can_no_longer_mark_i
     second = claim(notice_id)
     assert second is not None and second.attempts == 2
     with db.engine.connect() as conn, pytest.raises(LeaseLost):
-        delivery._mark_sent(conn, notice_id, first.attempts, build_message(first))  # fenced out
+        delivery._mark_sent(conn, notice_id, first.attempts, build_message(first), "text")  # fenced out
     # The first worker, slow rather than dead, finds out before its final "." and abandons its copy.
     with pytest.raises(LeaseLost), db.engine.connect() as conn:
         send_message(build_message(first),
-                     before_end=lambda: delivery._mark_sent(conn, notice_id, first.attempts, build_message(first)))
+                     before_end=lambda: delivery._mark_sent(conn, notice_id, first.attempts, build_message(first),
+                                                            "text"))
     assert smtp.recorder.count == 0
     assert _row(notice_id).state == NoticeState.sending
 
