@@ -74,7 +74,7 @@ def test_a_worker_whose_notice_was_given_up_meanwhile_abandons_its_copy(app, smt
     notice_id, slow = _given_up_while_sending(app)
     message = build_message(slow)
     with pytest.raises(LeaseLost), db.engine.connect() as conn:
-        send_message(message, before_end=lambda: delivery._mark_sent(conn, notice_id, slow.attempts, message))
+        send_message(message, before_end=lambda: delivery._mark_sent(conn, notice_id, slow.attempts, message, "text"))
     assert smtp.recorder.count == 0
     notice = _row(notice_id)
     assert notice.state == NoticeState.failed and notice.sent_at is None and notice.message_id is None
