@@ -25,7 +25,7 @@ from grants.core.text import shorten
 from grants.core.timeutil import now_utc
 from grants.extensions import db
 from grants.notify.mailer import send_message
-from grants.notify.messages import InvalidAddress, build_message, render_notice
+from grants.notify.messages import InvalidAddress, Outgoing, build_wire, render_notice
 from grants.notify.models import Notice, NoticeState
 
 log = logging.getLogger(__name__)
@@ -130,11 +130,19 @@ def _mark_sent(conn, notice_id, attempt, message, text):
     with _transaction(conn):
         result = conn.execute(_MARK_SENT, {
             "notice_id": notice_id, "attempt": attempt, "sent_at": now_utc(),
-            "message_id_value": str(message["Message-ID"]), "subject_value": shorten(str(message["Subject"]), 300),
+            "message_id_value": _header(message, "Message-ID"),
+            "subject_value": shorten(_header(message, "Subject"), 300),
             "body_text_value": "".join(line + "\n" for line in text.splitlines()),
         })
     if result.rowcount != 1:
         raise LeaseLost(notice_id)
+
+
+def _header(message, name):
+    """Message-ID or Subject of an Outgoing (build_wire) or of an email.message.Message."""
+    if isinstance(message, Outgoing):
+        return message.message_id if name == "Message-ID" else message.subject
+    return str(message[name])
 
 
 def _record_failure(conn, notice_id, attempt, exc, from_state):
@@ -205,7 +213,7 @@ def deliver(notice_id, conn=None):
         attempt = notice.attempts
         try:
             rendered = render_notice(notice)
-            message = build_message(notice, _load_attachments(notice), rendered=rendered)
+            message = build_wire(notice, _load_attachments(notice), rendered=rendered)
         except Exception as exc:
             return _record_failure(conn, notice_id, attempt, exc, NoticeState.sending)
 

@@ -1,5 +1,6 @@
 """Rendering notices into e-mail, without a database: language, subjects, Message-ID, header injection."""
 
+import re
 from email import message_from_bytes, policy
 
 import pytest
@@ -8,7 +9,7 @@ from grants import create_app
 from grants.i18n import language as force_locale
 from grants.notify.delivery import backoff, is_permanent
 from grants.notify.mailer import _flatten
-from grants.notify.messages import InvalidAddress, build_message, message_id_for, subject_for
+from grants.notify.messages import InvalidAddress, build_message, build_wire, message_id_for, subject_for
 from grants.notify.models import Notice
 
 RECEIPT_CONTEXT = {
@@ -112,6 +113,41 @@ def test_a_long_name_full_of_address_syntax_still_parses_as_one_recipient(app):
     name = "Kari Nordmann, Bcc: x@evil.example <y@evil.example>; " * 4  # long enough to be folded
     parsed = message_from_bytes(_flatten(build_message(notice(recipient_name=name))), policy=policy.default)
     assert [a.addr_spec for a in parsed["To"].addresses] == ["kari@bergen.kommune.no"]
+
+
+def test_what_is_sent_is_well_formed_mime_that_reads_back_as_it_was_written(app):
+    # build_wire's bytes are what goes over SMTP: a long Norwegian name in encoded words of at most 75
+    # characters, no line over 998, the text 8bit where it can be, a file with a Norwegian name as RFC 2231.
+    name = "Kari Ødegård Ålesund-Østrem med et svært langt navn som må brettes over flere linjer"
+    pdf = b"%PDF-1.7 " + bytes(range(256))
+    wire = build_wire(notice(recipient_name=name), attachments=[("vedtak for Bø.pdf", "application/pdf", pdf)])
+    head, _blank, _rest = wire.data.partition(b"\r\n\r\n")
+    assert b"\n" not in wire.data.replace(b"\r\n", b"")  # CRLF line ends throughout
+    assert max(len(line) for line in wire.data.split(b"\r\n")) <= 998
+    words = re.findall(rb"=\?utf-8\?[bq]\?[^?]*\?=", head, re.I)
+    assert words and all(len(word) <= 75 for word in words)
+    assert head.decode("ascii").count("MIME-Version") == 1
+    parsed = message_from_bytes(wire.data, policy=policy.default)
+    to = parsed["To"].addresses
+    assert [a.addr_spec for a in to] == ["kari@bergen.kommune.no"] and "Ødegård" in to[0].display_name
+    assert str(parsed["From"].addresses[0].display_name) == "IMDi tilskudd"
+    assert parsed["Message-ID"] == wire.message_id and parsed["Subject"] == wire.subject
+    assert parsed["Content-Language"] == "nb" and parsed.get_content_type() == "multipart/mixed"
+    assert wire.sender == "tilskudd@imdi.example" and wire.recipients == ("kari@bergen.kommune.no",)
+    text = parsed.get_body(("plain",))
+    assert text["Content-Transfer-Encoding"] == "8bit" and "Kari Ødegård" in text.get_content()
+    [attachment] = parsed.iter_attachments()
+    assert attachment.get_filename() == "vedtak for Bø.pdf" and attachment.get_content() == pdf
+
+
+def test_a_line_too_long_for_smtp_is_sent_quoted_printable(app):
+    long_title = "Prosjekt " + "veldig langt " * 100  # one line of 1,300 characters in both bodies
+    wire = build_wire(notice(context=dict(RECEIPT_CONTEXT, title=long_title)))
+    assert max(len(line) for line in wire.data.split(b"\r\n")) <= 998
+    parsed = message_from_bytes(wire.data, policy=policy.default)
+    text = parsed.get_body(("plain",))
+    assert text["Content-Transfer-Encoding"] == "quoted-printable"
+    assert long_title.strip() in text.get_content()
 
 
 CANCELLED = {"reference": "2025-0007", "title": "Prosjekt", "municipality_name": "Bergen", "outcome": "granted",
