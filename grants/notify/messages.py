@@ -4,6 +4,7 @@ import email.policy
 import hashlib
 import io
 import re
+import secrets
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date
@@ -194,9 +195,16 @@ def sender_address(lang):
     name in that language ("IMDi tilskudd", "IMDi tilskot", "IMDi grants"), so that a nynorsk kommune never gets
     a bokmål sender."""
     address = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"])[1]
-    with language(lang):
-        name = pgettext("e-mail sender", "IMDi grants")
-    return Address(display_name=_clean_header(name), addr_spec=address)
+    key = (lang, address)
+    sender = _SENDERS.get(key)
+    if sender is None:
+        with language(lang):
+            name = pgettext("e-mail sender", "IMDi grants")
+        sender = _SENDERS[key] = Address(display_name=_clean_header(name), addr_spec=address)
+    return sender
+
+
+_SENDERS = {}  # (language, address) -> Address: the same for every notice (an Address is immutable)
 
 
 @dataclass(frozen=True)
@@ -216,7 +224,19 @@ _UTF8 = Charset("utf-8")
 _UTF8.body_encoding = None  # 7bit or 8bit as the text is; quoted-printable only for a line too long for SMTP
 _UTF8_QP = Charset("utf-8")
 _UTF8_QP.body_encoding = QP
-_WIRE_POLICY = email.policy.compat32.clone(linesep="\r\n", max_line_length=76)  # an encoded word <= 75
+class _WirePolicy(email.policy.Compat32):
+    """compat32 with CRLF line ends and lines of at most 76 (so an encoded word is at most 75, RFC 2047 2), which
+    writes a header that already fits on its line (ASCII, no line break) as it is: compat32 runs every header,
+    however short, through email.header.Header to fold it, a sixth of the time it takes to make a message."""
+
+    def _fold(self, name, value, sanitize):
+        if (isinstance(value, str) and value.isascii() and len(name) + 2 + len(value) <= self.max_line_length
+                and "\r" not in value and "\n" not in value):
+            return f"{name}: {value}{self.linesep}"
+        return super()._fold(name, value, sanitize)
+
+
+_WIRE_POLICY = _WirePolicy(linesep="\r\n", max_line_length=76)
 _LONGEST_LINE = 998  # RFC 5322 2.1.1: no line longer, CRLF apart
 
 
@@ -256,9 +276,12 @@ def build_wire(notice, attachments=(), rendered=None):
     The text and HTML bodies are an alternative pair; attachments make it multipart/mixed around that pair."""
     subject, text, html = rendered if rendered is not None else render_notice(notice)
     sender, recipient = sender_address(notice.language), recipient_address(notice)
-    body = MIMEMultipart("alternative", _subparts=[_text_part(text, "plain"), _text_part(html, "html")])
+    # Random boundaries: the generator would otherwise search every part for its own, a regular expression made
+    # anew for each message. 128 random bits cannot be guessed by whoever writes a part's text.
+    body = MIMEMultipart("alternative", boundary=f"=_alt_{secrets.token_hex(16)}",
+                         _subparts=[_text_part(text, "plain"), _text_part(html, "html")])
     if attachments:
-        message = MIMEMultipart("mixed", _subparts=[body])
+        message = MIMEMultipart("mixed", boundary=f"=_mix_{secrets.token_hex(16)}", _subparts=[body])
         for filename, mimetype, content in attachments:
             maintype, subtype = mimetype.split("/", 1)
             part = MIMEBase(maintype, subtype)
