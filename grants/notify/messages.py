@@ -187,6 +187,15 @@ def recipient_address(notice):
         raise InvalidAddress(f"not a single e-mail address: {addr_spec!r}") from exc
     if not address.username or not address.domain or " " in addr_spec:
         raise InvalidAddress(f"not a single e-mail address: {addr_spec!r}")
+    if not address.domain.isascii():  # an internationalised domain goes out as its ASCII (IDNA) form
+        try:
+            domain = address.domain.encode("idna").decode("ascii")
+        except UnicodeError as exc:
+            raise InvalidAddress(f"not a domain that can be written in ASCII: {addr_spec!r}") from exc
+        address = Address(display_name=name, username=address.username, domain=domain)
+    if not address.username.isascii():
+        # Would need SMTPUTF8 (RFC 6531) all the way to the mailbox, which the service does not ask for.
+        raise InvalidAddress(f"an address with letters outside ASCII before the @: {addr_spec!r}")
     return address
 
 

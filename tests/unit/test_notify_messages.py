@@ -74,6 +74,14 @@ def test_an_address_that_is_not_exactly_one_address_is_refused(app, address):
     assert is_permanent(InvalidAddress("x"))
 
 
+def test_an_address_with_a_norwegian_domain_goes_out_in_ascii_and_one_with_a_norwegian_name_part_is_refused(app):
+    wire = build_wire(notice(recipient_email="kari@bø.kommune.no"))
+    assert wire.recipients == ("kari@xn--b-5ga.kommune.no",)
+    assert message_from_bytes(wire.data, policy=policy.default)["To"].addresses[0].domain == "xn--b-5ga.kommune.no"
+    with pytest.raises(InvalidAddress):
+        build_wire(notice(recipient_email="kåre@bergen.kommune.no"))
+
+
 def test_deadline_reminder_subject_says_tomorrow_rather_than_one_days(app):
     context = {"round_title": "Mangfold 2025"}
     with force_locale("en"):
