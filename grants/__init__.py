@@ -36,11 +36,13 @@ def create_app(config=None, **overrides):
         n = int(app.config["PROXY_FIX"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
+    from sqlalchemy.engine import make_url
+
     from grants import i18n, security
     from grants.celery import celery_init_app
     from grants.extensions import csrf, db, login_manager, migrate
 
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg"):
+    if make_url(app.config["SQLALCHEMY_DATABASE_URI"]).drivername == "postgresql+psycopg":
         # grants.db.configure_postgresql tests a pooled connection's socket instead of pinging the server.
         options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
         options.pop("pool_pre_ping", None)

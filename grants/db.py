@@ -1,5 +1,6 @@
 """Declarative base with a constraint naming convention, and shared column helpers."""
 
+import re
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, MetaData, String, TypeDecorator
@@ -117,8 +118,9 @@ def configure_postgresql(engine):
     quarter to a half of that prepared (timed at SQLAlchemy's cursor events). So the ``rollback`` event, which
     fires just before the ROLLBACK of a connection's outermost transaction, commits instead when the transaction
     is open and well (not failed) and every statement it sent began with SELECT (seen at ``before_cursor_execute``
-    and forgotten at ``begin``): such a transaction has written nothing (the application defines no function that
-    writes, and the row locks of SELECT ... FOR UPDATE end at COMMIT as at ROLLBACK), so COMMIT does exactly
+    and forgotten at ``begin``; a SELECT ... INTO, set_config or pg_notify counts as a write): such a transaction
+    has written nothing (the application defines no function that writes, and the row locks of SELECT ... FOR
+    UPDATE end at COMMIT as at ROLLBACK), so COMMIT does exactly
     what ROLLBACK would, and the ROLLBACK that follows finds nothing to do. Any other statement (INSERT, UPDATE,
     DELETE, WITH, SET, DDL) makes the transaction roll back as before: flushed but uncommitted changes, a view
     that forgot to commit, a failed statement. Reading the statement's text costs no round trip; asking the
@@ -165,7 +167,7 @@ def configure_postgresql(engine):
 
     @event.listens_for(engine, "before_cursor_execute")
     def _note_statement(connection, _cursor, statement, _parameters, _context, _executemany):
-        if not statement.lstrip()[:6].upper() == "SELECT":
+        if statement.lstrip()[:6].upper() != "SELECT" or _SELECT_THAT_KEEPS.search(statement):
             connection.info[_WROTE] = True
 
     @event.listens_for(engine, "rollback")
@@ -182,6 +184,10 @@ def configure_postgresql(engine):
 
 
 _WROTE = "grants_transaction_wrote"  # connection.info: a statement other than SELECT in this transaction
+
+# A SELECT that leaves something a COMMIT would keep and a ROLLBACK undo: SELECT ... INTO (a new table), a setting
+# changed for the session (set_config), a notification (pg_notify). Treated as a write, so it rolls back as before.
+_SELECT_THAT_KEEPS = re.compile(r"\binto\b|\bset_config\s*\(|\bpg_notify\s*\(", re.IGNORECASE)
 
 
 def ensure_sqlite_folder(url):

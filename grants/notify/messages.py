@@ -18,6 +18,7 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr, parseaddr
 
+import idna
 from flask import current_app, has_request_context, render_template
 from flask_babel import gettext as _
 from flask_babel import pgettext
@@ -187,10 +188,10 @@ def recipient_address(notice):
         raise InvalidAddress(f"not a single e-mail address: {addr_spec!r}") from exc
     if not address.username or not address.domain or " " in addr_spec:
         raise InvalidAddress(f"not a single e-mail address: {addr_spec!r}")
-    if not address.domain.isascii():  # an internationalised domain goes out as its ASCII (IDNA) form
+    if not address.domain.isascii():  # an internationalised domain goes out as its ASCII form (IDNA 2008, UTS 46)
         try:
-            domain = address.domain.encode("idna").decode("ascii")
-        except UnicodeError as exc:
+            domain = idna.encode(address.domain, uts46=True).decode("ascii")
+        except (idna.IDNAError, UnicodeError) as exc:
             raise InvalidAddress(f"not a domain that can be written in ASCII: {addr_spec!r}") from exc
         address = Address(display_name=name, username=address.username, domain=domain)
     if not address.username.isascii():
@@ -273,6 +274,18 @@ def _formatted(header_name, address):
     return value
 
 
+def _attachment_name(filename, longest=60):
+    """The file name an attachment is sent under: cleaned, and shortened to ``longest`` characters (its extension
+    kept), so that its RFC 2231 encoding, which compat32 does not split, stays well inside a line of 998."""
+    name = _clean_header(filename)
+    if len(name) <= longest:
+        return name
+    stem, dot, extension = name.rpartition(".")
+    if not dot or len(extension) > 10:
+        return name[:longest]
+    return f"{stem[:longest - len(extension) - 1].rstrip()}.{extension}"
+
+
 def build_wire(notice, attachments=(), rendered=None):
     """The complete e-mail for a notice, as the Outgoing that is sent. ``attachments`` are (filename, mimetype,
     bytes); ``rendered`` is what render_notice gave for it, if the caller has it already (else it is rendered
@@ -297,7 +310,7 @@ def build_wire(notice, attachments=(), rendered=None):
             del part["MIME-Version"]
             part.set_payload(content)
             encode_base64(part)
-            name = _clean_header(filename)
+            name = _attachment_name(filename)
             part.add_header("Content-Disposition", "attachment",
                             filename=name if name.isascii() else ("utf-8", "", name))
             message.attach(part)

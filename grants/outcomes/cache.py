@@ -1,10 +1,11 @@
 """A small page cache for the public summary pages, shared through Redis when there is one.
 
-Entries are keyed by a per-round generation number; publishing or unpublishing raises the generation, so
-every web process drops its copy at once. Each process keeps a copy of what it has read, checked against the
+Entries are keyed by a per-round generation (a random token in Redis); publishing or unpublishing sets a new
+one, so every web process drops its copy at once. Each process keeps a copy of what it has read, checked against the
 generation in Redis on every request (one small read instead of the whole page).
 """
 
+import secrets
 import threading
 import time
 
@@ -31,11 +32,21 @@ def _redis():
 
 
 def _generation(round_id):
+    """The round's current generation: a str, or None when Redis is out of reach (no cache then).
+
+    In Redis a generation is a random token, never a count: when the key is gone (Redis restarted without
+    persistence, an eviction, clear_all) a new token is made, so a copy kept by a process under an earlier
+    generation can never be taken for the current one, as a count starting again from 0 would let it."""
     client = _redis()
     if client is None:
-        return _local.get(("gen", round_id), 0)
+        return str(_local.get(("gen", round_id), 0))
+    key = f"grants:summary-gen:{round_id}"
     try:
-        return int(client.get(f"grants:summary-gen:{round_id}") or 0)
+        generation = client.get(key)
+        if generation is None:
+            with client.pipeline(transaction=False) as pipe:  # the first to set it wins; everyone reads that one
+                generation = pipe.set(key, secrets.token_hex(8), nx=True).get(key).execute()[1]
+        return generation.decode()
     except Exception:  # Redis down: no cache, never an error page
         return None
 
@@ -48,7 +59,7 @@ def _seen(round_id, generation):
 
 # Each process keeps a copy of the entries it has read from Redis or stored there: (round_id, key) ->
 # (generation, value, monotonic time it expires). A request asks Redis only for the round's generation (a few
-# bytes) and takes the copy if it is of that generation and not expired; a publication raises the generation,
+# bytes) and takes the copy if it is of that generation and not expired; a publication sets a new generation,
 # so no process serves its old copy after that. The copy expires when the Redis entry does (TTL), so the page's
 # figures are never older than TTL seconds. At most one copy per round and key: a newer generation replaces it.
 _copies = {}
@@ -123,7 +134,7 @@ def invalidate_round(round_id):
             _local[("gen", round_id)] = _local.get(("gen", round_id), 0) + 1
         return
     try:
-        client.incr(f"grants:summary-gen:{round_id}")
+        client.set(f"grants:summary-gen:{round_id}", secrets.token_hex(8))  # a new token: every copy is old now
     except Exception:
         current_app.logger.warning("could not drop the summary cache of round %s", round_id)
 

@@ -1,5 +1,7 @@
 """Public pages: the rounds, a round's call text, the accessibility statement, the language switch."""
 
+from urllib.parse import urlsplit
+
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -42,14 +44,19 @@ def accessibility():
 
 def _from_this_site():
     """Whether a POST came from a page of this service, by the headers a browser sets itself and no page can
-    forge (OWASP's "verifying origin with standard headers"): ``Origin`` equal to this host's origin, or, without
-    it, ``Sec-Fetch-Site`` "same-origin" or "none" (typed or bookmarked). A request with neither header is not
-    from a current browser's cross-site form, which sends one of them, and passes."""
-    origin = request.headers.get("Origin")
-    if origin is not None:
-        return origin == request.host_url.rstrip("/")
+    forge (OWASP's "verifying origin with standard headers"). ``Sec-Fetch-Site`` first, as it does not depend on
+    how a proxy passes the host on: "same-origin", or "none" (typed or bookmarked). Without it, ``Origin`` must be
+    this host's origin as the request sees it or that of PUBLIC_BASE_URL (behind a proxy that does not say the
+    scheme or host). A request with neither header is not from a current browser's cross-site form, which sends
+    both, and passes."""
     site = request.headers.get("Sec-Fetch-Site")
-    return site is None or site in ("same-origin", "none")
+    if site is not None:
+        return site in ("same-origin", "none")
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True
+    public = urlsplit(current_app.config.get("PUBLIC_BASE_URL") or "")
+    return origin in (request.host_url.rstrip("/"), f"{public.scheme}://{public.netloc}")
 
 
 @csrf.exempt

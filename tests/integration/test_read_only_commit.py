@@ -82,6 +82,17 @@ def test_a_row_lock_alone_ends_in_commit_and_is_released(engine):
         other.rollback()
 
 
+def test_a_select_that_changes_a_session_setting_rolls_back(engine):
+    # set_config(..., false) changes the setting for the session: COMMIT would keep it, so it counts as a write.
+    with engine.connect() as connection:
+        _prepare(connection)
+        connection.execute(sa.text("SELECT set_config('application_name', 'changed-by-select', false)"))
+        connection.rollback()
+        assert _prepared(connection) == 0
+        assert connection.execute(sa.text("SHOW application_name")).scalar() != "changed-by-select"
+        connection.rollback()
+
+
 def test_a_statement_other_than_select_makes_it_roll_back(engine):
     # SET (not SET LOCAL) would outlive a COMMIT: any statement that is not a SELECT sends a real ROLLBACK.
     with engine.connect() as connection:
@@ -126,6 +137,17 @@ def _backend_pid():
     return pid
 
 
+def _readable(pool):
+    """Whether a connection idle in the pool has something to read (the server's goodbye)."""
+    import select
+
+    for record in list(pool._pool.queue):
+        connection = record.dbapi_connection
+        if connection is not None and select.select([connection.pgconn.socket], [], [], 0)[0]:
+            return True
+    return False
+
+
 def test_a_pooled_connection_the_server_ended_is_replaced_at_checkout(engine):
     # No ping at checkout: the connection's socket, readable while idle, tells that the server ended it.
     import time
@@ -138,7 +160,9 @@ def test_a_pooled_connection_the_server_ended_is_replaced_at_checkout(engine):
             assert killer.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": first}).scalar()
     finally:
         other.dispose()
-    time.sleep(0.2)  # the server's FATAL message and the end of the stream reach the socket
+    deadline = time.monotonic() + 10  # until the server's FATAL message and the end of the stream reach the socket
+    while time.monotonic() < deadline and not _readable(db.engine.pool):
+        time.sleep(0.02)
     second = _backend_pid()  # no error: the dead connection was discarded and a new one made
     assert second != first
     assert _backend_pid() == second

@@ -29,6 +29,11 @@ def processes(database_url, instance_dir, _migrated, redis_url):
     cache._copies.clear()
 
 
+def entry_key(client, round_id, key):
+    """The Redis key of a cached entry of the round's current generation."""
+    return f"grants:summary:{round_id}:{client.get(f'grants:summary-gen:{round_id}').decode()}:{key}"
+
+
 def in_process(app, action):
     with app.test_request_context():
         return action()
@@ -38,8 +43,8 @@ def test_the_copy_serves_without_reading_the_entry_and_a_publication_elsewhere_d
     (first, second), round_id = processes
     in_process(first, lambda: cache.get(round_id, "page:nb"))  # a miss reads the generation first
     in_process(first, lambda: cache.put(round_id, "page:nb", "version 1"))
-    entry = f"grants:summary:{round_id}:0:page:nb"
     client = redis.Redis.from_url(redis_url)
+    entry = entry_key(client, round_id, "page:nb")
     assert client.get(entry) == b"version 1"
 
     client.delete(entry)  # the process's copy answers: it read only the generation
@@ -50,8 +55,20 @@ def test_the_copy_serves_without_reading_the_entry_and_a_publication_elsewhere_d
     in_process(second, lambda: cache.put(round_id, "page:nb", "version 2"))
     cache._copies.clear()  # the first process has no copy of the new generation: it reads Redis, and keeps it
     assert in_process(first, lambda: cache.get(round_id, "page:nb")) == "version 2"
-    client.delete(f"grants:summary:{round_id}:1:page:nb")
+    client.delete(entry_key(client, round_id, "page:nb"))
     assert in_process(first, lambda: cache.get(round_id, "page:nb")) == "version 2"
+
+
+def test_a_copy_is_never_served_after_redis_lost_the_generation(processes, redis_url):
+    # Redis restarted without its data (or the key was evicted): the generation starts as a new random token,
+    # never as the old one again, so no process takes its old copy (a page since unpublished) for current.
+    (first, _second), round_id = processes
+    in_process(first, lambda: cache.get(round_id, "page:nb"))
+    in_process(first, lambda: cache.put(round_id, "page:nb", "published then"))
+    assert in_process(first, lambda: cache.get(round_id, "page:nb")) == "published then"
+    client = redis.Redis.from_url(redis_url)
+    client.delete(*client.scan_iter(f"grants:summary*:{round_id}*"))
+    assert in_process(first, lambda: cache.get(round_id, "page:nb")) is None
 
 
 def test_a_copy_expires_with_its_redis_entry(processes, redis_url):
@@ -59,7 +76,7 @@ def test_a_copy_expires_with_its_redis_entry(processes, redis_url):
     in_process(first, lambda: cache.get(round_id, "body:en"))
     in_process(first, lambda: cache.put(round_id, "body:en", "figures read now"))
     client = redis.Redis.from_url(redis_url)
-    client.expire(f"grants:summary:{round_id}:0:body:en", 1)
+    client.expire(entry_key(client, round_id, "body:en"), 1)
     cache._copies.clear()
     assert in_process(first, lambda: cache.get(round_id, "body:en")) == "figures read now"  # copied, for 1 s
     time.sleep(1.2)

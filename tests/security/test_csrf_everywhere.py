@@ -157,7 +157,9 @@ def by_origin(world, rule, on, before):
     client = world.clients["anonymous"]
     for url in world.urls(rule, on):
         for what, headers in (("another site's Origin", {"Origin": "https://attacker.example"}),
-                              ("Sec-Fetch-Site cross-site", {"Sec-Fetch-Site": "cross-site"})):
+                              ("Sec-Fetch-Site cross-site", {"Sec-Fetch-Site": "cross-site"}),
+                              ("Sec-Fetch-Site cross-site and this site's Origin",
+                               {"Sec-Fetch-Site": "cross-site", "Origin": "http://localhost"})):
             world.requests += 1
             response = client.open(url, method="POST", data=dict(body),
                                    headers=headers)
@@ -166,11 +168,28 @@ def by_origin(world, rule, on, before):
             if response.status_code != 400 or CSRF_MESSAGE not in response.get_data(as_text=True):
                 problems.append(f"POST {url} as anonymous with {what}: {response.status_code}; wanted 400 and "
                                 f"the CSRF message")
+            if "lang" in session_set_by(world.app, response) or response.headers.get("Location"):
+                problems.append(f"POST {url} as anonymous with {what}: the choice was kept in the session or "
+                                f"followed (a redirect)")
             if changed:
                 problems.append(f"POST {url} as anonymous with {what}: the database changed")
-        for what, headers in (("this site's Origin", {"Origin": "http://localhost"}), ("no Origin", {})):
+        public = world.app.config["PUBLIC_BASE_URL"].rstrip("/")  # the origin behind a proxy that hides it
+        for what, headers in (("this site's Origin", {"Origin": "http://localhost"}), ("no Origin", {}),
+                              ("the public address as Origin", {"Origin": public}),
+                              ("Sec-Fetch-Site same-origin", {"Sec-Fetch-Site": "same-origin",
+                                                              "Origin": "https://proxy.internal"})):
             response = world.send("anonymous", "POST", url, dict(body), headers=headers)
-            if classify(response) != ALLOWED:
+            if classify(response) != ALLOWED or session_set_by(world.app, response).get("lang") != body.get("lang"):
                 problems.append(f"POST {url} as anonymous with {what} and no token: {response.status_code}; "
-                                f"wanted an allowed answer")
+                                f"wanted an allowed answer that keeps the language in the session")
     return problems
+
+
+def session_set_by(app, response):
+    """The session the response's cookie holds (a dict; empty when it sets none)."""
+    name = app.config["SESSION_COOKIE_NAME"]
+    for header in response.headers.getlist("Set-Cookie"):
+        if header.startswith(f"{name}="):
+            value = header.split(";", 1)[0].split("=", 1)[1]
+            return app.session_interface.get_signing_serializer(app).loads(value) if value else {}
+    return {}

@@ -56,8 +56,8 @@ def test_message_id_depends_on_the_notice_only(app):
 
 def test_line_breaks_in_a_name_or_title_cannot_add_headers(app):
     context = RECEIPT_CONTEXT | {"reference": "2025-0007\r\nBcc: victim@evil.example"}
-    message = build_message(notice(recipient_name="Eve\r\nBcc: victim@evil.example\nX-Evil: 1", context=context))
-    wire = _flatten(message)
+    outgoing = build_wire(notice(recipient_name="Eve\r\nBcc: victim@evil.example\nX-Evil: 1", context=context))
+    wire = _flatten(outgoing)  # the bytes that go over SMTP, as they are
     head = wire.split(b"\r\n\r\n", 1)[0]
     assert b"\r\nBcc:" not in head and b"\r\nX-Evil" not in head
     parsed = message_from_bytes(wire, policy=policy.default)
@@ -77,6 +77,8 @@ def test_an_address_that_is_not_exactly_one_address_is_refused(app, address):
 def test_an_address_with_a_norwegian_domain_goes_out_in_ascii_and_one_with_a_norwegian_name_part_is_refused(app):
     wire = build_wire(notice(recipient_email="kari@bø.kommune.no"))
     assert wire.recipients == ("kari@xn--b-5ga.kommune.no",)
+    # IDNA 2008 (UTS 46), not Python's IDNA 2003 codec, which would send straße.de's mail to strasse.de
+    assert build_wire(notice(recipient_email="hans@straße.de")).recipients == ("hans@xn--strae-oqa.de",)
     assert message_from_bytes(wire.data, policy=policy.default)["To"].addresses[0].domain == "xn--b-5ga.kommune.no"
     with pytest.raises(InvalidAddress):
         build_wire(notice(recipient_email="kåre@bergen.kommune.no"))
@@ -146,6 +148,15 @@ def test_what_is_sent_is_well_formed_mime_that_reads_back_as_it_was_written(app)
     assert text["Content-Transfer-Encoding"] == "8bit" and "Kari Ødegård" in text.get_content()
     [attachment] = parsed.iter_attachments()
     assert attachment.get_filename() == "vedtak for Bø.pdf" and attachment.get_content() == pdf
+
+
+def test_a_long_norwegian_file_name_is_shortened_and_keeps_its_extension(app):
+    name = "Vedtak om tilskudd til Ålesund, Ørsta og Ås kommuner – " * 20 + ".pdf"
+    wire = build_wire(notice(), attachments=[(name, "application/pdf", b"%PDF-1.7")])
+    assert max(len(line) for line in wire.data.split(b"\r\n")) <= 998
+    [attachment] = message_from_bytes(wire.data, policy=policy.default).iter_attachments()
+    assert attachment.get_filename().endswith(".pdf") and len(attachment.get_filename()) <= 60
+    assert attachment.get_filename().startswith("Vedtak om tilskudd til Ålesund")
 
 
 def test_a_line_too_long_for_smtp_is_sent_quoted_printable(app):
