@@ -82,25 +82,19 @@ def test_a_row_lock_alone_ends_in_commit_and_is_released(engine):
         other.rollback()
 
 
-def test_a_select_that_changes_a_session_setting_rolls_back(engine):
-    # set_config(..., false) changes the setting for the session: COMMIT would keep it, so it counts as a write.
-    with engine.connect() as connection:
-        _prepare(connection)
-        connection.execute(sa.text("SELECT set_config('application_name', 'changed-by-select', false)"))
-        connection.rollback()
-        assert _prepared(connection) == 0
-        assert connection.execute(sa.text("SHOW application_name")).scalar() != "changed-by-select"
-        connection.rollback()
-
-
-def test_a_statement_other_than_select_makes_it_roll_back(engine):
+@pytest.mark.parametrize("statement, setting, value", [
     # SET (not SET LOCAL) would outlive a COMMIT: any statement that is not a SELECT sends a real ROLLBACK.
+    ("SET statement_timeout = 12345", "statement_timeout", "12345ms"),
+    # set_config(..., false) changes the setting for the session: a SELECT that does it counts as a write.
+    ("SELECT set_config('application_name', 'changed-by-select', false)", "application_name", "changed-by-select"),
+])
+def test_a_transaction_that_changed_a_session_setting_rolls_back(engine, statement, setting, value):
     with engine.connect() as connection:
         _prepare(connection)
-        connection.execute(sa.text("SET statement_timeout = 12345"))
+        connection.execute(sa.text(statement))
         connection.rollback()
         assert _prepared(connection) == 0
-        assert connection.execute(sa.text("SHOW statement_timeout")).scalar() != "12345ms"
+        assert connection.execute(sa.text(f"SHOW {setting}")).scalar() != value
         connection.rollback()
 
 
