@@ -112,19 +112,19 @@ def configure_postgresql(engine):
     and adds three listeners to it. Nothing is returned or raised here.
 
     Prepared statements. psycopg prepares a statement on the server once a connection has run it five times
-    (``prepare_threshold``), after which PostgreSQL neither parses nor plans it again; but it forgets every
-    prepared statement at a ROLLBACK. Every request that only reads ends its transaction by rolling back (the
-    session's end), so no statement ever reached five and each was planned anew: 0.6 to 1.0 ms a statement, a
-    quarter to a half of that prepared (timed at SQLAlchemy's cursor events). So the ``rollback`` event, which
-    fires just before the ROLLBACK of a connection's outermost transaction, commits instead when the transaction
-    is open and well (not failed) and every statement it sent began with SELECT (seen at ``before_cursor_execute``
-    and forgotten at ``begin``; a SELECT ... INTO, set_config or pg_notify counts as a write): such a transaction
-    has written nothing (the application defines no function that writes, and the row locks of SELECT ... FOR
-    UPDATE end at COMMIT as at ROLLBACK), so COMMIT does exactly
-    what ROLLBACK would, and the ROLLBACK that follows finds nothing to do. Any other statement (INSERT, UPDATE,
-    DELETE, WITH, SET, DDL) makes the transaction roll back as before: flushed but uncommitted changes, a view
-    that forgot to commit, a failed statement. Reading the statement's text costs no round trip; asking the
-    server (``pg_current_xact_id_if_assigned()``, as this did before) cost one on every request.
+    (``prepare_threshold``), after which PostgreSQL neither parses nor plans it again; but it forgets every prepared
+    statement at a ROLLBACK. Every request that only reads ends its transaction by rolling back (the session's end),
+    so no statement ever reached five and each was planned anew: 0.6 to 1.0 ms a statement, a quarter to a half of
+    that prepared (timed at SQLAlchemy's cursor events). So the ``rollback`` event, which fires just before the
+    ROLLBACK of a connection's outermost transaction, commits instead when the transaction is open and well (not
+    failed) and every statement it sent began with SELECT (seen at ``before_cursor_execute`` and forgotten at
+    ``begin``; a SELECT ... INTO, set_config or pg_notify counts as a write): such a transaction has written nothing
+    (the application defines no function that writes, and the row locks of SELECT ... FOR UPDATE end at COMMIT as at
+    ROLLBACK), so COMMIT does exactly what ROLLBACK would, and the ROLLBACK that follows finds nothing to do. Any
+    other statement (INSERT, UPDATE, DELETE, WITH, SET, DDL) makes the transaction roll back as before: flushed but
+    uncommitted changes, a view that forgot to commit, a failed statement. Reading the statement's text costs no
+    round trip; asking the server (``pg_current_xact_id_if_assigned()``, as this did before) cost one on every
+    request.
 
     Life of a pooled connection. Instead of ``pool_pre_ping`` (a round trip at every checkout), the ``checkout``
     event looks at the connection's socket without waiting: an idle connection has nothing to read, so a socket

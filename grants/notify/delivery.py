@@ -25,7 +25,7 @@ from grants.core.text import shorten
 from grants.core.timeutil import now_utc
 from grants.extensions import db
 from grants.notify.mailer import send_message
-from grants.notify.messages import InvalidAddress, Outgoing, build_wire, render_notice
+from grants.notify.messages import InvalidAddress, build_wire
 from grants.notify.models import Notice, NoticeState
 
 log = logging.getLogger(__name__)
@@ -123,26 +123,16 @@ def is_permanent(exc):
     return isinstance(exc, InvalidAddress)
 
 
-def _mark_sent(conn, notice_id, attempt, message, text):
+def _mark_sent(conn, notice_id, attempt, message):
     """Record the notice as sent, if this worker's claim still holds. Durable before the server may accept it.
-    ``text`` is the plain-text body as rendered (kept as the message's record, with the line ends it was given
-    in the message)."""
+    ``message`` is the Outgoing (grants.notify.messages.build_wire) about to be accepted."""
     with _transaction(conn):
         result = conn.execute(_MARK_SENT, {
-            "notice_id": notice_id, "attempt": attempt, "sent_at": now_utc(),
-            "message_id_value": _header(message, "Message-ID"),
-            "subject_value": shorten(_header(message, "Subject"), 300),
-            "body_text_value": "".join(line + "\n" for line in text.splitlines()),
+            "notice_id": notice_id, "attempt": attempt, "sent_at": now_utc(), "message_id_value": message.message_id,
+            "subject_value": shorten(message.subject, 300), "body_text_value": message.text,
         })
     if result.rowcount != 1:
         raise LeaseLost(notice_id)
-
-
-def _header(message, name):
-    """Message-ID or Subject of an Outgoing (build_wire) or of an email.message.Message."""
-    if isinstance(message, Outgoing):
-        return message.message_id if name == "Message-ID" else message.subject
-    return str(message[name])
 
 
 def _record_failure(conn, notice_id, attempt, exc, from_state):
@@ -212,8 +202,7 @@ def deliver(notice_id, conn=None):
             return None
         attempt = notice.attempts
         try:
-            rendered = render_notice(notice)
-            message = build_wire(notice, _load_attachments(notice), rendered=rendered)
+            message = build_wire(notice, _load_attachments(notice))
         except Exception as exc:
             return _record_failure(conn, notice_id, attempt, exc, NoticeState.sending)
 
@@ -221,7 +210,7 @@ def deliver(notice_id, conn=None):
 
         def mark():
             nonlocal marked
-            _mark_sent(conn, notice_id, attempt, message, rendered[1])
+            _mark_sent(conn, notice_id, attempt, message)
             marked = True
 
         try:

@@ -12,15 +12,12 @@ EHLO, maybe STARTTLS and LOGIN). A connection that went stale is noticed at MAIL
 handed over, and replaced once.
 """
 
-import email.generator
-import io
 import os
 import re
 import smtplib
 import socket
 import ssl
 import time
-from email.utils import getaddresses
 from pathlib import Path
 
 from flask import current_app
@@ -36,9 +33,8 @@ _cached = {"pid": None, "key": None, "smtp": None, "used": 0.0}
 
 
 def send_message(message, before_end=None):
-    """Send one message: an email.message.Message (EmailMessage), or a notice's Outgoing
-    (grants.notify.messages.build_wire: its bytes and envelope as they are). Raises on any failure, so the
-    caller can count the attempt.
+    """Send one notice's Outgoing (grants.notify.messages.build_wire: its bytes and envelope, as they are). Raises
+    on any failure, so the caller can count the attempt.
 
     ``before_end`` is called once the server has everything but the final "."; if it raises, the message is
     abandoned (the connection is closed without the "."), so the server never accepts it.
@@ -53,48 +49,29 @@ def send_message(message, before_end=None):
     return _send_smtp(config, message, before_end)
 
 
-def _is_outgoing(message):
-    return isinstance(getattr(message, "data", None), bytes)
-
-
 def _keep(message):
     folder = Path(current_app.config["MAIL_DIR"])
     folder.mkdir(parents=True, exist_ok=True)
-    message_id = message.message_id if _is_outgoing(message) else message["Message-ID"]
-    safe_id = "".join(ch for ch in message_id if ch.isalnum() or ch in "-.@")
+    safe_id = "".join(ch for ch in message.message_id if ch.isalnum() or ch in "-.@")
     path = folder / f"{safe_id}.eml"
     temporary = path.with_suffix(f".{os.getpid()}.tmp")
-    temporary.write_bytes(message.data if _is_outgoing(message) else bytes(message))
+    temporary.write_bytes(message.data)
     temporary.replace(path)  # a reader never sees half a file
     return str(path)
 
 
 def _flatten(message):
     """The message as SMTP DATA: CRLF line ends, leading dots doubled, ending in CRLF (without the final ".")."""
-    if _is_outgoing(message):
-        raw = message.data
-    else:
-        buffer = io.BytesIO()
-        generator = email.generator.BytesGenerator(buffer, policy=message.policy)
-        generator.flatten(message, linesep="\r\n")
-        raw = buffer.getvalue()
-    data = _DOT_AT_LINE_START.sub(b"..", _CRLF_FIX.sub(b"\r\n", raw))
+    data = _DOT_AT_LINE_START.sub(b"..", _CRLF_FIX.sub(b"\r\n", message.data))
     if not data.endswith(b"\r\n"):
         data += b"\r\n"
     return data
 
 
 def _envelope(message):
-    if _is_outgoing(message):
-        if not message.recipients:
-            raise smtplib.SMTPRecipientsRefused({})
-        return message.sender, list(message.recipients)
-    sender = getaddresses([str(message.get("Sender") or message["From"])])[0][1]
-    headers = [str(v) for name in ("To", "Cc", "Bcc") for v in message.get_all(name, [])]
-    recipients = [address for _name, address in getaddresses(headers) if address]
-    if not recipients:
+    if not message.recipients:
         raise smtplib.SMTPRecipientsRefused({})
-    return sender, recipients
+    return message.sender, list(message.recipients)
 
 
 def _open(config):

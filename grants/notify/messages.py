@@ -221,19 +221,22 @@ _SENDERS = {}  # (language, address) -> Address: the same for every notice (an A
 class Outgoing:
     """A notice's e-mail as it goes over SMTP: ``data`` the whole message (bytes, CRLF line ends, not yet
     dot-stuffed), ``sender`` and ``recipients`` the envelope addresses, ``message_id`` and ``subject`` (str) as in
-    its headers."""
+    its headers, and ``text`` its plain-text body as it is in the message (each line ending in a line feed)."""
 
     data: bytes
     sender: str
     recipients: tuple
     message_id: str
     subject: str
+    text: str
 
 
 _UTF8 = Charset("utf-8")
 _UTF8.body_encoding = None  # 7bit or 8bit as the text is; quoted-printable only for a line too long for SMTP
 _UTF8_QP = Charset("utf-8")
 _UTF8_QP.body_encoding = QP
+
+
 class _WirePolicy(email.policy.Compat32):
     """compat32 with CRLF line ends and lines of at most 76 (so an encoded word is at most 75, RFC 2047 2), which
     writes a header that already fits on its line (ASCII, no line break) as it is: compat32 runs every header,
@@ -250,10 +253,16 @@ _WIRE_POLICY = _WirePolicy(linesep="\r\n", max_line_length=76)
 _LONGEST_LINE = 998  # RFC 5322 2.1.1: no line longer, CRLF apart
 
 
+def _lines(content):
+    """``content`` as a body carries it: each line ending in one line feed."""
+    return "".join(line + "\n" for line in content.splitlines())
+
+
 def _text_part(content, subtype):
-    lines = content.splitlines()
-    long_line = any(len(line.encode()) > _LONGEST_LINE for line in lines)
-    part = MIMEText("".join(line + "\n" for line in lines), subtype, _UTF8_QP if long_line else _UTF8)
+    """A text/``subtype`` part of ``content`` (already in _lines form): 8bit, quoted-printable if a line is too long
+    for SMTP."""
+    long_line = any(len(line.encode()) > _LONGEST_LINE for line in content.splitlines())
+    part = MIMEText(content, subtype, _UTF8_QP if long_line else _UTF8)
     del part["MIME-Version"]  # once, at the top
     return part
 
@@ -286,22 +295,22 @@ def _attachment_name(filename, longest=60):
     return f"{stem[:longest - len(extension) - 1].rstrip()}.{extension}"
 
 
-def build_wire(notice, attachments=(), rendered=None):
+def build_wire(notice, attachments=()):
     """The complete e-mail for a notice, as the Outgoing that is sent. ``attachments`` are (filename, mimetype,
-    bytes); ``rendered`` is what render_notice gave for it, if the caller has it already (else it is rendered
-    here). Raises InvalidAddress for a recipient address that is not exactly one well-formed address.
+    bytes). Raises InvalidAddress for a recipient address that is not exactly one well-formed address.
 
     Made with the email package's compat32 classes (email.mime) rather than EmailMessage: the same message for
     a quarter of the time, as EmailMessage parses and folds every header through its header registry (measured
     in bench/notify.py's worker by cProfile). What makes it safe stays where it was: the addresses are checked by
     recipient_address and sender_address (headerregistry), and every header value is cleaned of CR and LF.
     The text and HTML bodies are an alternative pair; attachments make it multipart/mixed around that pair."""
-    subject, text, html = rendered if rendered is not None else render_notice(notice)
+    subject, text, html = render_notice(notice)
+    text = _lines(text)
     sender, recipient = sender_address(notice.language), recipient_address(notice)
     # Random boundaries: the generator would otherwise search every part for its own, a regular expression made
     # anew for each message. 128 random bits cannot be guessed by whoever writes a part's text.
     body = MIMEMultipart("alternative", boundary=f"=_alt_{secrets.token_hex(16)}",
-                         _subparts=[_text_part(text, "plain"), _text_part(html, "html")])
+                         _subparts=[_text_part(text, "plain"), _text_part(_lines(html), "html")])
     if attachments:
         message = MIMEMultipart("mixed", boundary=f"=_mix_{secrets.token_hex(16)}", _subparts=[body])
         for filename, mimetype, content in attachments:
@@ -335,10 +344,10 @@ def build_wire(notice, attachments=(), rendered=None):
     buffer = io.BytesIO()
     BytesGenerator(buffer, mangle_from_=False, policy=_WIRE_POLICY).flatten(message)
     return Outgoing(data=buffer.getvalue(), sender=sender.addr_spec, recipients=(recipient.addr_spec,),
-                    message_id=headers[3][1], subject=subject)
+                    message_id=headers[3][1], subject=subject, text=text)
 
 
-def build_message(notice, attachments=(), rendered=None):
+def build_message(notice, attachments=()):
     """The complete e-mail for a notice as an EmailMessage: build_wire's bytes, read back as a receiver reads
     them (for pages and tests that look inside; delivery sends build_wire's bytes as they are)."""
-    return email.message_from_bytes(build_wire(notice, attachments, rendered).data, policy=POLICY)
+    return email.message_from_bytes(build_wire(notice, attachments).data, policy=POLICY)

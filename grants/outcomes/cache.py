@@ -1,8 +1,9 @@
 """A small page cache for the public summary pages, shared through Redis when there is one.
 
-Entries are keyed by a per-round generation (a random token in Redis); publishing or unpublishing sets a new
-one, so every web process drops its copy at once. Each process keeps a copy of what it has read, checked against the
-generation in Redis on every request (one small read instead of the whole page).
+Entries are keyed by a per-round generation (a random token); publishing or unpublishing sets a new one, so
+every web process drops its copy at once. Each process keeps a copy of what it has read or stored, checked against
+the generation on every request: in Redis when there is one (one small read instead of the whole page), else in
+the process itself, where the copies are the whole cache.
 """
 
 import secrets
@@ -13,7 +14,7 @@ from flask import current_app, g
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-_local = {}
+_generations = {}  # without Redis: round_id -> the round's generation in this process
 _lock = threading.Lock()
 TTL = 3600
 
@@ -39,7 +40,8 @@ def _generation(round_id):
     generation can never be taken for the current one, as a count starting again from 0 would let it."""
     client = _redis()
     if client is None:
-        return str(_local.get(("gen", round_id), 0))
+        with _lock:
+            return _generations.setdefault(round_id, secrets.token_hex(8))
     key = f"grants:summary-gen:{round_id}"
     try:
         generation = client.get(key)
@@ -57,7 +59,7 @@ def _seen(round_id, generation):
     g.setdefault("summary_generations", {})[round_id] = generation
 
 
-# Each process keeps a copy of the entries it has read from Redis or stored there: (round_id, key) ->
+# Each process keeps a copy of the entries it has read from Redis or stored: (round_id, key) ->
 # (generation, value, monotonic time it expires). A request asks Redis only for the round's generation (a few
 # bytes) and takes the copy if it is of that generation and not expired; a publication sets a new generation,
 # so no process serves its old copy after that. The copy expires when the Redis entry does (TTL), so the page's
@@ -82,15 +84,13 @@ def get(round_id, key):
     (which never gives an error page). With Redis: one round trip for the generation; the entry itself comes
     from this process's copy when it has one of that generation, else from Redis (its value and remaining TTL in
     one more round trip)."""
-    client = _redis()
     generation = _generation(round_id)
     _seen(round_id, generation)
-    if client is None:
-        return _local.get(f"grants:summary:{round_id}:{generation}:{key}")
     if generation is None:
         return None
     value = _copy(round_id, key, generation)
-    if value is not None:
+    client = _redis()
+    if value is not None or client is None:
         return value
     full = f"grants:summary:{round_id}:{generation}:{key}"
     try:
@@ -112,16 +112,12 @@ def put(round_id, key, value):
         generation = _generation(round_id)
     if generation is None:
         return
-    full = f"grants:summary:{round_id}:{generation}:{key}"
     client = _redis()
-    if client is None:
-        with _lock:
-            _local[full] = value
-        return
-    try:
-        client.set(full, value.encode(), ex=TTL)
-    except Exception:
-        return
+    if client is not None:
+        try:
+            client.set(f"grants:summary:{round_id}:{generation}:{key}", value.encode(), ex=TTL)
+        except Exception:
+            return
     _keep(round_id, key, generation, value, TTL)
 
 
@@ -129,9 +125,7 @@ def invalidate_round(round_id):
     client = _redis()
     if client is None:
         with _lock:
-            for k in [k for k in _local if isinstance(k, str) and k.startswith(f"grants:summary:{round_id}:")]:
-                del _local[k]
-            _local[("gen", round_id)] = _local.get(("gen", round_id), 0) + 1
+            _generations[round_id] = secrets.token_hex(8)  # a new token: every copy is old now
         return
     try:
         client.set(f"grants:summary-gen:{round_id}", secrets.token_hex(8))  # a new token: every copy is old now
@@ -143,7 +137,7 @@ def clear_all():
     """Forget every cached summary page and generation (after restoring or emptying the database, when round
     ids may start again from 1 and must not meet pages cached for the rounds that had them before)."""
     with _lock:
-        _local.clear()
+        _generations.clear()
         _copies.clear()
     client = _redis()
     if client is not None:

@@ -18,7 +18,7 @@ from grants.extensions import db
 from grants.notify import delivery, outbox
 from grants.notify.delivery import LeaseLost, claim, deliver, due_for_dispatch, give_up_on_lost_workers
 from grants.notify.mailer import close_connection, send_message
-from grants.notify.messages import build_message, message_id_for
+from grants.notify.messages import build_message, build_wire, message_id_for
 from grants.notify.models import Notice, NoticeState
 from grants.notify.outbox import queue_notice
 from grants.reminders import schedule_due_notices
@@ -111,19 +111,18 @@ def test_an_expired_lease_is_reclaimed_and_the_first_worker_can_no_longer_mark_i
     second = claim(notice_id)
     assert second is not None and second.attempts == 2
     with db.engine.connect() as conn, pytest.raises(LeaseLost):
-        delivery._mark_sent(conn, notice_id, first.attempts, build_message(first), "text")  # fenced out
+        delivery._mark_sent(conn, notice_id, first.attempts, build_wire(first))  # fenced out
     # The first worker, slow rather than dead, finds out before its final "." and abandons its copy.
     with pytest.raises(LeaseLost), db.engine.connect() as conn:
-        send_message(build_message(first),
-                     before_end=lambda: delivery._mark_sent(conn, notice_id, first.attempts, build_message(first),
-                                                            "text"))
+        send_message(build_wire(first),
+                     before_end=lambda: delivery._mark_sent(conn, notice_id, first.attempts, build_wire(first)))
     assert smtp.recorder.count == 0
     assert _row(notice_id).state == NoticeState.sending
 
 
 def test_a_message_abandoned_before_its_final_dot_is_not_accepted(app, smtp):
     notice_id = _queue()
-    message = build_message(claim(notice_id))
+    message = build_wire(claim(notice_id))
 
     def dies():
         raise KeyboardInterrupt("the worker is stopped here")

@@ -14,7 +14,7 @@ from grants.notify import delivery
 from grants.notify.attachments import LOADERS
 from grants.notify.delivery import LeaseLost, claim, deliver, give_up_on_lost_workers
 from grants.notify.mailer import close_connection, send_message
-from grants.notify.messages import build_message
+from grants.notify.messages import build_message, build_wire
 from grants.notify.models import Notice, NoticeState
 from grants.notify.outbox import queue_notice
 from tests.notify_support import SMTPServer
@@ -72,9 +72,9 @@ def _given_up_while_sending(app):
 
 def test_a_worker_whose_notice_was_given_up_meanwhile_abandons_its_copy(app, smtp):
     notice_id, slow = _given_up_while_sending(app)
-    message = build_message(slow)
+    message = build_wire(slow)
     with pytest.raises(LeaseLost), db.engine.connect() as conn:
-        send_message(message, before_end=lambda: delivery._mark_sent(conn, notice_id, slow.attempts, message, "text"))
+        send_message(message, before_end=lambda: delivery._mark_sent(conn, notice_id, slow.attempts, message))
     assert smtp.recorder.count == 0
     notice = _row(notice_id)
     assert notice.state == NoticeState.failed and notice.sent_at is None and notice.message_id is None

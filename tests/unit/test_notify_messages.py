@@ -121,7 +121,7 @@ def test_smtp_5xx_is_permanent_and_4xx_is_not():
 
 def test_a_long_name_full_of_address_syntax_still_parses_as_one_recipient(app):
     name = "Kari Nordmann, Bcc: x@evil.example <y@evil.example>; " * 4  # long enough to be folded
-    parsed = message_from_bytes(_flatten(build_message(notice(recipient_name=name))), policy=policy.default)
+    parsed = message_from_bytes(_flatten(build_wire(notice(recipient_name=name))), policy=policy.default)
     assert [a.addr_spec for a in parsed["To"].addresses] == ["kari@bergen.kommune.no"]
 
 
