@@ -119,6 +119,8 @@ def template_gettext(eval_ctx, string, /, **variables):
     text = translations().ugettext(string)
     if eval_ctx.autoescape:
         text = Markup(text)  # noqa: S704 - the catalogue's own text is trusted, as Jinja's gettext trusts it
+    if not variables and "%" not in text:
+        return text  # what the format would give: a text without "%" formats to itself
     return text % variables
 
 

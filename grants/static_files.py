@@ -18,7 +18,7 @@ so those URLs are immutable too.
 
 import re
 
-from flask import url_for
+from flask import request, url_for
 from whitenoise import WhiteNoise
 
 from grants.security import static_headers
@@ -43,6 +43,24 @@ def immutable(path, url):
     return bool(_IMMUTABLE.search(url))
 
 
+def _kept(static_url_for):
+    """``static_url_for`` remembering its answers: the manifest is read once at start, so a file's URL changes
+    only with the application's root (SCRIPT_NAME, part of the key). Every page links the same few files."""
+    answers = {}
+
+    def kept(endpoint, **values):
+        key = (request.script_root, endpoint, *sorted(values.items()))
+        try:
+            return answers[key]
+        except KeyError:
+            answer = answers[key] = static_url_for(endpoint, **values)
+            return answer
+        except TypeError:  # a value that cannot be a key: asked anew
+            return static_url_for(endpoint, **values)
+
+    return kept
+
+
 def init_app(app):
     """Give ``app`` the ``static_url_for`` template global and put WhiteNoise in front of it for ``/static/``.
 
@@ -52,10 +70,12 @@ def init_app(app):
     from flask_static_digest import FlaskStaticDigest
 
     app.config.setdefault("FLASK_STATIC_DIGEST_COMPRESSION", ["gzip", "brotli"])
-    FlaskStaticDigest(app)
+    digest = FlaskStaticDigest(app)
     if app.debug:
         # While developing, a stylesheet edited after the last `make assets` must show: plain names, read anew.
         app.add_template_global(url_for, "static_url_for")
+    else:
+        app.add_template_global(_kept(digest.static_url_for), "static_url_for")
     app.wsgi_app = _StaticFiles(
         app.wsgi_app,
         root=app.static_folder,

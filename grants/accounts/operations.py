@@ -2,8 +2,7 @@
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import delete, select
-from sqlalchemy.orm import contains_eager
+from sqlalchemy import bindparam, delete, select
 
 from grants.accounts.models import (
     Municipality,
@@ -178,16 +177,24 @@ def end_other_sessions(user):
     db.session.execute(query)
 
 
+# Built once: the statement of every logged-in request. Only the User (and, as its mapping asks, its kommune) is
+# loaded; the session row is a condition, so that a deleted row (logout, password change) still ends the session.
+_USER_OF_SESSION = select(User).where(
+    User.id == select(UserSession.user_id).where(UserSession.id == bindparam("token")).scalar_subquery(),
+    User.status == UserStatus.active,
+)
+
+
 def user_for_session(token):
-    """The active user of a live session, or None."""
-    row = db.session.scalar(
-        select(UserSession).join(User).where(UserSession.id == token, User.status == UserStatus.active)
-        .options(contains_eager(UserSession.user))
-    )
-    if row is None:
+    """The active user (User) of the live session whose id is ``token`` (str, the random id the cookie holds), or
+    None when no such session exists (ended by logout or a password change) or its user is not active. The
+    user's ``session_token`` is set to ``token``."""
+    if not isinstance(token, str) or not token:
         return None
-    row.user.session_token = row.id
-    return row.user
+    user = db.session.scalar(_USER_OF_SESSION, {"token": token})
+    if user is not None:
+        user.session_token = token
+    return user
 
 
 def update_profile(user, *, name, language, job_title=None, phone=None):

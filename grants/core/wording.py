@@ -3,6 +3,7 @@ language is their own rather than the page's: "1 234 567 kr" and "19. februar 20
 "NOK 1,234,567" and "19 February 2025" in English."""
 
 from datetime import datetime
+from functools import lru_cache
 
 from babel.dates import format_date
 from babel.numbers import format_decimal
@@ -28,6 +29,13 @@ def day_in(moment, lang):
     if moment is None:
         return ""
     day = to_oslo(moment).date() if isinstance(moment, datetime) else moment
+    return _long_date(day, lang)
+
+
+@lru_cache(maxsize=4096)
+def _long_date(day, lang):
+    """Babel's long date of ``day`` (a date) in ``lang``, remembered: a page lists the same few days (deadlines,
+    decision days) many times, and the words of a day never change."""
     return format_date(day, format="long", locale=LOCALES[lang])
 
 

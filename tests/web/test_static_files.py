@@ -83,3 +83,12 @@ def test_a_missing_static_file_is_the_apps_own_404(client):
     response = client.get("/static/css/none-such.css")
     assert response.status_code == 404
     assert "<html" in response.get_data(as_text=True)
+
+
+def test_the_links_follow_the_root_the_app_is_mounted_under(client, stylesheets):
+    """The URLs are remembered per process (grants.static_files._kept), keyed by the application's root: the
+    same app behind a path prefix (SCRIPT_NAME) links its files under that prefix, and without it as before."""
+    page = client.get("/konto/logg-inn", base_url="http://localhost/tilskudd").get_data(as_text=True)
+    assert re.findall(r'<link rel="stylesheet" href="([^"]+)"', page) == ["/tilskudd" + url for url in stylesheets]
+    again = client.get("/konto/logg-inn").get_data(as_text=True)
+    assert re.findall(r'<link rel="stylesheet" href="([^"]+)"', again) == stylesheets
